@@ -1,0 +1,1 @@
+"""One module per ``panoworld`` sub-command; each exposes a typer app or command function."""

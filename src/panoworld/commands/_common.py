@@ -1,0 +1,50 @@
+"""Helpers shared by CLI commands: argument parsing, progress bars, media-kind detection."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from panoworld.errors import InputError
+
+__all__ = ["parse_size", "is_video_path", "progress_bar", "console"]
+
+console = Console(stderr=True)
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
+
+
+def parse_size(text: str, *, name: str = "--size") -> tuple[int, int]:
+    """Parse ``HxW`` (e.g. ``512x1024``) into (height, width) pixels."""
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"{name} must look like HEIGHTxWIDTH, e.g. 512x1024; got {text!r}") from None
+    if h <= 0 or w <= 0:
+        raise InputError(f"{name} must be positive, got {text!r}")
+    return h, w
+
+
+def is_video_path(path: Path) -> bool:
+    """True for a video file name (by suffix)."""
+    return path.suffix.lower() in VIDEO_SUFFIXES
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator:
+    """A rich progress bar on stderr; yields ``advance(n)``. Hidden when stderr is not a terminal."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n=1: progress.advance(task, n)
