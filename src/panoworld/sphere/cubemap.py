@@ -14,7 +14,7 @@ import torch
 from .coords import check_erp_size, direction_to_lonlat, erp_directions, lonlat_to_pixel
 from .perspective import PLAN_CACHE_SIZE, _size, erp_to_perspective
 from .rotation import rotation_matrix
-from .sampling import SamplingPlan, apply_plan, build_plan
+from .sampling import GridPlan, SamplingPlan, apply_grid_plan, apply_plan, build_grid_plan, build_plan
 
 __all__ = ["FACE_NAMES", "FACE_ANGLES", "erp_to_cubemap", "cubemap_to_erp", "rotate_erp"]
 
@@ -71,11 +71,11 @@ def cubemap_to_erp(faces: torch.Tensor, size: tuple[int, int], *, mode: str = "b
 
 
 @lru_cache(maxsize=PLAN_CACHE_SIZE)
-def _rotate_plan(erp_size, matrix: tuple, mode: str, device) -> SamplingPlan:
+def _rotate_plan(erp_size, matrix: tuple, mode: str, device) -> GridPlan:
     rot = torch.tensor(matrix, dtype=torch.float64, device=device).view(3, 3)
     src = erp_directions(*erp_size, device=device, dtype=torch.float64) @ rot.T
     xy = lonlat_to_pixel(direction_to_lonlat(src), *erp_size)
-    return build_plan(xy[..., 0], xy[..., 1], erp_size, mode=mode, wrap_x=True)
+    return build_grid_plan(xy[..., 0], xy[..., 1], erp_size, mode=mode, wrap_x=True)
 
 
 def rotate_erp(
@@ -101,4 +101,4 @@ def rotate_erp(
     elif any(v != 0 for v in (yaw, pitch, roll)):
         raise ValueError("give either yaw/pitch/roll or matrix, not both")
     key = tuple(float(v) for v in matrix.detach().to("cpu", torch.float64).reshape(9).tolist())
-    return apply_plan(erp, _rotate_plan(erp_size, key, mode, erp.device))
+    return apply_grid_plan(erp, _rotate_plan(erp_size, key, mode, erp.device))

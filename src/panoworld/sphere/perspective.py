@@ -8,13 +8,14 @@ centres sit at +0.5. Views are upright: image x goes right, image y goes down.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from functools import lru_cache
 
 import torch
 
 from .coords import check_erp_size, direction_to_lonlat, erp_directions, lonlat_to_pixel
 from .rotation import rotation_matrix
-from .sampling import SamplingPlan, apply_plan, build_plan
+from .sampling import GridPlan, apply_grid_plan, build_grid_plan
 
 __all__ = ["erp_to_perspective", "perspective_to_erp", "perspective_rays", "focal_length_px", "check_fov"]
 
@@ -52,16 +53,28 @@ def _size(size) -> tuple[int, int]:
 
 
 @lru_cache(maxsize=PLAN_CACHE_SIZE)
-def _erp_to_persp_plan(erp_size, out_size, fov_x, yaw, pitch, roll, mode, device) -> SamplingPlan:
+def _erp_to_persp_plan(erp_size, out_size, fov_x, yaw, pitch, roll, mode, device) -> GridPlan:
     rays = perspective_rays(*out_size, fov_x, device=device)
     rot = rotation_matrix(yaw, pitch, roll, device=device)
     world = rays @ rot.T
     xy = lonlat_to_pixel(direction_to_lonlat(world), *erp_size)
-    return build_plan(xy[..., 0], xy[..., 1], erp_size, mode=mode, wrap_x=True)
+    return build_grid_plan(xy[..., 0], xy[..., 1], erp_size, mode=mode, wrap_x=True)
+
+
+def _circular_span(valid_cols: torch.Tensor) -> tuple[int, int]:
+    """(start, width) of a circular column interval that holds every True entry of (W,) ``valid_cols``."""
+    width = int(valid_cols.numel())
+    if bool(valid_cols.all()):
+        return 0, width
+    start_gap = int(torch.nonzero(~valid_cols)[0])
+    rolled = torch.roll(valid_cols, -start_gap)
+    idx = torch.nonzero(rolled).squeeze(1)
+    first, last = int(idx[0]), int(idx[-1])
+    return (first + start_gap) % width, last - first + 1
 
 
 @lru_cache(maxsize=PLAN_CACHE_SIZE)
-def _persp_to_erp_plan(image_size, erp_size, fov_x, yaw, pitch, roll, mode, device) -> SamplingPlan:
+def _persp_to_erp_plan(image_size, erp_size, fov_x, yaw, pitch, roll, mode, device) -> tuple[GridPlan, torch.Tensor]:
     h, w = image_size
     rot = rotation_matrix(yaw, pitch, roll, device=device)
     cam = erp_directions(*erp_size, device=device, dtype=torch.float64) @ rot
@@ -71,7 +84,19 @@ def _persp_to_erp_plan(image_size, erp_size, fov_x, yaw, pitch, roll, mode, devi
     u = cam[..., 0] / safe_z * f + w / 2.0
     v = cam[..., 1] / safe_z * f + h / 2.0
     valid = (z > 0) & (u >= 0) & (u <= w) & (v >= 0) & (v <= h)
-    return build_plan(u - 0.5, v - 0.5, (h, w), mode=mode, wrap_x=False, valid=valid)
+    if not bool(valid.any()):
+        valid_rows, c0, width = (0, 1), 0, 1
+    else:
+        rows = torch.nonzero(valid.any(dim=1)).squeeze(1)
+        valid_rows = (int(rows[0]), int(rows[-1]) + 1)
+        c0, width = _circular_span(valid.any(dim=0))
+    cols = (torch.arange(width, device=device) + c0) % erp_size[1]
+    r = slice(*valid_rows)
+    plan = build_grid_plan(u[r][:, cols] - 0.5, v[r][:, cols] - 0.5, (h, w), mode=mode, wrap_x=False)
+    plan = replace(
+        plan, canvas_size=tuple(erp_size), rows=valid_rows, cols=(c0, width), window=valid[r][:, cols].contiguous()
+    )
+    return plan, valid
 
 
 def _angles(yaw, pitch, roll) -> tuple[float, float, float]:
@@ -104,7 +129,7 @@ def erp_to_perspective(
     check_erp_size(*erp_size)
     check_fov(fov_x)
     plan = _erp_to_persp_plan(erp_size, _size(size), float(fov_x), *_angles(yaw, pitch, roll), mode, erp.device)
-    return apply_plan(erp, plan)
+    return apply_grid_plan(erp, plan)
 
 
 def perspective_to_erp(
@@ -134,8 +159,8 @@ def perspective_to_erp(
     check_erp_size(*erp_size)
     check_fov(fov_x)
     image_size = tuple(image.shape[-2:])
-    plan = _persp_to_erp_plan(image_size, erp_size, float(fov_x), *_angles(yaw, pitch, roll), mode, image.device)
-    erp = apply_plan(image, plan)
-    mask = plan.valid.view(1, *erp_size).to(image.dtype)
+    plan, valid = _persp_to_erp_plan(image_size, erp_size, float(fov_x), *_angles(yaw, pitch, roll), mode, image.device)
+    erp = apply_grid_plan(image, plan)
+    mask = valid.view(1, *erp_size).to(image.dtype)
     mask = mask.expand(*image.shape[:-3], 1, *erp_size)
     return erp, mask
