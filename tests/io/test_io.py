@@ -120,3 +120,14 @@ def test_images_exif_rgba_and_gray_become_rgb(tmp_path):
         read_image(tmp_path / "not.png")
     out = write_image(tmp_path / "o.png", img)
     assert torch.allclose(read_image(out), img, atol=1 / 255)
+
+
+@pytest.mark.parametrize("fps", [24, Fraction(30000, 1001)])
+def test_long_videos_keep_every_frame_and_their_timing(tmp_path, fps):
+    # More frames than the encoder's look-ahead, streamed one at a time (regression: pts in the wrong time base).
+    with VideoWriter(tmp_path / "long.mp4", fps) as writer:
+        for i in range(120):
+            writer.write(torch.full((3, 16, 16), (i % 50) / 50))
+    info = probe_video(tmp_path / "long.mp4", count_frames=True)
+    assert info.num_frames == 120 and info.fps == Fraction(fps)
+    assert info.duration == pytest.approx(120 / float(fps))

@@ -166,7 +166,7 @@ class VideoWriter:
             raise ValueError(f"H.264 yuv420p needs even frame sizes, got {height}x{width}")
         stream = self._container.add_stream("libx264", rate=self.fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.time_base = 1 / self.fps
+        stream.codec_context.time_base = 1 / self.fps
         stream.options = {"crf": str(self.crf), "preset": "medium"}
         self._stream = stream
 
@@ -184,7 +184,7 @@ class VideoWriter:
         for arr in to_uint8(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")
             frame.pts = self.num_frames
-            frame.time_base = self._stream.time_base
+            frame.time_base = 1 / self.fps
             for packet in self._stream.encode(frame):
                 self._container.mux(packet)
             self.num_frames += 1
