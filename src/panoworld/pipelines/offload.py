@@ -21,6 +21,14 @@ __all__ = ["OFFLOAD_MODES", "Offloader"]
 OFFLOAD_MODES = ("none", "model", "group")
 
 
+def _move(component, device: torch.device) -> None:
+    """``component.to(device)`` unless it is already there (moving wrappers can be costly or noisy)."""
+    current = getattr(component, "device", None)
+    if current is not None and torch.device(current) == device:
+        return
+    component.to(device)
+
+
 def _module_of(component):
     """The ``nn.Module`` behind a component wrapper (or the module itself)."""
     if isinstance(component, torch.nn.Module):
@@ -57,7 +65,7 @@ class Offloader:
         if component is None:
             return None
         if not self.active:
-            component.to(self.device)
+            _move(component, self.device)
             return component
         if transformer and self.mode == "group":
             module = _module_of(component)
@@ -69,7 +77,7 @@ class Offloader:
             )
             self._grouped.add(id(component))
             return component
-        component.to("cpu")
+        _move(component, torch.device("cpu"))
         return component
 
     @contextlib.contextmanager
@@ -77,11 +85,11 @@ class Offloader:
         """Bring ``components`` to the device for the block (and send them back to the CPU after it)."""
         moved = [c for c in components if c is not None and self.active and id(c) not in self._grouped]
         for component in moved:
-            component.to(self.device)
+            _move(component, self.device)
         try:
             yield
         finally:
             for component in moved:
-                component.to("cpu")
+                _move(component, torch.device("cpu"))
             if moved and self.device.type == "cuda":
                 torch.cuda.empty_cache()
