@@ -1,0 +1,204 @@
+"""Video VAE: Wan2.1 causal VAE (diffusers ``AutoencoderKLWan``) with Wan's fixed latent normalisation.
+
+- ``encode``: (B, 3, T, H, W) in [-1, 1], T = 4k + 1, H and W multiples of 8 →
+  normalised latents (B, 16, 1 + (T − 1)/4, H/8, W/8) = ``(μ − mean_c) / std_c`` (posterior mean, no sampling,
+  as the reference tokenizer does; reference §2.5), float32.
+- ``decode``: normalised latents → (B, 3, 4(T_lat − 1) + 1, 8h, 8w) in [-1, 1], float32.
+
+The 16 per-channel ``mean_c`` / ``std_c`` are Wan2.1's (:data:`WAN21_LATENTS_MEAN` / :data:`WAN21_LATENTS_STD`);
+a diffusers folder's ``latents_mean`` / ``latents_std`` config values are used when present.
+
+Weights: a diffusers folder (``config.json`` + weights, or a pipeline folder with ``vae/``), a hub id
+(default ``Wan-AI/Wan2.1-T2V-1.3B-Diffusers``, subfolder ``vae``), or the original single file
+(``Wan2.1_VAE.pth``, or Cosmos-Predict2.5's ``tokenizer.pth``), converted in memory with a strict key mapping.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from panoworld.errors import InputError, MissingComponentError
+
+from ._base import ComponentBase
+from .paths import COMPONENTS, is_hub_id
+from .wan_vae_keys import convert_wan_vae_state_dict, unwrap_state_dict
+
+__all__ = ["WAN21_LATENTS_MEAN", "WAN21_LATENTS_STD", "VideoVAE"]
+
+WAN21_LATENTS_MEAN = (-0.7571, -0.7089, -0.9113, 0.1075, -0.1745, 0.9653, -0.1517, 1.5508,
+                      0.4134, -0.0715, 0.5517, -0.3632, -0.1922, -0.9497, 0.2503, -0.2921)
+WAN21_LATENTS_STD = (2.8184, 1.4541, 2.3275, 2.6558, 1.2196, 1.7708, 2.6052, 2.0743,
+                     3.2687, 2.1526, 2.8652, 1.5579, 1.6382, 1.1253, 2.8251, 1.9160)
+_ORIGINAL_NAMES = ("Wan2.1_VAE.pth", "tokenizer.pth")
+
+
+class VideoVAE(ComponentBase):
+    """Wan2.1 VAE with normalised latents. ``latent_channels`` 16, ``temporal_compression`` 4,
+    ``spatial_compression`` 8.
+
+    Args:
+        model: a diffusers ``AutoencoderKLWan``.
+        tiling: decode/encode in overlapping spatial tiles (bounds memory for large frames).
+        slicing: process batch items one at a time.
+    """
+
+    latent_channels = 16
+    temporal_compression = 4
+    spatial_compression = 8
+
+    def __init__(self, model, *, tiling: bool = False, slicing: bool = False) -> None:
+        self.model = model.eval()
+        cfg = model.config
+        if int(cfg.z_dim) != self.latent_channels:
+            raise InputError(f"Wan VAE: expected 16 latent channels, the config has {cfg.z_dim}")
+        mean = getattr(cfg, "latents_mean", None) or WAN21_LATENTS_MEAN
+        std = getattr(cfg, "latents_std", None) or WAN21_LATENTS_STD
+        self.latents_mean = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1, 1)
+        self.latents_std = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1, 1)
+        if tiling:
+            self.model.enable_tiling()
+        if slicing:
+            self.model.enable_slicing()
+
+    def enable_tiling(self, **kwargs) -> "VideoVAE":
+        """Spatial tiling (diffusers ``enable_tiling`` kwargs: tile_sample_min_height/width, strides, in px)."""
+        self.model.enable_tiling(**kwargs)
+        return self
+
+    def enable_slicing(self) -> "VideoVAE":
+        """Encode/decode batch items one at a time."""
+        self.model.enable_slicing()
+        return self
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_pretrained(cls, path_or_hub_id: str | os.PathLike, *, device=None, dtype=None,
+                        subfolder: str | None = None, local_files_only: bool | None = None,
+                        tiling: bool = False, slicing: bool = False, config: dict | None = None) -> "VideoVAE":
+        """Load from a diffusers folder / pipeline folder / hub id, or an original ``.pth`` / ``.safetensors``.
+
+        ``dtype`` defaults to bfloat16 (what the reference runs). ``config``: ``AutoencoderKLWan`` kwargs for an
+        original single file (default: Wan2.1's, i.e. the diffusers defaults).
+        """
+        dtype = dtype if dtype is not None else torch.bfloat16
+        source = str(path_or_hub_id)
+        path = Path(source)
+        if path.is_file():
+            model = cls._load_original(path, config)
+        elif path.is_dir():
+            if subfolder is not None:
+                model = cls._load_diffusers(source, subfolder, local_files_only)
+            elif (path / "config.json").is_file():
+                model = cls._load_diffusers(source, None, local_files_only)
+            elif (path / "vae" / "config.json").is_file():
+                model = cls._load_diffusers(source, "vae", local_files_only)
+            else:
+                originals = [path / n for n in _ORIGINAL_NAMES if (path / n).is_file()]
+                if not originals:
+                    raise MissingComponentError(
+                        f"Wan VAE: '{path}' has neither a diffusers config.json (or vae/config.json) nor "
+                        f"{' / '.join(_ORIGINAL_NAMES)}; download {COMPONENTS['wan2.1-vae'].source}"
+                    )
+                model = cls._load_original(originals[0], config)
+        elif is_hub_id(source):
+            try:
+                model = cls._load_diffusers(source, subfolder if subfolder is not None else "vae", local_files_only)
+            except MissingComponentError:
+                if subfolder is not None:
+                    raise
+                model = cls._load_diffusers(source, None, local_files_only)
+        else:
+            raise MissingComponentError(
+                f"Wan VAE: nothing at '{source}'; download {COMPONENTS['wan2.1-vae'].source}"
+            )
+        model = model.to(device=device, dtype=dtype)
+        return cls(model, tiling=tiling, slicing=slicing)
+
+    @staticmethod
+    def _load_diffusers(source: str, subfolder: str | None, local_files_only: bool | None):
+        from diffusers import AutoencoderKLWan
+
+        kwargs = {"subfolder": subfolder} if subfolder else {}
+        if local_files_only is not None:
+            kwargs["local_files_only"] = local_files_only
+        try:
+            return AutoencoderKLWan.from_pretrained(source, **kwargs)
+        except (OSError, EnvironmentError) as exc:
+            where = f"{source}/{subfolder}" if subfolder else source
+            raise MissingComponentError(
+                f"Wan VAE: cannot load '{where}' ({str(exc).splitlines()[0]}); "
+                f"download {COMPONENTS['wan2.1-vae'].source}"
+            ) from exc
+
+    @staticmethod
+    def _load_original(path: Path, config: dict | None = None):
+        """Wan VAE (default: Wan2.1 config) from an original-layout (or diffusers-named) single file."""
+        from diffusers import AutoencoderKLWan
+
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            raw = load_file(str(path))
+        else:
+            try:
+                raw = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+            except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file for the user
+                raise InputError(f"Wan VAE: cannot read '{path}' as a weights-only torch checkpoint ({exc})") from exc
+        state = unwrap_state_dict(raw)
+        with torch.device("meta"):
+            model = AutoencoderKLWan(**(config or {}))
+        if "encoder.conv_in.weight" in state:  # already diffusers names
+            expected = model.state_dict()
+            unknown = sorted(set(state) - set(expected))
+            missing = sorted(set(expected) - set(state))
+            if unknown or missing:
+                raise InputError(f"Wan VAE '{path}': unknown keys {unknown[:3]} / missing keys {missing[:3]}")
+            converted = state
+        else:
+            converted = convert_wan_vae_state_dict(state, model.state_dict(), model.config.num_res_blocks)
+        model.load_state_dict({k: v.float() for k, v in converted.items()}, strict=True, assign=True)
+        return model
+
+    @classmethod
+    def tiny(cls, *, seed: int = 0, **kwargs) -> "VideoVAE":
+        """Random tiny Wan VAE (width 8, 1 residual block per level) with Wan2.1's compression and 16 channels."""
+        from diffusers import AutoencoderKLWan
+
+        from ._tiny import tiny_wan_vae_config
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = AutoencoderKLWan(**tiny_wan_vae_config())
+        return cls(model, **kwargs)
+
+    # ------------------------------------------------------------------ shapes
+    def latent_shape(self, frames: int, height: int, width: int) -> tuple[int, int, int, int]:
+        """(16, T_lat, H/8, W/8) for a (T, H, W) video; InputError unless T = 4k + 1 and H, W are multiples of 8."""
+        if frames < 1 or (frames - 1) % self.temporal_compression:
+            raise InputError(f"video length must be 4k+1 frames (1, 5, ..., 93), got {frames}")
+        s = self.spatial_compression
+        if height % s or width % s or height < s or width < s:
+            raise InputError(f"video height and width must be multiples of {s}, got {height}x{width}")
+        return (self.latent_channels, 1 + (frames - 1) // self.temporal_compression, height // s, width // s)
+
+    # ------------------------------------------------------------------ encode / decode
+    @torch.no_grad()
+    def encode(self, video: torch.Tensor) -> torch.Tensor:
+        """(B, 3, T, H, W) in [-1, 1] → normalised latents (B, 16, 1 + (T−1)/4, H/8, W/8), float32."""
+        if video.ndim != 5 or video.shape[1] != 3:
+            raise InputError(f"VAE encode: expected a (B, 3, T, H, W) video, got {tuple(video.shape)}")
+        self.latent_shape(*video.shape[2:])
+        x = video.to(self.device, self.dtype)
+        mu = self.model.encode(x).latent_dist.mode().float()
+        return (mu - self.latents_mean.to(mu.device)) / self.latents_std.to(mu.device)
+
+    @torch.no_grad()
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """Normalised latents (B, 16, T_lat, h, w) → video (B, 3, 4(T_lat−1)+1, 8h, 8w) in [-1, 1], float32."""
+        if latents.ndim != 5 or latents.shape[1] != self.latent_channels:
+            raise InputError(f"VAE decode: expected (B, 16, T, h, w) latents, got {tuple(latents.shape)}")
+        z = latents.float() * self.latents_std.to(latents.device) + self.latents_mean.to(latents.device)
+        return self.model.decode(z.to(self.device, self.dtype)).sample.float()
