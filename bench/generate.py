@@ -249,11 +249,12 @@ def main() -> None:
 
 def write_markdown(path: Path, meta: dict, r: dict, sizes: dict, evals: int, modes: list[str]) -> None:
     size = f"{sizes['erp'][0]}x{sizes['erp'][1]}, {sizes['frames']} frames"
+    models = "tiny test configs" if meta["small"] else "PanoWorld transformer + Wan2.1 VAE at full size"
     lines = ["", f"### Generation: {meta['device']} ({meta['date']}, torch {meta['torch']}"
              f"{', compiled blocks' if meta['compile'] else ''})", "",
-             f"{size}, CFG 7, random weights ({'tiny test configs' if meta['small'] else 'PanoWorld transformer + '
-             'Wan2.1 VAE at full size'}; text encoder and SigLIP replaced by random embeddings). Clips ran {evals} evaluations per round (`--steps {meta['steps_run']}`)"
-             f"; '35 steps' = extrapolated to 36 evaluations per round.", "",
+             f"{size}, CFG 7, random weights ({models}; text encoder and SigLIP replaced by random embeddings). "
+             f"Clips ran {evals} evaluations per round (`--steps {meta['steps_run']}`); '35 steps' = extrapolated "
+             "to 36 evaluations per round.", "",
              "| measurement | value |", "| --- | --- |"]
     if "stock_b1" in r:
         lines += [f"| stock diffusers CosmosTransformer3DModel forward, B=1 / B=2 | {r['stock_b1']:.3f} s / "
@@ -265,7 +266,8 @@ def write_markdown(path: Path, meta: dict, r: dict, sizes: dict, evals: int, mod
         f"| single round, warm, 35 steps (extrapolated) | {r['single_35_s']:.1f} s |",
         f"| chained (2 rounds), warm, {evals} evaluations per round | {r['chained_s']:.1f} s |",
         f"| chained, warm, 35 steps (extrapolated) | {r['chained_35_s']:.1f} s |",
-        f"| peak memory, offload none (single / chained) | {r['peak_none_gib']:.1f} / {r['peak_chained_gib']:.1f} GiB |",
+        f"| peak memory, offload none (single / chained) | {r['peak_none_gib']:.1f} / "
+        f"{r['peak_chained_gib']:.1f} GiB |",
     ]
     for mode in (m for m in modes if m != "none"):
         lines.append(f"| peak memory, offload {mode} (single round, 2 evaluations: {r[f'offload_{mode}_s']:.1f} s) | "

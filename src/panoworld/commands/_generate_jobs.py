@@ -47,7 +47,7 @@ def read_prompt_file(path: Path) -> tuple[str, str | None]:
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
         if not isinstance(data, dict) or not isinstance(data.get("prompt"), str) or not data["prompt"].strip():
-            raise InputError(f"{path}: expected a JSON object with a non-empty \"prompt\" (and optional \"pano_prompt\")")
+            raise InputError(f"{path}: expected a JSON object with a non-empty 'prompt' (and optional 'pano_prompt')")
         pano = data.get("pano_prompt")
         return data["prompt"].strip(), (pano.strip() if isinstance(pano, str) and pano.strip() else None)
     if path.suffix.lower() != ".txt":

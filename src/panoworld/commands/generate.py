@@ -7,7 +7,6 @@ a file is written; outputs are written atomically and ``run.json`` last, so batc
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -189,9 +188,8 @@ def _run_job(pipe, job: Job, cfg, number: int, total: int, *, arguments, models,
     write_start = time.perf_counter()
     record = record_fn(
         arguments={**arguments, "image": str(job.image), "prompt": job.prompt, "pano_prompt": job.pano_prompt},
-        config=replace(cfg).to_dict(), models=models, timings=timings, info=result.info, outputs={},
+        config=cfg.to_dict(), models=models, timings=timings, info=result.info, outputs={},
         device=device, peak_memory_gib=_peak_gib(device),
     )
-    record["timings_s"]["write_outputs"] = 0.0
     files = write_outputs(job.out, result, fps=cfg.fps, record=record)
     console.print(f"{job.out.name}: wrote {files['video']} ({time.perf_counter() - write_start:.1f} s to write)")
