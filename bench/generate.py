@@ -2,8 +2,10 @@
 
 What is real: the full PanoWorld transformer (2.3 B params, bf16), the full Wan2.1 VAE (random weights), the
 conditioning builder, the sampler, CFG, decoding and every offload mode. What is replaced: the 7B text encoder
-and SigLIP2 return random embeddings of the right shapes ((B, 512, 100352) and (B, 729, 1152)); their cost is
-not in the numbers (text embeddings are cached per prompt anyway). Timing does not depend on weight values.
+and SigLIP2 return random embeddings of the right shapes ((B, 512, 100352) and (B, 729, 1152)); their compute
+is not in the numbers (text embeddings are cached per prompt anyway), but they hold weight-sized buffers that
+move like models, so peak memory and offload transfers include their weights. Timing does not depend on
+weight values.
 
 Measured in one run:
 * seconds per sampling step (one guided evaluation) with batched CFG (one forward of batch 2) and sequential
@@ -45,12 +47,23 @@ from panoworld.pipelines import (  # noqa: E402
 
 
 class RandomTextEncoder:
-    """Stand-in for Cosmos-Reason1-7B: random (B, 512, embed_dim) features (timing only)."""
+    """Stand-in for Cosmos-Reason1-7B: random (B, 512, embed_dim) features (timing only).
 
-    def __init__(self, embed_dim: int, device, dtype, length: int = 512):
-        self.embed_dim, self.length, self.device, self.dtype = embed_dim, length, torch.device(device), dtype
+    It holds an uninitialised buffer as large as the real encoder's weights, moved by ``to()`` like a model, so
+    the memory numbers of every offload mode include the weights that would be resident.
+    """
+
+    def __init__(self, embed_dim: int, device, dtype, *, params: int, length: int = 512):
+        self.embed_dim, self.length, self.dtype = embed_dim, length, dtype
+        self.weights = torch.empty(params, dtype=dtype, device=device)
+
+    @property
+    def device(self) -> torch.device:
+        return self.weights.device
 
     def to(self, device=None, dtype=None):
+        if device is not None:
+            self.weights = self.weights.to(device)
         return self
 
     def encode(self, prompts):
@@ -60,10 +73,14 @@ class RandomTextEncoder:
 
 
 class RandomImageEncoder(RandomTextEncoder):
-    """Stand-in for SigLIP2: random (B, tokens, embed_dim) features (timing only)."""
+    """Stand-in for SigLIP2: random (B, tokens, embed_dim) features, weight-sized buffer (timing only)."""
 
     def encode(self, images):
         return torch.randn(images.shape[0], self.length, self.embed_dim, device=self.device, dtype=self.dtype)
+
+
+#: Parameters of the replaced encoders: Qwen2.5-VL-7B language model (what TextEncoder keeps) and SigLIP2 so400m.
+TEXT_ENCODER_PARAMS, SIGLIP_PARAMS = 7_070_000_000, 428_000_000
 
 
 def sync(device: torch.device) -> None:
@@ -201,12 +218,12 @@ def main() -> None:
     if args.small:
         net_cfg = tiny_config(text_dim=64)
         sizes = dict(net=net_cfg, latent=(3, 8, 16), erp=(64, 128), frames=9, persp=(48, 64), text_dim=64,
-                     image=(8, 16))
+                     image=(8, 16), text_params=1000, siglip_params=1000)
         vae_model = AutoencoderKLWan(**tiny_wan_vae_config())
     else:
         net_cfg = panoworld_2b_config()
         sizes = dict(net=net_cfg, latent=(24, 64, 128), erp=(512, 1024), frames=93, persp=(480, 640),
-                     text_dim=100352, image=(729, 1152))
+                     text_dim=100352, image=(729, 1152), text_params=TEXT_ENCODER_PARAMS, siglip_params=SIGLIP_PARAMS)
         with torch.device(device):
             vae_model = AutoencoderKLWan()
     results, started = {}, time.perf_counter()
@@ -218,8 +235,9 @@ def main() -> None:
         for block in transformer.transformer_blocks:
             block.compile()
     vae = VideoVAE(vae_model.to(device, dtype))
-    text = RandomTextEncoder(sizes["text_dim"], device, dtype)
-    image_enc = RandomImageEncoder(sizes["image"][1], device, dtype, length=sizes["image"][0])
+    text = RandomTextEncoder(sizes["text_dim"], device, dtype, params=sizes["text_params"])
+    image_enc = RandomImageEncoder(sizes["image"][1], device, dtype, params=sizes["siglip_params"],
+                                   length=sizes["image"][0])
     cfg = GenerationConfig(height=sizes["erp"][0], width=sizes["erp"][1], num_frames=sizes["frames"],
                            num_steps=args.steps, guidance=7.0, persp_height=sizes["persp"][0],
                            persp_width=sizes["persp"][1])
@@ -252,7 +270,8 @@ def write_markdown(path: Path, meta: dict, r: dict, sizes: dict, evals: int, mod
     models = "tiny test configs" if meta["small"] else "PanoWorld transformer + Wan2.1 VAE at full size"
     lines = ["", f"### Generation: {meta['device']} ({meta['date']}, torch {meta['torch']}"
              f"{', compiled blocks' if meta['compile'] else ''})", "",
-             f"{size}, CFG 7, random weights ({models}; text encoder and SigLIP replaced by random embeddings). "
+             f"{size}, CFG 7, random weights ({models}; text encoder and SigLIP replaced by random embeddings, with "
+             "weight-sized buffers so memory counts their weights). "
              f"Clips ran {evals} evaluations per round (`--steps {meta['steps_run']}`); '35 steps' = extrapolated "
              "to 36 evaluations per round.", "",
              "| measurement | value |", "| --- | --- |"]

@@ -143,20 +143,21 @@ def build_fov_conditioning(
     if frames.shape[0] not in (1, num_frames):
         raise InputError(f"the perspective video has {frames.shape[0]} frames, expected 1 or {num_frames}")
     t_lat = latent_frames(num_frames)
-    erp, pmask = project_to_erp(frames.float(), erp_size=erp_size, fov_x=fov_x, yaw=yaw, pitch=pitch, roll=roll)
     device = getattr(vae, "device", torch.device("cpu"))
     dtype = getattr(vae, "dtype", torch.float32)
+    erp, pmask = project_to_erp(frames.to(device, torch.float32), erp_size=erp_size, fov_x=fov_x, yaw=yaw,
+                                pitch=pitch, roll=roll)
     pix = (erp * 2.0 - 1.0) * pmask
     guide_px = _expand_time(pix, num_frames)
-    mask_px = _expand_time(pmask, num_frames) > 0.5
-    noise = fill_noise((1, 3, num_frames, *erp_size), seed, std=noise_std)
-    ref_px = torch.where(mask_px, guide_px, noise)
-    guide = vae.encode(guide_px.to(device, dtype)).float()
-    reference = vae.encode(ref_px.to(device, dtype)).float()
-    del noise, ref_px
+    guide = vae.encode(guide_px.to(dtype)).float()
+    noise = fill_noise((1, 3, num_frames, *erp_size), seed, std=noise_std).to(device)
+    ref_px = torch.where(_expand_time(pmask, num_frames) > 0.5, guide_px, noise).to(dtype)
+    del noise
+    reference = vae.encode(ref_px).float()
+    del ref_px
     full_mask = pmask.expand(num_frames, -1, -1, -1) if pmask.shape[0] == 1 else pmask
     mask = latent_fov_mask(full_mask, (t_lat, *guide.shape[-2:]))
-    return FovConditioning(guide=guide, reference=reference, mask=mask.to(guide.device), erp=erp)
+    return FovConditioning(guide=guide, reference=reference, mask=mask.to(guide.device), erp=erp.cpu())
 
 
 @torch.no_grad()
