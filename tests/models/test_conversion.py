@@ -167,3 +167,13 @@ def test_load_diffusers_cosmos_predict25_folder(tmp_path):
     for key, value in stock.state_dict().items():
         assert torch.equal(model.state_dict()[key], value), key
     assert model.config.num_layers == cfg["num_layers"]
+
+
+def test_unloadable_files_are_one_line_errors(tmp_path):
+    from panoworld.models.conversion import load_original_checkpoint
+
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ConversionError, match="junk.pt"):
+        load_original_checkpoint(tmp_path / "junk.pt")
+    torch.save(synthetic_checkpoint(), tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    assert "net.x_embedder.proj.1.weight" in load_original_checkpoint(tmp_path / "legacy.pt")

@@ -178,3 +178,17 @@ def test_matches_stock_diffusers_cosmos(pano):
     ctx = (text, inputs["image_hidden_states"]) if pano else text
     out = stock(x, inputs["timestep"].view(b, 1, t, 1, 1), ctx).sample
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+
+
+@torch.no_grad()
+def test_bf16_weights_keep_fp32_modulation(tiny_model):
+    """bf16 weights: output in bf16, AdaLN/timestep embedding in float32, result close to the float32 model."""
+    inputs = make_inputs(tiny_model)
+    ref = tiny_model(**inputs).sample
+    temb, embedded = tiny_model.to(torch.bfloat16)._embed_timestep(inputs["timestep"], 1, 3)
+    assert temb.dtype == embedded.dtype == torch.float32
+    shift, scale, gate = tiny_model.transformer_blocks[0].norm1.modulation(embedded, temb)
+    assert shift.dtype == scale.dtype == gate.dtype == torch.float32
+    out = tiny_model(**inputs).sample
+    assert out.dtype == torch.bfloat16
+    assert ((out.float() - ref).norm() / ref.norm()).item() < 0.05

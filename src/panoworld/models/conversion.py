@@ -155,14 +155,16 @@ def load_original_checkpoint(path: str | Path) -> dict:
         from safetensors.torch import load_file
 
         return load_file(str(path))
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except RuntimeError as exc:
-        if "mmap" not in str(exc).lower() and "zip" not in str(exc).lower():
+    for mmap in (True, False):  # legacy (non-zip) files cannot be memory-mapped
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+        except RuntimeError as exc:
+            if mmap and ("mmap" in str(exc).lower() or "zip" in str(exc).lower()):
+                continue
             raise ConversionError(f"{path}: cannot load ({exc})") from None
-    except Exception as exc:  # noqa: BLE001 - pickle errors of foreign files become one clear line
-        raise ConversionError(f"{path}: not a weights-only torch checkpoint ({type(exc).__name__}: {exc})") from None
-    return torch.load(path, map_location="cpu", weights_only=True)  # legacy (non-zip) format cannot be mmapped
+        except Exception as exc:  # noqa: BLE001 - pickle errors of foreign files become one clear line
+            raise ConversionError(f"{path}: not a weights-only torch checkpoint ({type(exc).__name__}: {exc})") from None
+    raise ConversionError(f"{path}: cannot load")
 
 
 def unwrap_checkpoint(obj, *, ema: bool = True) -> tuple[dict[str, torch.Tensor], list[str]]:

@@ -141,5 +141,5 @@ class PanoWorldRotaryPosEmbed(nn.Module):
         p_t, p_h, p_w = self.patch_size
         grid = (num_frames // p_t, height // p_h, width // p_w)
         freqs = self.angles(grid, hidden_states.device, fps=fps)
-        freqs = torch.cat([freqs, freqs], dim=-1)
-        return torch.cos(freqs), torch.sin(freqs)
+        cos, sin = torch.cos(freqs), torch.sin(freqs)
+        return torch.cat([cos, cos], dim=-1), torch.cat([sin, sin], dim=-1)

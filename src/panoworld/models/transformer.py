@@ -48,8 +48,8 @@ __all__ = [
 def _modulate(norm: nn.LayerNorm, x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """``LN(x) (1 + scale) + shift`` per latent frame; x (B, T*S, D), shift/scale (B, T, D) float32 -> float32."""
     num_frames = shift.shape[1]
-    xn = norm(x).unflatten(1, (num_frames, -1)).float()
-    out = torch.addcmul(shift[:, :, None, :], xn, 1 + scale[:, :, None, :])
+    xn = norm(x).unflatten(1, (num_frames, -1))
+    out = torch.addcmul(shift[:, :, None, :], xn, 1 + scale[:, :, None, :])  # promotes to float32
     return out.flatten(1, 2)
 
 
