@@ -44,6 +44,7 @@ from panoworld.pipelines import (  # noqa: E402
     PanoWorldPipeline,
     karras_flow_schedule,
 )
+from panoworld.pipelines.attention import attention_backend  # noqa: E402
 
 
 class RandomTextEncoder:
@@ -176,6 +177,12 @@ def step_times(pipe, cfg: GenerationConfig, device, repeats: int) -> dict:
                              compute_dtype=pipe.transformer.dtype)
         with torch.inference_mode():
             out[f"step_{mode}"] = timed(lambda: den(x, 0), device, repeats)
+    if device.type == "cuda":
+        den = GuidedDenoiser(pipe.transformer, inputs, sched, guidance=cfg.guidance, cfg_batch="batched",
+                             compute_dtype=pipe.transformer.dtype)
+        for backend in ("cudnn", "flash"):
+            with torch.inference_mode(), attention_backend(backend):
+                out[f"step_batched_{backend}"] = timed(lambda: den(x, 0), device, repeats)
     return out
 
 
@@ -205,6 +212,8 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="torch.compile every transformer block first")
     parser.add_argument("--offload-modes", default="none,model,group", help="comma list of offload modes to "
                         "measure peak memory for")
+    parser.add_argument("--attention", default="auto", help="SDPA kernel preference for the clips: auto, cudnn, "
+                        "flash or efficient")
     parser.add_argument("--skip-stock", action="store_true", help="skip the stock diffusers forward")
     parser.add_argument("--out-md", default=None, help="append a Markdown section to this file")
     args = parser.parse_args()
@@ -243,7 +252,8 @@ def main() -> None:
                            persp_width=sizes["persp"][1])
     evals = args.steps + 1
     modes = [m for m in args.offload_modes.split(",") if m]
-    pipe = PanoWorldPipeline(transformer, vae, text, image_enc, device=device, offload="none")
+    pipe = PanoWorldPipeline(transformer, vae, text, image_enc, device=device, offload="none",
+                             attention=args.attention)
     results.update(step_times(pipe, cfg, device, args.repeats))
     clip(pipe, cfg, device)  # warm-up: kernels, allocator, caches
     results["single_s"], single_t, results["peak_none_gib"] = clip(pipe, cfg, device)
@@ -253,13 +263,15 @@ def main() -> None:
     results["chained_35_s"] = extrapolate(results["chained_s"], chained_t, evals)
     results["single_timings"] = {k: round(v, 3) for k, v in single_t.items()}
     for mode in (m for m in modes if m != "none"):
-        pipe = PanoWorldPipeline(transformer, vae, text, image_enc, device=device, offload=mode)
+        pipe = PanoWorldPipeline(transformer, vae, text, image_enc, device=device, offload=mode,
+                                 attention=args.attention)
         quick = GenerationConfig(**{**cfg.to_dict(), "num_steps": 1})
         results[f"offload_{mode}_s"], _, results[f"peak_{mode}_gib"] = clip(pipe, quick, device)
     results["bench_wall_s"] = time.perf_counter() - started
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU x{torch.get_num_threads()} threads"
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "device": name,
-            "torch": torch.__version__, "steps_run": args.steps, "small": args.small, "compile": args.compile}
+            "torch": torch.__version__, "steps_run": args.steps, "small": args.small, "compile": args.compile,
+            "attention": args.attention}
     print(json.dumps({**meta, **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in results.items()}}))
     if args.out_md:
         write_markdown(Path(args.out_md), meta, results, sizes, evals, modes)
@@ -269,7 +281,7 @@ def write_markdown(path: Path, meta: dict, r: dict, sizes: dict, evals: int, mod
     size = f"{sizes['erp'][0]}x{sizes['erp'][1]}, {sizes['frames']} frames"
     models = "tiny test configs" if meta["small"] else "PanoWorld transformer + Wan2.1 VAE at full size"
     lines = ["", f"### Generation: {meta['device']} ({meta['date']}, torch {meta['torch']}"
-             f"{', compiled blocks' if meta['compile'] else ''})", "",
+             f"{', compiled blocks' if meta['compile'] else ''}, attention {meta['attention']})", "",
              f"{size}, CFG 7, random weights ({models}; text encoder and SigLIP replaced by random embeddings, with "
              "weight-sized buffers so memory counts their weights). "
              f"Clips ran {evals} evaluations per round (`--steps {meta['steps_run']}`); '35 steps' = extrapolated "
@@ -281,6 +293,8 @@ def write_markdown(path: Path, meta: dict, r: dict, sizes: dict, evals: int, mod
     lines += [
         f"| one sampling step, batched CFG (1 forward of B=2) | {r['step_batched']:.3f} s |",
         f"| one sampling step, sequential CFG (2 forwards) | {r['step_sequential']:.3f} s |",
+        *[f"| one sampling step, batched CFG, SDPA {b} first | {r[f'step_batched_{b}']:.3f} s |"
+          for b in ("cudnn", "flash") if f"step_batched_{b}" in r],
         f"| single round, warm, {evals} evaluations | {r['single_s']:.1f} s |",
         f"| single round, warm, 35 steps (extrapolated) | {r['single_35_s']:.1f} s |",
         f"| chained (2 rounds), warm, {evals} evaluations per round | {r['chained_s']:.1f} s |",

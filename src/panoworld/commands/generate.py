@@ -100,6 +100,8 @@ def generate(
                                          "reencode (VAE of the Round-1 video, as the reference) or latent (reuse)."),
     offload: str = typer.Option("none", "--offload", help="none (fastest), model (components on the GPU only "
                                 "while used) or group (also stream the transformer block by block)."),
+    attention: str = typer.Option("auto", "--attention", help="Preferred attention kernel while sampling (CUDA): "
+                                  "auto (PyTorch's choice), cudnn, flash or efficient; others stay as fallbacks."),
     device: Optional[str] = typer.Option(None, "--device", help="Torch device (default cuda if available, else cpu)."),
     dtype: str = typer.Option("auto", "--dtype", help="Weights/compute dtype: auto (bf16 on CUDA, fp32 on CPU), "
                               "bf16, fp16 or fp32."),
@@ -136,6 +138,8 @@ def generate(
     p_height, p_width = parse_size(persp_resolution, name="--persp-resolution")
     if offload not in OFFLOAD_MODES:
         raise InputError(f"--offload must be one of {', '.join(OFFLOAD_MODES)}, got {offload!r}")
+    if attention not in ("auto", "cudnn", "flash", "efficient"):
+        raise InputError(f"--attention must be auto, cudnn, flash or efficient, got {attention!r}")
     if rope not in ("equirect", "linear", "periodic"):
         raise InputError(f"--rope must be equirect, linear or periodic, got {rope!r}")
     base_config = _config(
@@ -164,10 +168,11 @@ def generate(
     start = time.perf_counter()
     if tiny_random:
         pipe = tiny_random_pipeline(device=compute, offload=offload, rope_type=rope)
+        pipe.attention = attention
     else:
         pipe = load_pipeline(resolved, device=compute, dtype=parse_dtype(dtype, compute), offload=offload,
                              rope_type=rope, text_cache=str(text_cache) if text_cache else None,
-                             compile=compile_blocks)
+                             compile=compile_blocks, attention=attention)
     load_s = time.perf_counter() - start
     for number, (job, cfg) in enumerate(todo, start=1):
         _run_job(pipe, job, cfg, number, len(todo), arguments=arguments, models=models, load_s=load_s,

@@ -59,7 +59,8 @@ def _compile_blocks(transformer) -> None:
 
 
 def load_pipeline(resolved: dict[str, str], *, device: torch.device, dtype: torch.dtype, offload: str = "none",
-                  rope_type: str = "equirect", text_cache: str | None = None, compile: bool = False):
+                  rope_type: str = "equirect", text_cache: str | None = None, compile: bool = False,
+                  attention: str = "auto"):
     """Load the real models from ``resolved`` (see :func:`resolve_model_paths`) into a ``PanoWorldPipeline``."""
     from panoworld.models.components import ImageEncoder, TextEncoder, VideoVAE
     from panoworld.models.loading import load_transformer
@@ -77,7 +78,8 @@ def load_pipeline(resolved: dict[str, str], *, device: torch.device, dtype: torc
         for net in (transformer, base):
             if net is not None:
                 _compile_blocks(net)
-    return PanoWorldPipeline(transformer, vae, text, image, base_transformer=base, device=device, offload=offload)
+    return PanoWorldPipeline(transformer, vae, text, image, base_transformer=base, device=device, offload=offload,
+                             attention=attention)
 
 
 def tiny_random_pipeline(*, device: torch.device, offload: str = "none", rope_type: str = "equirect", seed: int = 0):

@@ -22,6 +22,7 @@ from typing import Callable
 
 import torch
 
+from .attention import attention_backend
 from .conditioning import (
     build_first_frame_conditioning,
     build_fov_conditioning,
@@ -104,10 +105,14 @@ class PanoWorldPipeline:
             branch), needed only for ``motion="base-i2v"``.
         device: compute device.
         offload: "none" | "model" | "group" (see :mod:`panoworld.pipelines.offload`).
+        attention: preferred SDPA kernel while sampling: "auto", "cudnn", "flash" or "efficient"
+            (see :mod:`panoworld.pipelines.attention`).
     """
 
     def __init__(self, transformer, vae, text_encoder, image_encoder, *, base_transformer=None,
-                 device: torch.device | str = "cpu", offload: str = "none"):
+                 device: torch.device | str = "cpu", offload: str = "none", attention: str = "auto"):
+        attention_backend(attention)  # validate early
+        self.attention = attention
         self.device = torch.device(device)
         self.offloader = Offloader(offload, self.device)
         self.transformer = self.offloader.place(transformer, transformer=True)
@@ -154,7 +159,7 @@ class PanoWorldPipeline:
         info[f"{stage}_evaluations"] = schedule.num_evals
         rotate = cfg.seed + ROTATE_SEED_OFFSET if cfg.rotated_denoise else None
         callback = None if progress is None else (lambda i, n: progress(stage, i + 1, n))
-        with self.offloader.use(transformer):
+        with self.offloader.use(transformer), attention_backend(self.attention):
             return sample(denoiser, noise.to(self.device), schedule, rotate_seed=rotate, callback=callback)
 
     def _noise(self, shape: tuple[int, ...], cfg: GenerationConfig, *, erp: bool) -> torch.Tensor:
