@@ -1,0 +1,109 @@
+"""Settings of one generation run (defaults = the reference's evaluated path, reference §5.4 / appendix B)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from panoworld.errors import InputError
+
+__all__ = ["DEFAULT_NEGATIVE_PROMPT", "GenerationConfig", "MOTION_SOURCES", "CFG_BATCH_MODES"]
+
+#: diffusers' Cosmos-Predict2.5 default negative prompt (the reference's ``--negative_prompt`` default).
+DEFAULT_NEGATIVE_PROMPT = (
+    "The video captures a series of frames showing ugly scenes, static with no motion, motion blur, "
+    "over-saturation, shaky footage, low resolution, grainy texture, pixelated images, poorly lit areas, "
+    "underexposed and overexposed scenes, poor color balance, washed out colors, choppy sequences, "
+    "jerky movements, low frame rate, artifacting, color banding, unnatural transitions, outdated special effects, "
+    "fake elements, unconvincing visuals, poorly edited content, jump cuts, visual noise, and flickering. "
+    "Overall, the video is of poor quality."
+)
+
+MOTION_SOURCES = ("static", "base-i2v")
+CFG_BATCH_MODES = ("auto", "batched", "sequential")
+
+
+@dataclass
+class GenerationConfig:
+    """One run's settings. Angles in degrees, sizes in pixels, ``fps`` in frames per second.
+
+    Attributes:
+        height, width: ERP output size (W = 2H, both multiples of 16).
+        num_frames: output frames, 4k + 1 (93 = 5.8 s at 16 fps, the training length).
+        num_steps: the reference's ``--num_steps`` (35 -> 36 network evaluations per round).
+        guidance: CFG weight g >= 0 in ``v_c + g (v_c - v_u)`` (7 = the reference).
+        seed: seeds the initial noise (numpy RandomState), the reference fill and rotated denoising.
+        fov_x, yaw, pitch, roll: the perspective camera (fov_x describes the cropped perspective image).
+        persp_height, persp_width: perspective resolution the input is cover-resized and centre-cropped to.
+        negative_prompt: text of the unconditional CFG branch.
+        chained: run Round 2 (first-frame conditioned on Round 1, reference §5.2) after Round 1.
+        motion: perspective motion source, "static" (still image repeated) or "base-i2v".
+        siglip_orientation: "reference" (vertically flipped, as the checkpoint was trained) or "upright".
+        latent_padding: circular latent columns per side before VAE decode (0 = off).
+        rotated_denoise: roll the latent (and solver history, and conditioning) randomly after every step.
+        latitude_noise: latitude-aware (PanoWan-style) warp of the initial noise.
+        cfg_batch: "auto" | "batched" | "sequential" evaluation of the two CFG branches.
+        round2_reference: "reencode" (VAE of the decoded Round-1 video, as the reference) or "latent"
+            (reuse the Round-1 latent: one VAE encode less; not what the checkpoint saw).
+        fps: frame rate written to the output video.
+    """
+
+    height: int = 512
+    width: int = 1024
+    num_frames: int = 93
+    num_steps: int = 35
+    guidance: float = 7.0
+    seed: int = 0
+    fov_x: float = 90.0
+    yaw: float = 0.0
+    pitch: float = 0.0
+    roll: float = 0.0
+    persp_height: int = 480
+    persp_width: int = 640
+    negative_prompt: str = DEFAULT_NEGATIVE_PROMPT
+    chained: bool = False
+    motion: str = "static"
+    siglip_orientation: str = "reference"
+    latent_padding: int = 2
+    rotated_denoise: bool = False
+    latitude_noise: bool = False
+    cfg_batch: str = "auto"
+    round2_reference: str = "reencode"
+    fps: float = 16.0
+
+    def validate(self) -> "GenerationConfig":
+        """Raise :class:`InputError` (one line) for an unusable setting; return ``self``."""
+        if self.height <= 0 or self.width <= 0 or self.height % 16 or self.width % 16:
+            raise InputError(f"--resolution must be positive multiples of 16, got {self.height}x{self.width}")
+        if self.width != 2 * self.height:
+            raise InputError(f"--resolution must be twice as wide as tall (ERP), got {self.height}x{self.width}")
+        if self.persp_height <= 0 or self.persp_width <= 0 or self.persp_height % 16 or self.persp_width % 16:
+            raise InputError(
+                f"--persp-resolution must be positive multiples of 16, got {self.persp_height}x{self.persp_width}"
+            )
+        if self.num_frames < 1 or (self.num_frames - 1) % 4:
+            raise InputError(f"--frames must be 4k+1 (e.g. 33, 93), got {self.num_frames}")
+        if self.num_steps < 1:
+            raise InputError(f"--steps must be at least 1, got {self.num_steps}")
+        if not self.guidance >= 0:
+            raise InputError(f"--guidance must be >= 0, got {self.guidance}")
+        if not 0 < self.fov_x < 180:
+            raise InputError(f"--fov must be in (0, 180) degrees, got {self.fov_x}")
+        if self.motion not in MOTION_SOURCES:
+            raise InputError(f"--motion must be one of {', '.join(MOTION_SOURCES)}, got {self.motion!r}")
+        if self.siglip_orientation not in ("reference", "upright"):
+            raise InputError(f"--siglip-orientation must be reference or upright, got {self.siglip_orientation!r}")
+        if self.cfg_batch not in CFG_BATCH_MODES:
+            raise InputError(f"--cfg-batch must be one of {', '.join(CFG_BATCH_MODES)}, got {self.cfg_batch!r}")
+        if self.round2_reference not in ("reencode", "latent"):
+            raise InputError(f"--round2-reference must be reencode or latent, got {self.round2_reference!r}")
+        if self.latent_padding < 0 or self.latent_padding * 8 * 2 >= self.width:
+            raise InputError(f"--latent-padding must be >= 0 and small against the width, got {self.latent_padding}")
+        if not 0 <= self.seed < 2**32:
+            raise InputError(f"--seed must be in [0, 2^32), got {self.seed}")
+        if self.fps <= 0:
+            raise InputError(f"--fps must be positive, got {self.fps}")
+        return self
+
+    def to_dict(self) -> dict:
+        """Plain dict for run records."""
+        return asdict(self)

@@ -1,0 +1,40 @@
+"""Latent -> ERP video decoding with optional circular latent padding (the reference's seam treatment)."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["circular_pad", "decode_video", "to_unit"]
+
+
+def circular_pad(latent: torch.Tensor, columns: int) -> torch.Tensor:
+    """Pad (..., h, w) latents with ``columns`` wrapped columns on each side (ERP longitude is periodic)."""
+    if columns <= 0:
+        return latent
+    if columns > latent.shape[-1]:
+        raise ValueError(f"cannot pad {columns} columns on a latent {latent.shape[-1]} columns wide")
+    return torch.cat([latent[..., -columns:], latent, latent[..., :columns]], dim=-1)
+
+
+def to_unit(video: torch.Tensor) -> torch.Tensor:
+    """(1, 3, T, H, W) in [-1, 1] -> (T, 3, H, W) float32 in [0, 1] (the project's video convention)."""
+    return ((video[0].float().clamp(-1, 1) + 1.0) * 0.5).permute(1, 0, 2, 3).contiguous()
+
+
+@torch.no_grad()
+def decode_video(vae, latent: torch.Tensor, *, pad_columns: int = 2) -> torch.Tensor:
+    """Decode (1, 16, T_lat, h, w) latents to (T, 3, 8h, 8w) frames in [0, 1].
+
+    With ``pad_columns`` > 0 the latent gets that many wrapped columns per side before decoding and
+    ``pad_columns * spatial_compression`` pixels are cropped from each side afterwards, so the VAE decoder sees
+    the seam as continuous (reference ``--latent_padding_size``, 2 in its chained driver). Use 0 for
+    perspective (non-ERP) videos.
+    """
+    scale = int(getattr(vae, "spatial_compression", 8))
+    device = getattr(vae, "device", latent.device)
+    dtype = getattr(vae, "dtype", latent.dtype)
+    video = vae.decode(circular_pad(latent, pad_columns).to(device, dtype))
+    if pad_columns > 0:
+        crop = pad_columns * scale
+        video = video[..., crop:-crop]
+    return to_unit(video)

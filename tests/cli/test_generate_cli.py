@@ -1,0 +1,90 @@
+"""``panoworld generate`` end to end with tiny random models, batch resume, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from panoworld.cli import main
+from panoworld.io import probe_video, read_spherical_metadata, write_image
+
+pytest.importorskip("panoworld.models.components")
+
+TINY = ["--tiny-random", "--device", "cpu", "--resolution", "32x64", "--frames", "5", "--steps", "1",
+        "--persp-resolution", "16x32", "--latent-padding", "1"]
+
+
+@pytest.fixture
+def photo(tmp_path):
+    return write_image(tmp_path / "photo.png", torch.rand(3, 30, 40, generator=torch.Generator().manual_seed(0)))
+
+
+def test_generate_writes_erp_preview_and_run_record(tmp_path, photo):
+    out = tmp_path / "out"
+    prompts = tmp_path / "p.json"
+    prompts.write_text(json.dumps({"prompt": "a desk", "pano_prompt": "an office"}))
+    assert main(["generate", str(photo), "--prompt-file", str(prompts), "--out", str(out), "--yaw", "45",
+                 "--chained", *TINY]) == 0
+    info = probe_video(out / "pano.mp4")
+    assert (info.height, info.width, info.num_frames, float(info.fps)) == (32, 64, 5, 16.0)
+    assert read_spherical_metadata(out / "pano.mp4") is not None
+    assert probe_video(out / "preview.mp4").width == 64 + 64  # 16x32 input scaled to height 32, then the ERP
+    assert probe_video(out / "round1.mp4").num_frames == 5
+    record = json.loads((out / "run.json").read_text())
+    assert record["arguments"]["pano_prompt"] == "an office" and record["config"]["yaw"] == 45.0
+    assert {"round1_sampling", "round2_sampling", "load_models"} <= set(record["timings_s"])
+    assert record["libraries"]["torch"] == torch.__version__
+    assert record["run_info"]["round2_evaluations"] == 2
+
+
+def test_batch_skips_finished_rows_and_resumes(tmp_path, photo):
+    table = tmp_path / "jobs.jsonl"
+    rows = [{"image": "photo.png", "prompt": "a", "id": "one", "yaw": 30},
+            {"image": "photo.png", "prompt": "b", "id": "two", "seed": 5}]
+    table.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    root = tmp_path / "runs"
+    (root / "one").mkdir(parents=True)
+    (root / "one" / "run.json").write_text("{}")  # finished before a crash
+    assert main(["generate", "--batch", str(table), "--out", str(root), *TINY]) == 0
+    assert not (root / "one" / "pano.mp4").exists()
+    record = json.loads((root / "two" / "run.json").read_text())
+    assert record["config"]["seed"] == 5
+    stamp = (root / "two" / "pano.mp4").stat().st_mtime_ns
+    assert main(["generate", "--batch", str(table), "--out", str(root), *TINY]) == 0
+    assert (root / "two" / "pano.mp4").stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize(
+    "extra,needle",
+    [
+        (["--frames", "92"], "4k+1"),
+        (["--resolution", "500x1000"], "multiples of 16"),
+        (["--guidance", "-1"], "guidance"),
+        (["--persp-resolution", "470x640"], "multiples of 16"),
+    ],
+)
+def test_bad_arguments_fail_in_one_line_and_write_nothing(tmp_path, photo, capsys, extra, needle):
+    out = tmp_path / "out"
+    assert main(["generate", str(photo), "-p", "x", "--out", str(out), *TINY, *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err and needle in err
+    assert not out.exists()
+
+
+def test_unreadable_image_and_missing_weights(tmp_path, photo, capsys, monkeypatch):
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    out = tmp_path / "out"
+    assert main(["generate", str(bad), "-p", "x", "--out", str(out), *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot read image" in err and "\n" not in err and not out.exists()
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    monkeypatch.setenv("PANOWORLD_WEIGHTS", str(weights))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["generate", str(photo), "-p", "x", "--out", str(out), "--resolution", "32x64", "--frames", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err and "panoworld" in err and str(weights) in err
+    assert not out.exists()
