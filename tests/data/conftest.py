@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from panoworld.cli import main
 from panoworld.io import write_video
 
 SKY = (0.35, 0.6, 0.95)
@@ -69,3 +70,11 @@ def source_videos(tmp_path_factory) -> dict[str, Path]:
         "black": make_video(root / "black.mp4", 5.0, 8, kind="black"),
         "root": root,
     }
+
+
+@pytest.fixture(scope="session")
+def cut_out(source_videos, tmp_path_factory) -> Path:
+    """``panoworld data cut`` of all sources with two worker processes (shared by the caption/package tests)."""
+    out = tmp_path_factory.mktemp("cut")
+    assert main(["data", "cut", str(source_videos["root"]), "--out", str(out), "-j", "2"]) == 0
+    return out

@@ -21,7 +21,6 @@ from panoworld.data.caption.backends import build_chat_request, model_key
 from panoworld.data.caption.backends.local_hf import build_messages
 
 from .conftest import GROUND, SKY
-from .test_cut import cut_out  # noqa: F401  (session fixture)
 from .vlm_server import GOOD, FakeVLM, words
 
 KEY = "sk-test-9f8e7d6c5b4a-SECRET"
@@ -46,7 +45,7 @@ def test_parse_caption_accepts_fences_and_rejects_bad_answers():
     assert view_frame_indices(40) == [6, 19, 32]
 
 
-def test_twelve_views_are_upright(cut_out):  # noqa: F811
+def test_twelve_views_are_upright(cut_out):
     from PIL import Image
 
     clip = next((cut_out / "clips").glob("*.mp4"))
@@ -62,7 +61,7 @@ def test_twelve_views_are_upright(cut_out):  # noqa: F811
         assert bottom[0] > bottom[2] + 40 and np.abs(bottom - sky).max() > 100, (v.label, bottom)
 
 
-def test_request_building_for_http_and_local_backends(cut_out):  # noqa: F811
+def test_request_building_for_http_and_local_backends(cut_out):
     clip = next((cut_out / "clips").glob("*.mp4"))
     views = clip_views(clip, size=(48, 64))
     body = build_chat_request("m", "PROMPT", views, temperature=0.2, max_tokens=99, max_tokens_field="max_completion_tokens")
@@ -89,7 +88,7 @@ def _script(n):
     }.get(n, (200, GOOD))
 
 
-def test_caption_retries_records_failures_and_resumes(cut_out, tmp_path, monkeypatch, capsys):  # noqa: F811
+def test_caption_retries_records_failures_and_resumes(cut_out, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PW_TEST_VLM_KEY", KEY)
     out = tmp_path / "captions"
     with FakeVLM(_script) as server:
@@ -119,7 +118,7 @@ def test_caption_retries_records_failures_and_resumes(cut_out, tmp_path, monkeyp
     assert "***" in (out / "caption_log.jsonl").read_text()
 
 
-def test_caption_survives_kill_and_does_not_repeat_finished_clips(cut_out, tmp_path, monkeypatch):  # noqa: F811
+def test_caption_survives_kill_and_does_not_repeat_finished_clips(cut_out, tmp_path, monkeypatch):
     out = tmp_path / "captions"
     env = {**os.environ, "PW_TEST_VLM_KEY": KEY,
            "PYTHONPATH": os.pathsep.join([str(Path(panoworld.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
@@ -146,7 +145,7 @@ def test_caption_survives_kill_and_does_not_repeat_finished_clips(cut_out, tmp_p
             assert KEY.encode() not in path.read_bytes(), path
 
 
-def test_caption_key_errors(cut_out, tmp_path, monkeypatch, capsys):  # noqa: F811
+def test_caption_key_errors(cut_out, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("PW_TEST_VLM_KEY", raising=False)
     assert main(_caption_args(cut_out, tmp_path / "c", "http://127.0.0.1:9/v1")) == 2
     err = capsys.readouterr().err

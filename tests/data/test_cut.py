@@ -19,13 +19,6 @@ def _rows(out):
     return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
 
 
-@pytest.fixture(scope="session")
-def cut_out(source_videos, tmp_path_factory):
-    out = tmp_path_factory.mktemp("cut")
-    assert main(["data", "cut", str(source_videos["root"]), "--out", str(out), "-j", "2"]) == 0
-    return out
-
-
 def test_cut_exact_clips_and_filter_reasons(cut_out):
     rows = _rows(cut_out)
     kept = [r for r in rows if r["status"] == "kept"]

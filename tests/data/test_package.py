@@ -12,7 +12,6 @@ from panoworld.cli import main
 from panoworld.data.package import split_groups
 
 from .test_caption import KEY, _caption_args
-from .test_cut import cut_out  # noqa: F401  (session fixture)
 from .vlm_server import GOOD, FakeVLM
 
 
@@ -21,7 +20,7 @@ def _csv(path):
         return [r["video_basename"] for r in csv.DictReader(fh)]
 
 
-def test_end_to_end_cut_caption_package(cut_out, tmp_path, monkeypatch):  # noqa: F811
+def test_end_to_end_cut_caption_package(cut_out, tmp_path, monkeypatch):
     monkeypatch.setenv("PW_TEST_VLM_KEY", KEY)
     caps = tmp_path / "captions"
     with FakeVLM(lambda n: (200, "nonsense") if n <= 3 else (200, GOOD)) as server:
