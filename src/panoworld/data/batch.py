@@ -68,13 +68,16 @@ def _fingerprint(src: Path, opts: CutOptions) -> str:
 
 
 def _job(src: Path, out_dir: Path, video_id: str, opts: CutOptions, fingerprint: str) -> dict:
-    import torch
-
-    torch.set_num_threads(1)
     record = cut_video(src, out_dir, video_id, opts)
     record["fingerprint"] = fingerprint
     atomic_write_json(out_dir / RECORDS_DIR / f"{video_id}.json", record)
     return record
+
+
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def _load_record(path: Path, fingerprint: str) -> dict | None:
@@ -129,7 +132,8 @@ def cut_videos(
             if on_done:
                 on_done(records[vid], False)
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                 initializer=_worker_init) as pool:
             futures = {pool.submit(_job, src, out_dir, vid, opts, fp): vid for src, vid, fp in todo}
             for fut in as_completed(futures):
                 records[futures[fut]] = fut.result()

@@ -10,6 +10,7 @@ kept clips and the dropped ones with their reasons.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -159,11 +160,29 @@ class _ClipAssembler:
             self._writer = None
 
 
+@contextlib.contextmanager
+def _torch_threads(n: int):
+    """Run torch ops with ``n`` intra-op threads (the codec threads need the cores), then restore."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def cut_video(src: Path, out_dir: Path, video_id: str, opts: CutOptions) -> dict:
     """Cut one video; return its record ``{"source", "video_id", ..., "clips": [entry, ...]}``.
 
     An unreadable or non-ERP video yields a record with a single dropped entry and its reason.
+    The per-frame tensor work is small next to decoding and x264 encoding, so it runs on one torch
+    thread (more threads only contend with the codec's own threads).
     """
+    with _torch_threads(1):
+        return _cut_video(src, out_dir, video_id, opts)
+
+
+def _cut_video(src: Path, out_dir: Path, video_id: str, opts: CutOptions) -> dict:
     record: dict = {"source": str(src), "video_id": video_id}
     try:
         info = probe_video(src)
