@@ -216,7 +216,7 @@ def _cut_video(src: Path, out_dir: Path, video_id: str, opts: CutOptions) -> dic
             src_index += chunk.shape[0]
             if not picks:
                 continue
-            frames = chunk[picks]
+            frames = chunk if picks == list(range(chunk.shape[0])) else chunk[picks]
             if size is not None:
                 frames = resize_erp(frames, size)
             cuts = shots.update(frames) if shots is not None else []
