@@ -156,3 +156,23 @@ def test_caption_key_errors(cut_out, tmp_path, monkeypatch, capsys):
     fails = list((tmp_path / "c").glob("*.failed.json"))
     assert len(fails) == 4 and json.loads(fails[0].read_text())["error"] == "transient"
     assert words(5).count(" ") == 4
+
+
+def test_gemini_backend_through_google_genai(cut_out, tmp_path, monkeypatch):
+    pytest.importorskip("google.genai")
+    monkeypatch.setenv("PW_TEST_VLM_KEY", KEY)
+    out = tmp_path / "gem"
+    script = {1: (429, "quota"), 2: (200, "```json\n" + GOOD + "\n```"), 3: (503, f"overloaded {KEY}")}
+    with FakeVLM(lambda n: script.get(n, (200, GOOD))) as server:
+        args = _caption_args(cut_out, out, server.url.removesuffix("/v1"), "--backend", "gemini",
+                             "--model", "gemini-2.5-flash")
+        assert main(args) == 0
+        assert len(server.requests) == 6 and set(server.auth) == {KEY}
+        assert all(p.endswith("models/gemini-2.5-flash:generateContent") for p in server.paths)
+        parts = server.requests[0]["contents"][0]["parts"]
+        assert sum("inlineData" in p for p in parts) == 12
+    rec = json.loads((out / "sceneA__walk__clip000.json").read_text())
+    assert rec["backend"] == "gemini" and rec["model_key"] == "gemini2p5flash" and rec["attempts"] == 2
+    assert rec["usage"] == {"input_tokens": 1200, "output_tokens": 60}
+    for path in out.rglob("*"):
+        assert KEY.encode() not in path.read_bytes(), path

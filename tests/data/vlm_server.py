@@ -17,7 +17,7 @@ GOOD = json.dumps({"short": words(8), "medium": words(40), "long": words(100, "I
 
 
 class FakeVLM:
-    """Serves ``/v1/chat/completions``; ``script(n)`` gives (status, body) for the n-th request (1-based).
+    """Serves ``/v1/chat/completions`` and Gemini ``...:generateContent``; ``script(n)`` gives (status, body) for the n-th request (1-based).
 
     ``block_after``: requests beyond this number hang until the server is closed (to kill a client mid-run).
     """
@@ -27,6 +27,7 @@ class FakeVLM:
         self.block_after = block_after
         self.requests: list[dict] = []
         self.auth: list[str | None] = []
+        self.paths: list[str] = []
         self.lock = threading.Lock()
         self.release = threading.Event()
         owner = self
@@ -39,13 +40,21 @@ class FakeVLM:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with owner.lock:
                     owner.requests.append(body)
-                    owner.auth.append(self.headers.get("Authorization"))
+                    owner.auth.append(self.headers.get("Authorization") or self.headers.get("x-goog-api-key"))
+                    owner.paths.append(self.path)
                     n = len(owner.requests)
                 if owner.block_after is not None and n > owner.block_after:
                     owner.release.wait(30)
                     return
                 status, content = owner.script(n)
-                if status == 200:
+                if status == 200 and ":generateContent" in self.path:
+                    payload = {
+                        "candidates": [{"content": {"role": "model", "parts": [{"text": content}]},
+                                        "finishReason": "STOP", "index": 0}],
+                        "usageMetadata": {"promptTokenCount": 1200, "candidatesTokenCount": 60,
+                                          "totalTokenCount": 1260},
+                    }
+                elif status == 200:
                     payload = {
                         "id": f"r{n}",
                         "object": "chat.completion",

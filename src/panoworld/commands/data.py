@@ -71,19 +71,20 @@ def cut(
     console.print(f"{len(videos)} videos -> {kept} clips kept; dropped: {detail}; manifest: {out / 'manifest.jsonl'}")
 
 
-def _make_backend(backend: str, model: str, base_url: str, key: Optional[str], temperature: float,
+def _make_backend(backend: str, model: str, base_url: Optional[str], key: Optional[str], temperature: float,
                   max_tokens: int, max_tokens_field: str, timeout: float, device: str, json_mode: bool):
     from panoworld.data.caption.backends import OpenAICompatBackend
 
     if backend == "openai":
-        return OpenAICompatBackend(base_url, model, api_key=key, temperature=temperature, max_tokens=max_tokens,
+        return OpenAICompatBackend(base_url or "https://api.openai.com/v1", model, api_key=key, temperature=temperature, max_tokens=max_tokens,
                                    max_tokens_field=max_tokens_field, timeout=timeout, json_mode=json_mode)
     if backend == "gemini":
         from panoworld.data.caption.backends.gemini import GeminiBackend
 
         if not key:
             raise InputError("the gemini backend needs an API key: set the variable named by --api-key-env")
-        return GeminiBackend(model, api_key=key, temperature=temperature, max_tokens=max_tokens, timeout=timeout)
+        return GeminiBackend(model, api_key=key, temperature=temperature, max_tokens=max_tokens, timeout=timeout,
+                             base_url=base_url)
     if backend == "transformers":
         from panoworld.data.caption.backends.local_hf import TransformersBackend
 
@@ -98,8 +99,9 @@ def caption(
     backend: str = typer.Option("openai", "--backend", help="openai (any OpenAI-compatible endpoint), gemini, "
                                 "or transformers (local model)."),
     model: str = typer.Option("gpt-5-mini", "--model", help="Model id (remote) or local folder / hub id (transformers)."),
-    base_url: str = typer.Option("https://api.openai.com/v1", "--base-url",
-                                 help="Endpoint root of the OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1)."),
+    base_url: Optional[str] = typer.Option(
+        None, "--base-url", help="Endpoint root: the OpenAI-compatible server (default https://api.openai.com/v1; "
+        "e.g. http://127.0.0.1:8000/v1 for vLLM) or a Gemini proxy (default: Google's endpoint)."),
     api_key_env: Optional[str] = typer.Option(
         None, "--api-key-env", help="NAME of the environment variable holding the API key (the key itself is "
         "never accepted on the command line nor written anywhere). Default: OPENAI_API_KEY / GEMINI_API_KEY."),

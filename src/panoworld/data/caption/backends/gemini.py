@@ -20,6 +20,8 @@ class GeminiBackend:
         model: e.g. ``gemini-2.5-pro``, ``gemini-2.5-flash``.
         api_key: the key (taken from the environment by the caller).
         temperature, max_tokens: sampling settings; ``thinking_budget`` tokens (None = model default).
+        timeout: seconds per request; base_url: another endpoint (a proxy, or a local test server).
+        The SDK's own retries are switched off: the caption runner retries with its back-off.
     """
 
     name = "gemini"
@@ -33,6 +35,7 @@ class GeminiBackend:
         max_tokens: int = 1536,
         thinking_budget: int | None = None,
         timeout: float = 120.0,
+        base_url: str | None = None,
     ):
         try:
             from google import genai
@@ -44,7 +47,10 @@ class GeminiBackend:
         self.model = model
         self._key = api_key
         self._types = types
-        self._client = genai.Client(api_key=api_key, http_options=types.HttpOptions(timeout=int(timeout * 1000)))
+        http = types.HttpOptions(
+            timeout=int(timeout * 1000), base_url=base_url, retry_options=types.HttpRetryOptions(attempts=1)
+        )
+        self._client = genai.Client(api_key=api_key, http_options=http)
         extra = {}
         if thinking_budget is not None:
             extra["thinking_config"] = types.ThinkingConfig(thinking_budget=int(thinking_budget))
