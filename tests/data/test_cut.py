@@ -119,3 +119,21 @@ def test_cut_errors_are_one_line(tmp_path, capsys):
     assert main(["data", "cut", str(tmp_path), "--out", str(tmp_path / "o"), "--size", "64x100"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert all(line.startswith("error:") for line in err) and len(err) == 2
+
+
+def test_cut_resume_after_a_crash_redoes_only_unfinished_videos(tmp_path, source_videos):
+    from panoworld.data import cut_videos, find_videos
+
+    videos = find_videos([source_videos["good_a"], source_videos["good_b"]])
+    out = tmp_path / "o"
+    cut_videos(videos, out, CutOptions())
+    # simulate kill -9 while "street" was in flight: no record yet, a half-written temporary clip
+    (out / ".records" / "street.json").unlink()
+    (out / "clips" / ".street__clip000.abcd.tmp.mp4").write_bytes(b"partial")
+    keep = (out / "clips" / "walk__clip000.mp4").stat().st_mtime_ns
+    done = []
+    cut_videos(videos, out, CutOptions(), on_done=lambda rec, skipped: done.append((rec["video_id"], skipped)))
+    assert sorted(done) == [("street", False), ("walk", True)]
+    assert (out / "clips" / "walk__clip000.mp4").stat().st_mtime_ns == keep
+    assert not list(out.rglob(".*.tmp*"))
+    assert len([r for r in _rows(out) if r["status"] == "kept"]) == 4

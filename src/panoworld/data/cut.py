@@ -41,7 +41,7 @@ class CutOptions:
         size: (height, width) to resize every frame to (W = 2H), None keeps the source size.
         shot_threshold: histogram distance in (0, 1] that marks a shot cut; None disables splitting.
         crf: x264 quality of the re-encoded clips.
-        chunk: frames decoded per step (memory vs speed).
+        chunk: most frames decoded per step (memory vs speed; capped at 256 MiB of float frames).
         filters: ERP filter thresholds.
     """
 
@@ -205,7 +205,7 @@ def _cut_video(src: Path, out_dir: Path, video_id: str, opts: CutOptions) -> dic
     asm = _ClipAssembler(out_dir, video_id, n, fps_out, opts)
     src_index = 0
     try:
-        for chunk in iter_video(src, chunk_size=opts.chunk):
+        for chunk in iter_video(src, chunk_size=_chunk_frames(opts.chunk, info.height, info.width)):
             picks: list[int] = []
             sources: list[int] = []
             for k in range(chunk.shape[0]):
@@ -235,6 +235,15 @@ def _cut_video(src: Path, out_dir: Path, video_id: str, opts: CutOptions) -> dic
         raise
     record["clips"] = asm.entries
     return record
+
+
+#: Bytes of decoded float frames held at once per video (a 3840x1920 source gets 2-frame chunks).
+CHUNK_BYTES = 256 * 2**20
+
+
+def _chunk_frames(limit: int, height: int, width: int) -> int:
+    """Frames per decode step: at most ``limit`` and at most :data:`CHUNK_BYTES` of float32 RGB."""
+    return max(1, min(int(limit), CHUNK_BYTES // (height * width * 3 * 4)))
 
 
 def _video_drop(reason: str, detail: str | None) -> dict:
