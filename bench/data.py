@@ -22,6 +22,7 @@ import argparse
 import datetime
 import json
 import math
+import os
 import platform
 import shutil
 import tempfile
@@ -58,7 +59,10 @@ def stream_copy(src: Path, dst: Path) -> None:
 
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         istream = inp.streams.video[0]
-        ostream = out.add_stream_from_template(istream)
+        try:
+            ostream = out.add_stream_from_template(istream)
+        except AttributeError:  # PyAV < 14
+            ostream = out.add_stream(template=istream)
         for packet in inp.demux(istream):
             if packet.dts is None:
                 continue
@@ -117,7 +121,9 @@ def main() -> None:
     record = {
         "bench": "data_cut",
         "date": datetime.date.today().isoformat(),
-        "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads",
+        "machine": (torch.cuda.get_device_name(0) + " host CPU" if args.device.startswith("cuda") and
+                    torch.cuda.is_available() else platform.processor() or platform.machine())
+        + f", {os.cpu_count()} cores",
         "device_arg": args.device,
         "source": f"{args.seconds:g} s {h}x{w} @ {args.fps} fps ({frames} frames)",
         "stream_copy_s": round(t_copy, 2),
