@@ -171,6 +171,10 @@ def test_gemini_backend_through_google_genai(cut_out, tmp_path, monkeypatch):
         assert all(p.endswith("models/gemini-2.5-flash:generateContent") for p in server.paths)
         parts = server.requests[0]["contents"][0]["parts"]
         assert sum("inlineData" in p for p in parts) == 12
+        config = server.requests[0]["generationConfig"]
+        assert config["responseMimeType"] == "application/json" and config["temperature"] == 0.4
+        schema = config.get("responseJsonSchema") or config.get("responseSchema")
+        assert sorted(schema["required"]) == ["long", "medium", "short"]
     rec = json.loads((out / "sceneA__walk__clip000.json").read_text())
     assert rec["backend"] == "gemini" and rec["model_key"] == "gemini2p5flash" and rec["attempts"] == 2
     assert rec["usage"] == {"input_tokens": 1200, "output_tokens": 60}

@@ -54,12 +54,13 @@ class GeminiBackend:
         extra = {}
         if thinking_budget is not None:
             extra["thinking_config"] = types.ThinkingConfig(thinking_budget=int(thinking_budget))
+        schema_field = (
+            "response_json_schema" if "response_json_schema" in types.GenerateContentConfig.model_fields
+            else "response_schema"
+        )
+        extra[schema_field] = CAPTION_SCHEMA
         self._config = types.GenerateContentConfig(
-            temperature=temperature,
-            max_output_tokens=int(max_tokens),
-            response_mime_type="application/json",
-            response_schema=CAPTION_SCHEMA,
-            **extra,
+            temperature=temperature, max_output_tokens=int(max_tokens), response_mime_type="application/json", **extra
         )
 
     def generate(self, prompt: str, views: Sequence[ViewImage]) -> VLMAnswer:
