@@ -24,7 +24,7 @@ from panoworld.io import VideoWriter, iter_video, probe_video
 from .filters import ClipStats, FilterConfig, aspect_reason
 from .resize import resize_erp
 from .shots import ShotDetector
-from .timing import OutputClock, clip_frame_count
+from .timing import OutputClock, clip_frame_count, source_index
 
 __all__ = ["CutOptions", "cut_video", "clip_name", "CLIPS_DIR"]
 
@@ -203,17 +203,23 @@ def _cut_video(src: Path, out_dir: Path, video_id: str, opts: CutOptions) -> dic
     clock = OutputClock(info.fps, fps_out)
     shots = ShotDetector(opts.shot_threshold) if opts.shot_threshold else None
     asm = _ClipAssembler(out_dir, video_id, n, fps_out, opts)
-    src_index = 0
+    wanted = _needed_sources(src, info.fps, fps_out) if fps_out < info.fps else None
+    seen = 0  # decoded-and-converted frames so far
     try:
-        for chunk in iter_video(src, chunk_size=_chunk_frames(opts.chunk, info.height, info.width)):
+        for chunk in iter_video(src, chunk_size=_chunk_frames(opts.chunk, info.height, info.width),
+                                frame_indices=wanted):
+            if wanted is None:
+                indices = list(range(seen, seen + chunk.shape[0]))
+            else:
+                indices = wanted[seen : seen + chunk.shape[0]]
             picks: list[int] = []
             sources: list[int] = []
-            for k in range(chunk.shape[0]):
-                repeat = clock.take(src_index + k)
+            for k, index in enumerate(indices):
+                repeat = clock.take(index)
                 picks.extend([k] * repeat)
-                sources.extend([src_index + k] * repeat)
+                sources.extend([index] * repeat)
             first_out = clock.next_out - len(picks)
-            src_index += chunk.shape[0]
+            seen += chunk.shape[0]
             if not picks:
                 continue
             frames = chunk if picks == list(range(chunk.shape[0])) else chunk[picks]
@@ -235,6 +241,17 @@ def _cut_video(src: Path, out_dir: Path, video_id: str, opts: CutOptions) -> dic
         raise
     record["clips"] = asm.entries
     return record
+
+
+def _needed_sources(src: Path, fps_in: Fraction, fps_out: Fraction) -> list[int]:
+    """Source frames that some output frame shows (down-sampling: the others are decoded but never converted)."""
+    total = probe_video(src, count_frames=True).num_frames
+    needed, j = [], 0
+    while (index := source_index(j, fps_in, fps_out)) < total:
+        if not needed or needed[-1] != index:
+            needed.append(index)
+        j += 1
+    return needed
 
 
 #: Bytes of decoded float frames held at once per video (a 3840x1920 source gets 2-frame chunks).
