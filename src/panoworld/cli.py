@@ -8,7 +8,7 @@ import sys
 import click
 import typer
 
-from panoworld.commands import convert, demo, generate, project
+from panoworld.commands import convert, data, demo, generate, project
 from panoworld.errors import PanoworldError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(project.app, name="project")
+app.add_typer(data.app, name="data")
 app.command(name="demo")(demo.demo)
 app.command(name="convert")(convert.convert)
 app.command(name="generate")(generate.generate)

@@ -1,0 +1,253 @@
+"""Caption many clips: one request per clip, validation, retries with back-off, resume, usage and cost.
+
+Per clip ``<stem>`` the output folder gets ``<stem>.json`` on success (written atomically; a re-run
+skips it) or ``<stem>.failed.json`` after the last failed attempt (a re-run tries it again). Every
+run appends its totals to ``caption_runs.jsonl`` and events to ``caption_log.jsonl``. Secrets given
+to :func:`caption_clips` are scrubbed from every message before it is stored or shown.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+from panoworld.errors import InputError
+from panoworld.io import atomic_write_json
+
+from .backends.base import BackendError, TransientBackendError, VLMBackend, model_key, redact
+from .prompt import CAPTION_PROMPT, PROMPT_VERSION, CaptionFormatError, parse_caption
+from .views import DIRECTIONS, clip_views
+
+__all__ = ["CaptionOptions", "ClipItem", "caption_clips", "clips_from_inputs"]
+
+
+@dataclass(frozen=True)
+class ClipItem:
+    """A clip to caption: its file and the source video it was cut from (for grouping)."""
+
+    path: Path
+    video_id: str
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+
+@dataclass(frozen=True)
+class CaptionOptions:
+    """Views, retries and prices.
+
+    Args:
+        view_size: (height, width) of each perspective view in pixels; fov: its horizontal FOV, degrees.
+        jpeg_quality: JPEG quality of the views sent.
+        max_attempts: requests per clip before it is recorded as failed.
+        retry_base, retry_max: back-off in seconds: ``min(retry_max, retry_base * 2**(attempt-1))``
+            times a random factor in [1, 1.25), or the server's Retry-After when it is longer.
+        price_in, price_out: USD per million input / output tokens (for the cost estimate).
+        prompt: the instruction text (default: our prompt).
+    """
+
+    view_size: tuple[int, int] = (480, 640)
+    fov: float = 90.0
+    jpeg_quality: int = 88
+    max_attempts: int = 5
+    retry_base: float = 2.0
+    retry_max: float = 60.0
+    price_in: float = 0.0
+    price_out: float = 0.0
+    prompt: str = CAPTION_PROMPT
+
+
+def clips_from_inputs(inputs: Sequence[Path]) -> list[ClipItem]:
+    """Clips from cut-output folders (their ``manifest.jsonl``: kept clips), folders of ``.mp4`` or files."""
+    items: list[ClipItem] = []
+    for item in map(Path, inputs):
+        manifest = item / "manifest.jsonl"
+        if item.is_dir() and manifest.is_file():
+            for line in manifest.read_text().splitlines():
+                row = json.loads(line) if line.strip() else {}
+                if row.get("status") == "kept":
+                    items.append(ClipItem(item / row["path"], row["video_id"]))
+        elif item.is_dir():
+            items.extend(ClipItem(p, p.stem.split("__clip")[0]) for p in sorted(item.glob("*.mp4")))
+        elif item.is_file():
+            items.append(ClipItem(item, item.stem.split("__clip")[0]))
+        else:
+            raise InputError(f"input not found: {item}")
+    stems = [c.stem for c in items]
+    if len(set(stems)) != len(stems):
+        raise InputError("two input clips share a file name; caption them into separate output folders")
+    if not items:
+        raise InputError("no clips found in the inputs")
+    return items
+
+
+class _Totals:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts = {"captioned": 0, "failed": 0, "skipped": 0, "requests": 0, "retries": 0}
+        self.input_tokens = 0
+        self.output_tokens = 0
+
+    def add(self, **kw: int) -> None:
+        with self.lock:
+            for k, v in kw.items():
+                if k == "input_tokens":
+                    self.input_tokens += v
+                elif k == "output_tokens":
+                    self.output_tokens += v
+                else:
+                    self.counts[k] += v
+
+
+class _Log:
+    """Append-only JSON-lines event log (thread-safe); messages are already redacted."""
+
+    def __init__(self, path: Path):
+        self.path, self.lock = path, threading.Lock()
+
+    def write(self, **event) -> None:
+        event = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **event}
+        with self.lock, open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(event, ensure_ascii=False) + "\n")
+
+
+def _backoff(attempt: int, opts: CaptionOptions, retry_after: float | None, rng: random.Random) -> float:
+    delay = min(opts.retry_max, opts.retry_base * 2 ** (attempt - 1)) * (1 + 0.25 * rng.random())
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, opts.retry_max))
+    return delay
+
+
+def _caption_one(
+    clip: ClipItem, out_dir: Path, backend: VLMBackend, opts: CaptionOptions, totals: _Totals, log: _Log,
+    secrets: Sequence[str | None], rng: random.Random,
+) -> str:
+    """Caption one clip; return ``"captioned"`` or ``"failed"`` (never raises for request problems)."""
+    done_path, fail_path = out_dir / f"{clip.stem}.json", out_dir / f"{clip.stem}.failed.json"
+    used = {"input_tokens": 0, "output_tokens": 0}
+    attempt, error_kind, message = 0, "", ""
+    try:
+        views = clip_views(clip.path, size=opts.view_size, fov=opts.fov, quality=opts.jpeg_quality)
+    except (InputError, ValueError, OSError) as exc:
+        views, error_kind, message = None, "unreadable_clip", redact(str(exc), secrets)
+    while views is not None and attempt < opts.max_attempts:
+        attempt += 1
+        retry_after = None
+        try:
+            totals.add(requests=1)
+            answer = backend.generate(opts.prompt, views)
+            totals.add(input_tokens=answer.input_tokens, output_tokens=answer.output_tokens)
+            used["input_tokens"] += answer.input_tokens
+            used["output_tokens"] += answer.output_tokens
+            captions = parse_caption(answer.text)
+        except CaptionFormatError as exc:
+            error_kind, message = "invalid_answer", str(exc)
+        except TransientBackendError as exc:
+            error_kind, message, retry_after = "transient", redact(str(exc), secrets), exc.retry_after
+        except BackendError as exc:
+            error_kind, message = "request_failed", redact(str(exc), secrets)
+            log.write(clip=clip.stem, event="error", attempt=attempt, kind=error_kind, message=message)
+            break
+        except Exception as exc:  # a backend bug must not stop thousands of clips; it is recorded per clip
+            error_kind, message = "backend_exception", redact(f"{type(exc).__name__}: {exc}"[:300], secrets)
+            log.write(clip=clip.stem, event="error", attempt=attempt, kind=error_kind, message=message)
+            break
+        else:
+            record = {
+                "clip": clip.path.name,
+                "video_id": clip.video_id,
+                "model": backend.model,
+                "model_key": model_key(backend.model),
+                "backend": backend.name,
+                "prompt_version": PROMPT_VERSION,
+                "captions": captions,
+                "views": {
+                    "frames": sorted({v.frame_index for v in views}),
+                    "yaws_deg": [yaw for _, yaw in DIRECTIONS],
+                    "fov_deg": opts.fov,
+                    "size": list(opts.view_size),
+                },
+                "usage": used,
+                "attempts": attempt,
+            }
+            atomic_write_json(done_path, record)
+            fail_path.unlink(missing_ok=True)
+            log.write(clip=clip.stem, event="captioned", attempts=attempt, **used)
+            return "captioned"
+        log.write(clip=clip.stem, event="retry" if attempt < opts.max_attempts else "error", attempt=attempt,
+                  kind=error_kind, message=message)
+        if attempt < opts.max_attempts:
+            totals.add(retries=1)
+            time.sleep(_backoff(attempt, opts, retry_after, rng))
+    atomic_write_json(
+        fail_path,
+        {"clip": clip.path.name, "video_id": clip.video_id, "model": backend.model, "error": error_kind,
+         "message": message, "attempts": attempt, "usage": used},
+    )
+    return "failed"
+
+
+def caption_clips(
+    clips: Sequence[ClipItem],
+    out_dir: Path,
+    backend: VLMBackend,
+    opts: CaptionOptions = CaptionOptions(),
+    *,
+    workers: int = 1,
+    secrets: Sequence[str | None] = (),
+    seed: int | None = None,
+    on_done: Callable[[str, str], None] | None = None,
+) -> dict:
+    """Caption every clip not captioned yet; return this run's summary (counts, tokens, cost in USD).
+
+    ``on_done(stem, status)`` is called per clip with ``captioned`` / ``failed`` / ``skipped``.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    totals, log, rng = _Totals(), _Log(out_dir / "caption_log.jsonl"), random.Random(seed)
+    started = time.time()
+    todo = []
+    for clip in clips:
+        if (out_dir / f"{clip.stem}.json").is_file():
+            totals.add(skipped=1)
+            if on_done:
+                on_done(clip.stem, "skipped")
+        else:
+            todo.append(clip)
+
+    def run(clip: ClipItem) -> None:
+        status = _caption_one(clip, out_dir, backend, opts, totals, log, secrets, rng)
+        totals.add(**{status: 1})
+        if on_done:
+            on_done(clip.stem, status)
+
+    if workers <= 1:
+        for clip in todo:
+            run(clip)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(run, todo))
+    cost = totals.input_tokens * opts.price_in / 1e6 + totals.output_tokens * opts.price_out / 1e6
+    summary = {
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "backend": backend.name,
+        "model": backend.model,
+        "clips": len(clips),
+        **totals.counts,
+        "input_tokens": totals.input_tokens,
+        "output_tokens": totals.output_tokens,
+        "price_usd_per_million": {"input": opts.price_in, "output": opts.price_out},
+        "cost_usd": round(cost, 6),
+        "seconds": round(time.time() - started, 2),
+        "options": {k: v for k, v in asdict(opts).items() if k != "prompt"},
+    }
+    with open(out_dir / "caption_runs.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(summary) + "\n")
+    return summary
