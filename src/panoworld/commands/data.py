@@ -163,6 +163,8 @@ def package(
     web360: Optional[Path] = typer.Option(None, "--web360", help="WEB360 root (WEB360_360TF_train.csv + "
                                           "videos_512x1024x100/)."),
     x360: Optional[Path] = typer.Option(None, "--360x", help="360x root (index.json + panoramic/)."),
+    folders: List[Path] = typer.Option([], "--folder", help="Folder of self-collected <stem>.mp4 clips with "
+                                       "<stem>.json or <stem>.txt captions (repeatable)."),
     val_ratio: float = typer.Option(0.05, "--val-ratio", min=0.0, max=0.99, help="Fraction of items for val."),
     seed: int = typer.Option(42, "--seed", help="Seed of the grouped train/val shuffle."),
     link: str = typer.Option("hardlink", "--link", help="hardlink (copy across devices), copy, or symlink "
@@ -170,16 +172,24 @@ def package(
     allow_uncaptioned: bool = typer.Option(False, "--allow-uncaptioned", help="Keep clips without captions."),
 ) -> None:
     """Build a training package: videos/, captions/, annotations/, train.csv, val.csv, manifest.json."""
-    from panoworld.data.importers import items_from_360x, items_from_cut, items_from_web360, load_captions
+    from panoworld.data.importers import (
+        items_from_360x,
+        items_from_cut,
+        items_from_folder,
+        items_from_web360,
+        load_captions,
+    )
     from panoworld.data.package import build_package
 
-    if not (clips or web360 or x360):
-        raise InputError("give at least one of --clips, --web360, --360x")
+    if not (clips or web360 or x360 or folders):
+        raise InputError("give at least one of --clips, --folder, --web360, --360x")
     items = items_from_cut(list(clips), load_captions(list(captions)), annotations) if clips else []
     if web360:
         items += items_from_web360(web360)
     if x360:
         items += items_from_360x(x360)
+    for folder in folders:
+        items += items_from_folder(folder)
     with progress_bar("package", len(items)) as advance:
         manifest = build_package(items, out, val_ratio=val_ratio, seed=seed, link=link,
                                  require_captions=not allow_uncaptioned, on_item=advance)
