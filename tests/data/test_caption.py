@@ -69,6 +69,10 @@ def test_request_building_for_http_and_local_backends(cut_out):
     assert parts[0] == {"type": "text", "text": "PROMPT"} and body["max_completion_tokens"] == 99
     images = [p for p in parts if p["type"] == "image_url"]
     assert len(images) == 12 and all(p["image_url"]["url"].startswith("data:image/jpeg;base64,") for p in images)
+    from panoworld.data.caption.backends import OpenAICompatBackend
+
+    assert OpenAICompatBackend("https://api.openai.com/v1", "gpt-5-mini").options["max_tokens_field"] == "max_completion_tokens"
+    assert OpenAICompatBackend("http://127.0.0.1:8000/v1", "qwen").options["max_tokens_field"] == "max_tokens"
     msgs = build_messages("PROMPT", views)
     content = msgs[0]["content"]
     assert [c["type"] for c in content[1:3]] == ["text", "image"] and len(content) == 25
@@ -107,8 +111,11 @@ def test_caption_retries_records_failures_and_resumes(cut_out, tmp_path, monkeyp
         assert (run["captioned"], run["failed"], run["requests"], run["retries"]) == (3, 1, 9, 5)
         assert run["input_tokens"] == 7000 and run["cost_usd"] == pytest.approx(7000e-6 + 350 * 2e-6)
         # re-run: only the failed clip is requested again
-        assert main(_caption_args(cut_out, out, server.url)) == 0
+        first = server.requests[0]
+        assert "temperature" not in first and first["max_tokens"] == 1536 and "reasoning_effort" not in first
+        assert main(_caption_args(cut_out, out, server.url, "--temperature", "0.3", "--reasoning-effort", "minimal")) == 0
         assert len(server.requests) == 10
+        assert server.requests[-1]["temperature"] == 0.3 and server.requests[-1]["reasoning_effort"] == "minimal"
         assert not list(out.glob("*.failed.json"))
     logged = capsys.readouterr()
     assert KEY not in logged.out + logged.err

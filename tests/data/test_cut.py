@@ -70,6 +70,7 @@ def test_cut_target_fps_and_resize(tmp_path, source_videos):
         start = 10 * r["clip_index"]
         assert r["first_source_frame"] == source_index(start, Fraction(8), Fraction(5))
         assert r["start_s"] == pytest.approx(2.0 * r["clip_index"])
+        assert (r["width"], r["height"], r["source_width"], r["source_height"]) == (64, 32, 128, 64)
 
 
 def test_output_clock_counts_are_exact():

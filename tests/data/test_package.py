@@ -74,11 +74,23 @@ def test_web360_and_360x_importers(tmp_path):
     (x / "panoramic" / "u1.mp4").write_bytes(b"fake")
     (x / "index.json").write_text(json.dumps([{"uuid": "u1", "category": "City_Park", "weather": "sunny"},
                                               {"uuid": "u2", "category": "x", "weather": None}]))
+    own = tmp_path / "own"
+    own.mkdir()
+    for stem in ("hall__clip000", "hall__clip001", "yard__clip000"):
+        (own / f"{stem}.mp4").write_bytes(b"fake")
+    (own / "hall__clip000.json").write_text(json.dumps({"gemini2p5pro": {"short": "s", "medium": "m", "long": "l"}}))
+    (own / "hall__clip001.txt").write_text("An old  hall.\n")
     pkg = tmp_path / "pkg"
     assert main(["data", "package", "--out", str(pkg), "--web360", str(tmp_path / "WEB360"), "--360x",
-                 str(tmp_path / "360x_dataset"), "--val-ratio", "0", "--link", "copy"]) == 0
+                 str(tmp_path / "360x_dataset"), "--folder", str(own), "--val-ratio", "0", "--link", "copy"]) == 0
     manifest = json.loads((pkg / "manifest.json").read_text())
-    assert sorted(e["name"] for e in manifest["items"]) == ["web360_1001", "web360_1002", "x360_u1"]
+    assert sorted(e["name"] for e in manifest["items"]) == [
+        "self_hall__clip000", "self_hall__clip001", "web360_1001", "web360_1002", "x360_u1"]
+    assert manifest["skipped"] == [{"name": "self_yard__clip000", "reason": "no_caption"}]
+    assert {e["group"] for e in manifest["items"] if e["origin"] == "self"} == {"self_hall"}
+    cap = json.loads((pkg / "captions" / "self_hall__clip000.json").read_text())
+    assert (cap["short"], cap["long"], cap["model"]) == ("s", "l", "gemini2p5pro")
+    assert json.loads((pkg / "captions" / "self_hall__clip001.json").read_text())["long"] == "An old hall."
     cap = json.loads((pkg / "captions" / "web360_1001.json").read_text())
     assert cap["long"] == "A beach at sunset" and cap["short"] is None and cap["origin"] == "web360"
     cap = json.loads((pkg / "captions" / "x360_u1.json").read_text())

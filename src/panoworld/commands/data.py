@@ -71,24 +71,27 @@ def cut(
     console.print(f"{len(videos)} videos -> {kept} clips kept; dropped: {detail}; manifest: {out / 'manifest.jsonl'}")
 
 
-def _make_backend(backend: str, model: str, base_url: Optional[str], key: Optional[str], temperature: float,
-                  max_tokens: int, max_tokens_field: str, timeout: float, device: str, json_mode: bool):
+def _make_backend(backend: str, model: str, base_url: Optional[str], key: Optional[str], temperature: Optional[float],
+                  max_tokens: int, max_tokens_field: str, timeout: float, device: str, json_mode: bool,
+                  reasoning_effort: Optional[str]):
     from panoworld.data.caption.backends import OpenAICompatBackend
 
     if backend == "openai":
-        return OpenAICompatBackend(base_url or "https://api.openai.com/v1", model, api_key=key, temperature=temperature, max_tokens=max_tokens,
-                                   max_tokens_field=max_tokens_field, timeout=timeout, json_mode=json_mode)
+        return OpenAICompatBackend(base_url or "https://api.openai.com/v1", model, api_key=key, temperature=temperature,
+                                   max_tokens=max_tokens, max_tokens_field=max_tokens_field, timeout=timeout,
+                                   json_mode=json_mode, reasoning_effort=reasoning_effort)
     if backend == "gemini":
         from panoworld.data.caption.backends.gemini import GeminiBackend
 
         if not key:
             raise InputError("the gemini backend needs an API key: set the variable named by --api-key-env")
-        return GeminiBackend(model, api_key=key, temperature=temperature, max_tokens=max_tokens, timeout=timeout,
+        return GeminiBackend(model, api_key=key, temperature=0.4 if temperature is None else temperature,
+                             max_tokens=max_tokens, timeout=timeout,
                              base_url=base_url)
     if backend == "transformers":
         from panoworld.data.caption.backends.local_hf import TransformersBackend
 
-        return TransformersBackend(model, device=device, temperature=temperature, max_tokens=max_tokens)
+        return TransformersBackend(model, device=device, temperature=temperature or 0.0, max_tokens=max_tokens)
     raise InputError(f"--backend must be openai, gemini or transformers, got {backend!r}")
 
 
@@ -105,10 +108,15 @@ def caption(
     api_key_env: Optional[str] = typer.Option(
         None, "--api-key-env", help="NAME of the environment variable holding the API key (the key itself is "
         "never accepted on the command line nor written anywhere). Default: OPENAI_API_KEY / GEMINI_API_KEY."),
-    temperature: float = typer.Option(0.4, "--temperature", min=0.0, help="Sampling temperature."),
+    temperature: Optional[float] = typer.Option(
+        None, "--temperature", min=0.0, help="Sampling temperature. Default: the server's own for openai (GPT-5 "
+        "models accept no other), 0.4 for gemini, 0 (greedy) for transformers."),
+    reasoning_effort: Optional[str] = typer.Option(
+        None, "--reasoning-effort", help="openai backend: reasoning_effort to send (e.g. minimal); default: none."),
     max_tokens: int = typer.Option(1536, "--max-tokens", min=16, help="Output token limit per request."),
-    max_tokens_field: str = typer.Option("max_tokens", "--max-tokens-field",
-                                         help="Request field for the limit (max_completion_tokens for newer OpenAI models)."),
+    max_tokens_field: str = typer.Option(
+        "auto", "--max-tokens-field", help="openai backend: request field of the token limit; auto = "
+        "max_completion_tokens on api.openai.com, max_tokens elsewhere (vLLM, local servers)."),
     no_json_mode: bool = typer.Option(False, "--no-json-mode", help="Do not send response_format=json_object."),
     timeout: float = typer.Option(120.0, "--timeout", min=1.0, help="Seconds per request."),
     attempts: int = typer.Option(5, "--attempts", min=1, help="Requests per clip before it is recorded as failed."),
@@ -130,7 +138,7 @@ def caption(
         raise InputError(f"the environment variable {api_key_env} named by --api-key-env is not set or empty")
     clips = clips_from_inputs(inputs)
     client = _make_backend(backend, model, base_url, key, temperature, max_tokens, max_tokens_field, timeout, device,
-                           not no_json_mode)
+                           not no_json_mode, reasoning_effort)
     opts = CaptionOptions(view_size=parse_size(view_size, name="--view-size"), fov=fov, max_attempts=attempts,
                           retry_base=retry_base, retry_max=retry_max, price_in=price_in, price_out=price_out)
     with progress_bar("caption", len(clips)) as advance:
@@ -155,6 +163,8 @@ def package(
     web360: Optional[Path] = typer.Option(None, "--web360", help="WEB360 root (WEB360_360TF_train.csv + "
                                           "videos_512x1024x100/)."),
     x360: Optional[Path] = typer.Option(None, "--360x", help="360x root (index.json + panoramic/)."),
+    folders: List[Path] = typer.Option([], "--folder", help="Folder of self-collected <stem>.mp4 clips with "
+                                       "<stem>.json or <stem>.txt captions (repeatable)."),
     val_ratio: float = typer.Option(0.05, "--val-ratio", min=0.0, max=0.99, help="Fraction of items for val."),
     seed: int = typer.Option(42, "--seed", help="Seed of the grouped train/val shuffle."),
     link: str = typer.Option("hardlink", "--link", help="hardlink (copy across devices), copy, or symlink "
@@ -162,16 +172,24 @@ def package(
     allow_uncaptioned: bool = typer.Option(False, "--allow-uncaptioned", help="Keep clips without captions."),
 ) -> None:
     """Build a training package: videos/, captions/, annotations/, train.csv, val.csv, manifest.json."""
-    from panoworld.data.importers import items_from_360x, items_from_cut, items_from_web360, load_captions
+    from panoworld.data.importers import (
+        items_from_360x,
+        items_from_cut,
+        items_from_folder,
+        items_from_web360,
+        load_captions,
+    )
     from panoworld.data.package import build_package
 
-    if not (clips or web360 or x360):
-        raise InputError("give at least one of --clips, --web360, --360x")
+    if not (clips or web360 or x360 or folders):
+        raise InputError("give at least one of --clips, --folder, --web360, --360x")
     items = items_from_cut(list(clips), load_captions(list(captions)), annotations) if clips else []
     if web360:
         items += items_from_web360(web360)
     if x360:
         items += items_from_360x(x360)
+    for folder in folders:
+        items += items_from_folder(folder)
     with progress_bar("package", len(items)) as advance:
         manifest = build_package(items, out, val_ratio=val_ratio, seed=seed, link=link,
                                  require_captions=not allow_uncaptioned, on_item=advance)

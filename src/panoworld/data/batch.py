@@ -27,7 +27,8 @@ RECORDS_DIR = ".records"
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 MANIFEST_FIELDS = [
     "video_id", "source", "status", "reason", "clip", "path", "clip_index", "num_frames", "fps", "start_s",
-    "duration_s", "first_source_frame", "last_source_frame", "width", "height", "source_fps",
+    "duration_s", "first_source_frame", "last_source_frame", "width", "height", "source_width", "source_height",
+    "source_fps",
 ]
 
 
@@ -149,7 +150,8 @@ def manifest_rows(records: list[dict]) -> list[dict]:
     rows = []
     for rec in records:
         for entry in rec.get("clips", []):
-            row = {k: rec.get(k) for k in ("video_id", "source", "width", "height", "source_fps")}
+            keys = ("video_id", "source", "width", "height", "source_width", "source_height", "source_fps")
+            row = {k: rec.get(k) for k in keys}
             row.update(entry)
             rows.append(row)
     return rows

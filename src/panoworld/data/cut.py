@@ -189,7 +189,8 @@ def _cut_video(src: Path, out_dir: Path, video_id: str, opts: CutOptions) -> dic
     except InputError as exc:
         record["clips"] = [_video_drop("unreadable", str(exc))]
         return record
-    record.update(width=info.width, height=info.height, source_fps=str(info.fps), source_frames=info.num_frames)
+    record.update(source_width=info.width, source_height=info.height, source_fps=str(info.fps),
+                  source_frames=info.num_frames)
     reason = aspect_reason(info.height, info.width, opts.filters)
     size = opts.size
     if size is None and (info.width % 2 or info.height % 2):
@@ -199,7 +200,8 @@ def _cut_video(src: Path, out_dir: Path, video_id: str, opts: CutOptions) -> dic
         return record
     fps_out = opts.fps or info.fps
     n = clip_frame_count(opts.clip_seconds, fps_out)
-    record.update(fps=str(fps_out), clip_frames=n)
+    out_h, out_w = size if size is not None else (info.height, info.width)
+    record.update(fps=str(fps_out), clip_frames=n, width=out_w, height=out_h)
     clock = OutputClock(info.fps, fps_out)
     shots = ShotDetector(opts.shot_threshold) if opts.shot_threshold else None
     asm = _ClipAssembler(out_dir, video_id, n, fps_out, opts)

@@ -4,6 +4,8 @@ Layouts read (reference §8.3):
 
 - WEB360: ``WEB360_360TF_train.csv`` (columns ``videoid``, ``name`` = the caption) and a folder
   ``videos_512x1024x100/`` of ``<videoid>.mp4``, anywhere under the given root.
+- a folder of self-collected clips: ``<stem>.mp4`` next to ``<stem>.json`` (our caption record, or the
+  reference's ``{model_key: {short, medium, long}}``) or ``<stem>.txt`` (one caption, used as the long one).
 - 360x: ``index.json`` (records with ``uuid``, ``category``, ``weather``; a list, or a mapping from
   uuid to record) and ``panoramic/<uuid>.mp4``, anywhere under the given root. Its caption is built
   from the category and weather (the dataset has no free-text captions).
@@ -20,7 +22,7 @@ from panoworld.errors import InputError
 
 from .batch import read_manifest
 
-__all__ = ["PackageItem", "items_from_cut", "items_from_web360", "items_from_360x", "load_captions"]
+__all__ = ["PackageItem", "items_from_cut", "items_from_web360", "items_from_360x", "items_from_folder", "load_captions"]
 
 
 @dataclass
@@ -131,4 +133,37 @@ def items_from_360x(root: Path) -> list[PackageItem]:
         caption = caption_360x(rec.get("category", ""), rec.get("weather"))
         items.append(PackageItem(f"x360_{uuid}", path, f"x360_{uuid}", "360x",
                                  {"short": None, "medium": None, "long": caption, "model": "360x-labels"}))
+    return items
+
+
+def _folder_caption(video: Path) -> dict | None:
+    js, txt = video.with_suffix(".json"), video.with_suffix(".txt")
+    if js.is_file():
+        try:
+            rec = json.loads(js.read_text())
+        except ValueError:
+            raise InputError(f"{js}: not valid JSON") from None
+        if isinstance(rec, dict) and isinstance(rec.get("captions"), dict):
+            return {**rec["captions"], "model": rec.get("model")}
+        if isinstance(rec, dict):
+            for key, value in rec.items():
+                if isinstance(value, dict) and any(k in value for k in ("short", "medium", "long")):
+                    return {k: value.get(k) for k in ("short", "medium", "long")} | {"model": key}
+        raise InputError(f"{js}: expected a caption record or {{model_key: {{short, medium, long}}}}")
+    if txt.is_file():
+        text = " ".join(txt.read_text(encoding="utf-8").split())
+        return {"short": None, "medium": None, "long": text, "model": "legacy"} if text else None
+    return None
+
+
+def items_from_folder(root: Path) -> list[PackageItem]:
+    """Self-collected clips: ``*.mp4`` with a ``.json`` or ``.txt`` caption beside it (grouped by ``__clip``)."""
+    if not root.is_dir():
+        raise InputError(f"clip folder not found: {root}")
+    items = []
+    for video in sorted(root.glob("*.mp4")):
+        group = "self_" + video.stem.split("__clip")[0]
+        items.append(PackageItem(f"self_{video.stem}", video, group, "self", _folder_caption(video)))
+    if not items:
+        raise InputError(f"{root}: no .mp4 clips in it")
     return items

@@ -7,6 +7,7 @@ as ``image`` parts after their text labels, rendered with the processor's chat t
 from __future__ import annotations
 
 import io
+import threading
 from typing import Sequence
 
 from panoworld.errors import MissingComponentError
@@ -70,6 +71,7 @@ class TransformersBackend:
                 ) from None
         self._processor = processor
         self._model = model_obj.to(device).eval()
+        self._lock = threading.Lock()  # one model instance: with -j N, requests take turns
         self._device = device
 
     def build_inputs(self, prompt: str, views: Sequence[ViewImage]):
@@ -83,10 +85,13 @@ class TransformersBackend:
     def generate(self, prompt: str, views: Sequence[ViewImage]) -> VLMAnswer:
         import torch
 
+        inputs = self.build_inputs(prompt, views)
+        if self.temperature > 0:
+            sampling = {"do_sample": True, "temperature": self.temperature}
+        else:
+            sampling = {"do_sample": False}
         try:
-            inputs = self.build_inputs(prompt, views)
-            sampling = {"do_sample": True, "temperature": self.temperature} if self.temperature > 0 else {"do_sample": False}
-            with torch.inference_mode():
+            with self._lock, torch.inference_mode():
                 out = self._model.generate(**inputs, max_new_tokens=self.max_tokens, **sampling)
         except (RuntimeError, ValueError) as exc:
             raise BackendError(f"local generation failed: {type(exc).__name__}: {str(exc)[:200]}") from None

@@ -22,18 +22,23 @@ def build_chat_request(
     prompt: str,
     views: Sequence[ViewImage],
     *,
-    temperature: float,
+    temperature: float | None,
     max_tokens: int,
     max_tokens_field: str = "max_tokens",
     json_mode: bool = True,
+    reasoning_effort: str | None = None,
 ) -> dict:
-    """The JSON body of one ``/chat/completions`` request."""
+    """The JSON body of one ``/chat/completions`` request (``None`` settings are left to the server)."""
     content: list[dict] = [{"type": "text", "text": prompt}]
     for view in views:
         url = "data:image/jpeg;base64," + base64.b64encode(view.jpeg).decode("ascii")
         content.append({"type": "text", "text": f"Image [{view.label}]:"})
         content.append({"type": "image_url", "image_url": {"url": url}})
-    body = {"model": model, "messages": [{"role": "user", "content": content}], "temperature": temperature}
+    body: dict = {"model": model, "messages": [{"role": "user", "content": content}]}
+    if temperature is not None:
+        body["temperature"] = float(temperature)
+    if reasoning_effort:
+        body["reasoning_effort"] = reasoning_effort
     body[max_tokens_field] = int(max_tokens)
     if json_mode:
         body["response_format"] = {"type": "json_object"}
@@ -47,8 +52,10 @@ class OpenAICompatBackend:
         base_url: endpoint root, e.g. ``https://api.openai.com/v1`` or ``http://127.0.0.1:8000/v1``.
         model: model id sent in the request.
         api_key: bearer token or None (local servers often need none).
-        temperature, max_tokens: sampling settings; ``max_tokens_field`` names the limit field
-            (``max_completion_tokens`` for newer OpenAI reasoning models).
+        temperature: sampling temperature, None = the server's default (GPT-5 models accept no other).
+        max_tokens: output limit; ``max_tokens_field`` names its field, ``auto`` = ``max_completion_tokens``
+            for api.openai.com (its newer models reject ``max_tokens``) and ``max_tokens`` elsewhere.
+        reasoning_effort: e.g. ``minimal`` for OpenAI reasoning models; None = not sent.
         timeout: seconds per request.
         json_mode: ask for ``response_format = json_object``.
     """
@@ -61,19 +68,23 @@ class OpenAICompatBackend:
         model: str,
         *,
         api_key: str | None = None,
-        temperature: float = 0.4,
+        temperature: float | None = None,
         max_tokens: int = 1536,
-        max_tokens_field: str = "max_tokens",
+        max_tokens_field: str = "auto",
         timeout: float = 120.0,
         json_mode: bool = True,
+        reasoning_effort: str | None = None,
     ):
         import httpx
 
         self.model = model
         self.url = base_url.rstrip("/") + "/chat/completions"
         self._key = api_key
+        if max_tokens_field == "auto":
+            max_tokens_field = "max_completion_tokens" if "api.openai.com" in base_url else "max_tokens"
         self.options = dict(
-            temperature=temperature, max_tokens=max_tokens, max_tokens_field=max_tokens_field, json_mode=json_mode
+            temperature=temperature, max_tokens=max_tokens, max_tokens_field=max_tokens_field, json_mode=json_mode,
+            reasoning_effort=reasoning_effort,
         )
         headers = {"Content-Type": "application/json"}
         if api_key:
