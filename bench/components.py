@@ -124,7 +124,7 @@ def bench_text(device: str, dtype: torch.dtype, layers: int, max_length: int, re
         text_config=dict(
             vocab_size=152064, hidden_size=3584, intermediate_size=18944, num_hidden_layers=layers,
             num_attention_heads=28, num_key_value_heads=4, max_position_embeddings=128000, rms_norm_eps=1e-6,
-            rope_parameters={"rope_type": "default", "mrope_section": [16, 24, 24], "rope_theta": 1000000.0},
+            rope_scaling={"type": "mrope", "mrope_section": [16, 24, 24]}, rope_theta=1000000.0,
         ),
         vision_config=dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16, out_hidden_size=3584,
                            fullatt_block_indexes=[7, 15, 23, 31]),
