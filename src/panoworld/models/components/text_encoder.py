@@ -75,7 +75,7 @@ class TextEncoder(ComponentBase):
         tokenizer: its tokenizer, carrying the chat template.
         max_length: tokens per prompt (512 for Cosmos-Predict2.5 / PanoWorld).
         cache_dir: optional folder for the on-disk prompt-embedding cache.
-        name: identity of the weights (path or hub id), part of the cache key.
+        name: where the weights came from (path or hub id); informational, not part of the cache key.
     """
 
     def __init__(self, model, tokenizer, *, max_length: int = 512, cache_dir: str | os.PathLike | None = None,
