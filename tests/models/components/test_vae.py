@@ -13,7 +13,7 @@ from panoworld.models.components._tiny import tiny_wan_vae_config
 from panoworld.models.components.wan_vae_keys import convert_wan_vae_state_dict, wan_vae_key_to_diffusers
 
 
-def video(t=5, h=16, w=32, seed=0):
+def video(t=5, h=8, w=16, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.rand(1, 3, t, h, w, generator=g) * 2 - 1
 
@@ -26,7 +26,7 @@ def test_attributes(tiny_vae):
 def test_round_trip_shapes(tiny_vae, t, t_lat):
     x = video(t)
     z = tiny_vae.encode(x)
-    assert z.shape == (1, 16, t_lat, 2, 4) and z.dtype == torch.float32
+    assert z.shape == (1, 16, t_lat, 1, 2) and z.dtype == torch.float32
     y = tiny_vae.decode(z)
     assert y.shape == x.shape
     assert y.min() >= -1 and y.max() <= 1
@@ -45,7 +45,7 @@ def test_bad_frame_count_is_input_error(tiny_vae, t):
 
 def test_bad_size_is_input_error(tiny_vae):
     with pytest.raises(InputError, match="multiples of 8"):
-        tiny_vae.encode(video(5, 12, 32))
+        tiny_vae.encode(video(5, 12, 16))
     with pytest.raises(InputError):
         tiny_vae.decode(torch.zeros(1, 4, 2, 2, 2))
 
@@ -147,7 +147,7 @@ def test_original_pth_loads_strictly(tiny_vae, tmp_path):
     torch.testing.assert_close(loaded.encode(x), tiny_vae.encode(x), rtol=0, atol=0)
     # a folder holding the original file is found too
     loaded = VideoVAE.from_pretrained(tmp_path, dtype=torch.float32, config=cfg)
-    assert loaded.encode(x).shape == (1, 16, 2, 2, 4)
+    assert loaded.encode(x).shape == (1, 16, 2, 1, 2)
 
 
 def test_original_layout_strictness(tiny_vae):
@@ -173,3 +173,26 @@ def test_missing_vae_folder(tmp_path):
         VideoVAE.from_pretrained(tmp_path / "empty")
     with pytest.raises(MissingComponentError, match="Wan VAE"):
         VideoVAE.from_pretrained(tmp_path / "absent")
+
+
+def test_reference_temporal_window_16_equals_diffusers_chunking():
+    """The reference encodes in 16-frame windows, diffusers in 4: same latents (causal cache carried over)."""
+    model = VideoVAE.tiny().model.double()
+
+    def encode(x, window):
+        model.clear_cache()
+        out = None
+        for i in range(1 + (x.shape[2] - 1) // window):
+            model._enc_conv_idx = [0]
+            part = x[:, :, :1] if i == 0 else x[:, :, 1 + window * (i - 1): 1 + window * i]
+            y = model.encoder(part, feat_cache=model._enc_feat_map, feat_idx=model._enc_conv_idx)
+            out = y if out is None else torch.cat([out, y], 2)
+        model.clear_cache()
+        return model.quant_conv(out)
+
+    x = video(17).double()
+    with torch.no_grad():
+        ours = model.encode(x).latent_dist.mode()
+        reference = encode(x, 16)[:, :16]
+    assert ours.shape == (1, 16, 5, 1, 2)
+    torch.testing.assert_close(ours, reference, rtol=0, atol=1e-12)

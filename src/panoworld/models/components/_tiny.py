@@ -67,7 +67,8 @@ def tiny_qwen25vl(*, hidden_size: int = 32, num_layers: int = 2, seed: int = 0):
             num_attention_heads=heads,
             num_key_value_heads=1,
             max_position_embeddings=2048,
-            rope_parameters={"rope_type": "default", "mrope_section": section, "rope_theta": 10000.0},
+            rope_scaling={"type": "mrope", "mrope_section": section},  # read by transformers 4.x and 5.x
+            rope_theta=10000.0,
             pad_token_id=tokenizer.pad_token_id,
             bos_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,

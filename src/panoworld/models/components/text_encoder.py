@@ -26,7 +26,7 @@ import torch
 
 from panoworld.errors import InputError, MissingComponentError
 
-from ._base import ComponentBase
+from ._base import ComponentBase, load_device_kwargs, quiet_transformers
 from .paths import is_hub_id
 from .prompt_cache import PromptCache, fingerprint_module
 
@@ -51,6 +51,21 @@ def standardize_and_concat(hidden_states: tuple[torch.Tensor, ...] | list[torch.
     return torch.cat(blocks, dim=-1)
 
 
+def _folder_chat_template(folder: str) -> str | None:
+    """Chat template stored beside a processor (``chat_template.json`` / ``.jinja``) rather than in the tokenizer."""
+    if not os.path.isdir(folder):
+        return None
+    jinja = os.path.join(folder, "chat_template.jinja")
+    if os.path.isfile(jinja):
+        with open(jinja, encoding="utf-8") as fh:
+            return fh.read()
+    path = os.path.join(folder, "chat_template.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh).get("chat_template")
+    return None
+
+
 class TextEncoder(ComponentBase):
     """Prompt → (B, max_length, embed_dim) text features for the PanoWorld / Cosmos-Predict2.5 transformer.
 
@@ -60,7 +75,7 @@ class TextEncoder(ComponentBase):
         tokenizer: its tokenizer, carrying the chat template.
         max_length: tokens per prompt (512 for Cosmos-Predict2.5 / PanoWorld).
         cache_dir: optional folder for the on-disk prompt-embedding cache.
-        name: identity of the weights (path or hub id), part of the cache key.
+        name: where the weights came from (path or hub id); informational, not part of the cache key.
     """
 
     def __init__(self, model, tokenizer, *, max_length: int = 512, cache_dir: str | os.PathLike | None = None,
@@ -82,14 +97,18 @@ class TextEncoder(ComponentBase):
 
     @property
     def identity(self) -> str:
-        """Stable description of the encoder (name, config, weights fingerprint, tokenizer, template, dtype)."""
+        """Stable description of the encoder: text config, weights fingerprint, tokenizer, template, dtype.
+
+        The folder name is not part of it, so a moved or re-downloaded checkpoint keeps its cache entries.
+        """
         if self._identity is None:
-            cfg = getattr(self.model.config, "text_config", self.model.config)
+            cfg = getattr(self.model.config, "text_config", self.model.config).to_dict()
+            for volatile in ("_name_or_path", "transformers_version", "dtype", "torch_dtype", "_commit_hash"):
+                cfg.pop(volatile, None)
             tok = self.tokenizer
             self._identity = json.dumps(
                 {
-                    "name": self.name,
-                    "config": cfg.to_json_string(use_diff=False),
+                    "config": json.dumps(cfg, sort_keys=True, default=str),
                     "weights": fingerprint_module(self.model),
                     "tokenizer": [len(tok), tok.pad_token_id, tok.padding_side, tok.truncation_side,
                                   tok.chat_template if isinstance(tok.chat_template, str) else repr(tok.chat_template)],
@@ -126,10 +145,11 @@ class TextEncoder(ComponentBase):
         kwargs = {} if local_files_only is None else {"local_files_only": local_files_only}
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-            model, info = Qwen2_5_VLTextModel.from_pretrained(
-                source, dtype=dtype if dtype is not None else torch.bfloat16, key_mapping=_KEY_MAPPING,
-                output_loading_info=True, device_map=str(device) if device is not None else None, **kwargs,
-            )
+            with quiet_transformers():
+                model, info = Qwen2_5_VLTextModel.from_pretrained(
+                    source, dtype=dtype if dtype is not None else torch.bfloat16, key_mapping=_KEY_MAPPING,
+                    output_loading_info=True, **load_device_kwargs(device), **kwargs,
+                )
         except OSError as exc:
             raise MissingComponentError(
                 f"text encoder: cannot load '{source}' ({str(exc).splitlines()[0]}); "
@@ -141,7 +161,11 @@ class TextEncoder(ComponentBase):
                 f"text encoder: '{source}' lacks {len(missing)} language-model weights (e.g. {', '.join(missing[:3])})"
             )
         if tokenizer.chat_template is None:
+            tokenizer.chat_template = _folder_chat_template(source)
+        if tokenizer.chat_template is None:
             raise MissingComponentError(f"text encoder: the tokenizer in '{source}' has no chat template")
+        if device is not None:
+            model = model.to(device)
         return cls(model, tokenizer, max_length=max_length, cache_dir=cache_dir, name=source)
 
     @classmethod
