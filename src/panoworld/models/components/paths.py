@@ -99,8 +99,14 @@ def hub_offline() -> bool:
 
 
 def is_hub_id(value: str) -> bool:
-    """True for strings shaped like ``owner/name`` that are not an existing local path."""
-    return bool(_HUB_ID.match(value)) and not Path(value).exists() and not value.startswith(".")
+    """True for strings shaped like ``owner/name`` that cannot be meant as a local path.
+
+    ``weights/foo`` is read as a (missing) local path when a local folder ``weights`` exists.
+    """
+    if not _HUB_ID.match(value) or value.startswith("."):
+        return False
+    owner = Path(value.split("/", 1)[0])
+    return not Path(value).exists() and not owner.is_dir()
 
 
 def _present(path: Path) -> bool:

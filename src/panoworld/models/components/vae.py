@@ -87,14 +87,14 @@ class VideoVAE(ComponentBase):
         source = str(path_or_hub_id)
         path = Path(source)
         if path.is_file():
-            model = cls._load_original(path, config)
+            model = cls._load_original(path, config, dtype)
         elif path.is_dir():
             if subfolder is not None:
-                model = cls._load_diffusers(source, subfolder, local_files_only)
+                model = cls._load_diffusers(source, subfolder, local_files_only, dtype)
             elif (path / "config.json").is_file():
-                model = cls._load_diffusers(source, None, local_files_only)
+                model = cls._load_diffusers(source, None, local_files_only, dtype)
             elif (path / "vae" / "config.json").is_file():
-                model = cls._load_diffusers(source, "vae", local_files_only)
+                model = cls._load_diffusers(source, "vae", local_files_only, dtype)
             else:
                 originals = [path / n for n in _ORIGINAL_NAMES if (path / n).is_file()]
                 if not originals:
@@ -102,26 +102,28 @@ class VideoVAE(ComponentBase):
                         f"Wan VAE: '{path}' has neither a diffusers config.json (or vae/config.json) nor "
                         f"{' / '.join(_ORIGINAL_NAMES)}; download {COMPONENTS['wan2.1-vae'].source}"
                     )
-                model = cls._load_original(originals[0], config)
+                model = cls._load_original(originals[0], config, dtype)
         elif is_hub_id(source):
             try:
-                model = cls._load_diffusers(source, subfolder if subfolder is not None else "vae", local_files_only)
+                sub = subfolder if subfolder is not None else "vae"
+                model = cls._load_diffusers(source, sub, local_files_only, dtype)
             except MissingComponentError:
                 if subfolder is not None:
                     raise
-                model = cls._load_diffusers(source, None, local_files_only)
+                model = cls._load_diffusers(source, None, local_files_only, dtype)
         else:
             raise MissingComponentError(
                 f"Wan VAE: nothing at '{source}'; download {COMPONENTS['wan2.1-vae'].source}"
             )
-        model = model.to(device=device, dtype=dtype)
+        if device is not None:
+            model = model.to(device=device)
         return cls(model, tiling=tiling, slicing=slicing)
 
     @staticmethod
-    def _load_diffusers(source: str, subfolder: str | None, local_files_only: bool | None):
+    def _load_diffusers(source: str, subfolder: str | None, local_files_only: bool | None, dtype: torch.dtype):
         from diffusers import AutoencoderKLWan
 
-        kwargs = {"subfolder": subfolder} if subfolder else {}
+        kwargs = {"subfolder": subfolder, "torch_dtype": dtype} if subfolder else {"torch_dtype": dtype}
         if local_files_only is not None:
             kwargs["local_files_only"] = local_files_only
         try:
@@ -134,7 +136,7 @@ class VideoVAE(ComponentBase):
             ) from exc
 
     @staticmethod
-    def _load_original(path: Path, config: dict | None = None):
+    def _load_original(path: Path, config: dict | None, dtype: torch.dtype):
         """Wan VAE (default: Wan2.1 config) from an original-layout (or diffusers-named) single file."""
         from diffusers import AutoencoderKLWan
 
@@ -159,7 +161,7 @@ class VideoVAE(ComponentBase):
             converted = state
         else:
             converted = convert_wan_vae_state_dict(state, model.state_dict(), model.config.num_res_blocks)
-        model.load_state_dict({k: v.float() for k, v in converted.items()}, strict=True, assign=True)
+        model.load_state_dict({k: v.to(dtype) for k, v in converted.items()}, strict=True, assign=True)
         return model
 
     @classmethod
