@@ -18,7 +18,7 @@ transformer gets two calls (the sequential path) whenever an image context is pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -54,7 +54,6 @@ class DenoiserInputs:
     frame_latent: torch.Tensor | None = None
     frames: torch.Tensor | None = None
     noise: torch.Tensor | None = None
-    extras: dict = field(default_factory=dict)
 
     def rolled(self, shift: int) -> "DenoiserInputs":
         """A copy with every spatial latent rolled by ``shift`` columns (rotated denoising)."""
