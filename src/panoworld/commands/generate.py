@@ -98,6 +98,8 @@ def generate(
                                   "2) or sequential (two forwards, less memory); identical results."),
     round2_reference: str = typer.Option("reencode", "--round2-reference", help="Round-2 reference latent: "
                                          "reencode (VAE of the Round-1 video, as the reference) or latent (reuse)."),
+    bf16_timesteps: bool = typer.Option(False, "--bf16-timesteps", help="Round the network timestep to bf16 as "
+                                        "the reference's patched forward does (995 -> 996); default exact."),
     offload: str = typer.Option("none", "--offload", help="none (fastest), model (components on the GPU only "
                                 "while used) or group (also stream the transformer block by block)."),
     attention: str = typer.Option("auto", "--attention", help="Preferred attention kernel while sampling (CUDA): "
@@ -147,7 +149,8 @@ def generate(
         yaw=yaw, pitch=pitch, roll=roll, persp_height=p_height, persp_width=p_width,
         negative_prompt=negative_prompt or DEFAULT_NEGATIVE_PROMPT, chained=chained, motion=motion,
         siglip_orientation=siglip_orientation, latent_padding=latent_padding, rotated_denoise=rotated_denoise,
-        latitude_noise=latitude_noise, cfg_batch=cfg_batch, round2_reference=round2_reference, fps=fps,
+        latitude_noise=latitude_noise, cfg_batch=cfg_batch, round2_reference=round2_reference,
+        bf16_timesteps=bf16_timesteps, fps=fps,
     )
     jobs = _jobs(image, prompt, pano_prompt, prompt_file, batch, out)
     configs = [_config(**{**base_config.to_dict(), **{OVERRIDE_FIELDS[k]: v for k, v in j.overrides.items()}})

@@ -44,6 +44,7 @@ class GenerationConfig:
         cfg_batch: "auto" | "batched" | "sequential" evaluation of the two CFG branches.
         round2_reference: "reencode" (VAE of the decoded Round-1 video, as the reference) or "latent"
             (reuse the Round-1 latent: one VAE encode less; not what the checkpoint saw).
+        bf16_timesteps: round network timesteps to bf16 like the reference's patched forward (995 -> 996).
         fps: frame rate written to the output video.
     """
 
@@ -68,6 +69,7 @@ class GenerationConfig:
     latitude_noise: bool = False
     cfg_batch: str = "auto"
     round2_reference: str = "reencode"
+    bf16_timesteps: bool = False
     fps: float = 16.0
 
     def validate(self) -> "GenerationConfig":

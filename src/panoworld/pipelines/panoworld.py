@@ -151,7 +151,7 @@ class PanoWorldPipeline:
         schedule = karras_flow_schedule(cfg.num_steps)
         dtype = getattr(transformer, "dtype", torch.float32)
         denoiser = GuidedDenoiser(transformer, inputs, schedule, guidance=cfg.guidance, cfg_batch=cfg.cfg_batch,
-                                  compute_dtype=dtype)
+                                  compute_dtype=dtype, bf16_timesteps=cfg.bf16_timesteps)
         batched = cfg.cfg_batch != "sequential" and (
             inputs.image is None or getattr(transformer, "supports_partial_image_batch", False)
         )
