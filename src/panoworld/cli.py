@@ -9,6 +9,7 @@ import click
 import typer
 
 from panoworld.commands import convert, demo, generate, project
+from panoworld.commands import weights as weights_cmd
 from panoworld.errors import PanoworldError
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app.add_typer(project.app, name="project")
 app.command(name="demo")(demo.demo)
 app.command(name="convert")(convert.convert)
 app.command(name="generate")(generate.generate)
+app.command(name="weights")(weights_cmd.weights)
 
 #: Exceptions turned into a one-line ``error:`` message (a traceback only with PANOWORLD_DEBUG=1).
 USER_ERRORS = (PanoworldError, ValueError, OSError)
