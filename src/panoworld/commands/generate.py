@@ -94,8 +94,9 @@ def generate(
                                          "conditioning by random columns after every step."),
     latitude_noise: bool = typer.Option(False, "--latitude-noise", help="Latitude-aware initial noise "
                                         "(stretched towards the poles like ERP content)."),
-    cfg_batch: str = typer.Option("auto", "--cfg-batch", help="CFG branches: auto/batched (one forward of batch "
-                                  "2) or sequential (two forwards, less memory); identical results."),
+    cfg_batch: str = typer.Option("auto", "--cfg-batch", help="CFG branches: batched (one forward of batch 2), "
+                                  "sequential (two forwards, less memory) or auto (batched when memory allows); "
+                                  "identical results."),
     round2_reference: str = typer.Option("reencode", "--round2-reference", help="Round-2 reference latent: "
                                          "reencode (VAE of the Round-1 video, as the reference) or latent (reuse)."),
     bf16_timesteps: bool = typer.Option(False, "--bf16-timesteps", help="Round the network timestep to bf16 as "
