@@ -88,9 +88,10 @@ def test_resolved_local_dirs_load_with_from_pretrained(weights, tiny_qwen_dir, t
     shutil.copytree(tiny_siglip_dir[0], weights / "siglip2-so400m-patch14-384")
     tiny_vae.model.save_pretrained(weights / "wan2.1-vae" / "vae")
 
-    text = TextEncoder.from_pretrained(resolve_component("cosmos-reason1-7b"), dtype=torch.float32)
-    image = ImageEncoder.from_pretrained(resolve_component("siglip2-so400m-patch14-384"))
-    vae = VideoVAE.from_pretrained(resolve_component("wan2.1-vae"), dtype=torch.float32)
+    text = TextEncoder.from_pretrained(resolve_component("cosmos-reason1-7b"), dtype=torch.float32, device="cpu")
+    image = ImageEncoder.from_pretrained(resolve_component("siglip2-so400m-patch14-384"), device="cpu")
+    vae = VideoVAE.from_pretrained(resolve_component("wan2.1-vae"), dtype=torch.float32, device="cpu")
+    assert text.device.type == image.device.type == vae.device.type == "cpu"
     assert text.encode(["a"]).shape == (1, 512, 64)
     assert image.encode(torch.rand(1, 3, 56, 56)).shape == (1, 16, 16)
     assert vae.encode(torch.zeros(1, 3, 1, 8, 8)).shape == (1, 16, 1, 1, 1)

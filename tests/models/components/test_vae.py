@@ -173,3 +173,26 @@ def test_missing_vae_folder(tmp_path):
         VideoVAE.from_pretrained(tmp_path / "empty")
     with pytest.raises(MissingComponentError, match="Wan VAE"):
         VideoVAE.from_pretrained(tmp_path / "absent")
+
+
+def test_reference_temporal_window_16_equals_diffusers_chunking():
+    """The reference encodes in 16-frame windows, diffusers in 4: same latents (causal cache carried over)."""
+    model = VideoVAE.tiny().model.double()
+
+    def encode(x, window):
+        model.clear_cache()
+        out = None
+        for i in range(1 + (x.shape[2] - 1) // window):
+            model._enc_conv_idx = [0]
+            part = x[:, :, :1] if i == 0 else x[:, :, 1 + window * (i - 1): 1 + window * i]
+            y = model.encoder(part, feat_cache=model._enc_feat_map, feat_idx=model._enc_conv_idx)
+            out = y if out is None else torch.cat([out, y], 2)
+        model.clear_cache()
+        return model.quant_conv(out)
+
+    x = video(17).double()
+    with torch.no_grad():
+        ours = model.encode(x).latent_dist.mode()
+        reference = encode(x, 16)[:, :16]
+    assert ours.shape == (1, 16, 5, 1, 2)
+    torch.testing.assert_close(ours, reference, rtol=0, atol=1e-12)

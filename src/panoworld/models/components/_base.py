@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
-__all__ = ["ComponentBase", "first_param"]
+__all__ = ["ComponentBase", "first_param", "load_device_kwargs", "quiet_transformers"]
+
+
+@contextlib.contextmanager
+def quiet_transformers():
+    """Silence transformers' load report while loading a sub-model on purpose (e.g. the language model only,
+    whose checkpoint also holds a vision tower); missing weights are checked by the caller instead."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+
+
+def load_device_kwargs(device) -> dict:
+    """``from_pretrained`` kwargs that load straight onto ``device`` when ``accelerate`` is installed.
+
+    Without ``accelerate`` transformers refuses ``device_map``; the weights then load on the CPU and the caller
+    moves them (``.to(device)``) afterwards.
+    """
+    if device is None:
+        return {}
+    try:
+        import accelerate  # noqa: F401
+    except ImportError:
+        return {}
+    return {"device_map": str(device)}
 
 
 def first_param(module: nn.Module) -> torch.Tensor:

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from panoworld.errors import InputError, MissingComponentError
 
-from ._base import ComponentBase
+from ._base import ComponentBase, load_device_kwargs, quiet_transformers
 from .paths import is_hub_id
 
 __all__ = ["SIGLIP_ORIENTATIONS", "ImageEncoder", "siglip_input_view"]
@@ -87,10 +87,11 @@ class ImageEncoder(ComponentBase):
                     f"image encoder: '{source}' is a '{model_type}' model; PanoWorld needs the fixed-resolution "
                     "SigLIP2 checkpoint google/siglip2-so400m-patch14-384"
                 )
-            model, info = SiglipVisionModel.from_pretrained(
-                source, dtype=dtype if dtype is not None else torch.float32, output_loading_info=True,
-                device_map=str(device) if device is not None else None, **kwargs,
-            )
+            with quiet_transformers():
+                model, info = SiglipVisionModel.from_pretrained(
+                    source, dtype=dtype if dtype is not None else torch.float32, output_loading_info=True,
+                    **load_device_kwargs(device), **kwargs,
+                )
         except OSError as exc:
             raise MissingComponentError(
                 f"image encoder: cannot load '{source}' ({str(exc).splitlines()[0]}); "
@@ -101,6 +102,8 @@ class ImageEncoder(ComponentBase):
             raise MissingComponentError(
                 f"image encoder: '{source}' lacks {len(missing)} vision weights (e.g. {', '.join(missing[:3])})"
             )
+        if device is not None:
+            model = model.to(device)
         return cls(model)
 
     @classmethod

@@ -26,7 +26,7 @@ import torch
 
 from panoworld.errors import InputError, MissingComponentError
 
-from ._base import ComponentBase
+from ._base import ComponentBase, load_device_kwargs, quiet_transformers
 from .paths import is_hub_id
 from .prompt_cache import PromptCache, fingerprint_module
 
@@ -145,10 +145,11 @@ class TextEncoder(ComponentBase):
         kwargs = {} if local_files_only is None else {"local_files_only": local_files_only}
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-            model, info = Qwen2_5_VLTextModel.from_pretrained(
-                source, dtype=dtype if dtype is not None else torch.bfloat16, key_mapping=_KEY_MAPPING,
-                output_loading_info=True, device_map=str(device) if device is not None else None, **kwargs,
-            )
+            with quiet_transformers():
+                model, info = Qwen2_5_VLTextModel.from_pretrained(
+                    source, dtype=dtype if dtype is not None else torch.bfloat16, key_mapping=_KEY_MAPPING,
+                    output_loading_info=True, **load_device_kwargs(device), **kwargs,
+                )
         except OSError as exc:
             raise MissingComponentError(
                 f"text encoder: cannot load '{source}' ({str(exc).splitlines()[0]}); "
@@ -163,6 +164,8 @@ class TextEncoder(ComponentBase):
             tokenizer.chat_template = _folder_chat_template(source)
         if tokenizer.chat_template is None:
             raise MissingComponentError(f"text encoder: the tokenizer in '{source}' has no chat template")
+        if device is not None:
+            model = model.to(device)
         return cls(model, tokenizer, max_length=max_length, cache_dir=cache_dir, name=source)
 
     @classmethod
