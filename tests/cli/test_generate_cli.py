@@ -117,3 +117,15 @@ def test_generate_loads_real_checkpoint_folders(tmp_path, photo, monkeypatch):
     transformer = record["models"]["panoworld"]
     assert transformer["kind"] == "folder" and transformer["files"] >= 2 and len(transformer["sha256_head_tail"]) == 64
     assert probe_video(out / "pano.mp4").num_frames == 5
+
+
+def test_missing_prompt_and_bad_batch_rows_are_one_line_errors(tmp_path, photo, capsys):
+    out = tmp_path / "out"
+    assert main(["generate", str(photo), "--out", str(out), *TINY]) == 2
+    assert "missing --prompt" in capsys.readouterr().err
+    table = tmp_path / "jobs.csv"
+    table.write_text("image,prompt\nphoto.png,a desk\nnope.png,a lamp\n")
+    assert main(["generate", "--batch", str(table), "--out", str(out), *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "row 2" in err and "image not found" in err and "\n" not in err
+    assert not out.exists()  # rows are checked before anything runs

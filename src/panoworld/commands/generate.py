@@ -37,9 +37,9 @@ def _jobs(image, prompt, pano_prompt, prompt_file, batch, out) -> list[Job]:
     if prompt_file is not None:
         file_prompt, file_pano = read_prompt_file(prompt_file)
         prompt, pano_prompt = prompt or file_prompt, pano_prompt or file_pano
-    if not prompt:
-        raise InputError("missing --prompt (or --prompt-file)")
-    job = Job(image=image, prompt=prompt, pano_prompt=pano_prompt, out=out or Path("outputs") / image.stem)
+    if not prompt and not pano_prompt:
+        raise InputError("missing --prompt / --pano-prompt (or --prompt-file)")
+    job = Job(image=image, prompt=prompt or pano_prompt, pano_prompt=pano_prompt, out=out or Path("outputs") / image.stem)
     job.load_image()  # unreadable image -> one-line error before anything loads
     return [job]
 
