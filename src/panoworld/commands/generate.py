@@ -39,7 +39,8 @@ def _jobs(image, prompt, pano_prompt, prompt_file, batch, out) -> list[Job]:
         prompt, pano_prompt = prompt or file_prompt, pano_prompt or file_pano
     if not prompt and not pano_prompt:
         raise InputError("missing --prompt / --pano-prompt (or --prompt-file)")
-    job = Job(image=image, prompt=prompt or pano_prompt, pano_prompt=pano_prompt, out=out or Path("outputs") / image.stem)
+    job = Job(image=image, prompt=prompt or pano_prompt, pano_prompt=pano_prompt,
+              out=out or Path("outputs") / image.stem)
     job.load_image()  # unreadable image -> one-line error before anything loads
     return [job]
 
