@@ -56,7 +56,8 @@ def generate(
     prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="Perspective prompt (what the photo shows; "
                                          "drives base-i2v motion and is the 360 prompt when --pano-prompt is absent)."),
     pano_prompt: Optional[str] = typer.Option(None, "--pano-prompt", help="360-degree prompt for the panoramic "
-                                              "rounds (describe the surroundings, not the subject)."),
+                                              "rounds (describe the surroundings, not the subject); either prompt "
+                                              "alone is enough."),
     prompt_file: Optional[Path] = typer.Option(None, "--prompt-file", help="Prompt file: .txt (the prompt) or "
                                                ".json with \"prompt\" and optional \"pano_prompt\"."),
     negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="Unconditional-branch text "
