@@ -150,7 +150,7 @@ def stock_forward_times(sizes: dict, device, dtype, repeats: int) -> dict:
     out = {}
     for batch in (1, 2):
         x = torch.randn(batch, 18, t_lat, h, w, device=device, dtype=dtype)
-        ts = torch.full((batch, 1, t_lat, 1, 1), 0.9, device=device, dtype=dtype)
+        ts = torch.full((batch, 1, t_lat, 1, 1), 0.9, device=device)
         text = torch.randn(batch, 512, cfg["crossattn_proj_in_channels"], device=device, dtype=dtype)
         out[f"stock_b{batch}"] = timed(lambda: stock(x, ts, text, return_dict=False), device, repeats)
     del stock

@@ -88,3 +88,44 @@ def test_unreadable_image_and_missing_weights(tmp_path, photo, capsys, monkeypat
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err and "panoworld" in err and str(weights) in err
     assert not out.exists()
+
+
+def test_generate_loads_real_checkpoint_folders(tmp_path, photo, monkeypatch):
+    """The weights path end to end: tiny models saved like the real downloads under $PANOWORLD_WEIGHTS."""
+    from diffusers import AutoencoderKLWan
+    from transformers import SiglipVisionModel
+
+    from panoworld.models import PanoWorldTransformer, tiny_config
+    from panoworld.models.components._tiny import tiny_qwen25vl, tiny_siglip_config, tiny_wan_vae_config
+
+    weights = tmp_path / "weights"
+    torch.manual_seed(0)
+    PanoWorldTransformer(**tiny_config()).save_pretrained(weights / "panoworld")
+    qwen, tokenizer = tiny_qwen25vl(seed=1)
+    qwen.save_pretrained(weights / "cosmos-reason1-7b")
+    tokenizer.save_pretrained(weights / "cosmos-reason1-7b")
+    SiglipVisionModel(tiny_siglip_config()).save_pretrained(weights / "siglip2-so400m-patch14-384")
+    AutoencoderKLWan(**tiny_wan_vae_config()).save_pretrained(weights / "wan2.1-vae")
+    monkeypatch.setenv("PANOWORLD_WEIGHTS", str(weights))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = tmp_path / "out"
+    args = ["generate", str(photo), "-p", "a desk", "--out", str(out), "--device", "cpu", "--resolution", "32x64",
+            "--frames", "5", "--steps", "1", "--persp-resolution", "16x32", "--latent-padding", "1"]
+    assert main(args) == 0
+    record = json.loads((out / "run.json").read_text())
+    assert set(record["models"]) == {"panoworld", "cosmos-reason1-7b", "siglip2-so400m-patch14-384", "wan2.1-vae"}
+    transformer = record["models"]["panoworld"]
+    assert transformer["kind"] == "folder" and transformer["files"] >= 2 and len(transformer["sha256_head_tail"]) == 64
+    assert probe_video(out / "pano.mp4").num_frames == 5
+
+
+def test_missing_prompt_and_bad_batch_rows_are_one_line_errors(tmp_path, photo, capsys):
+    out = tmp_path / "out"
+    assert main(["generate", str(photo), "--out", str(out), *TINY]) == 2
+    assert "missing --prompt" in capsys.readouterr().err
+    table = tmp_path / "jobs.csv"
+    table.write_text("image,prompt\nphoto.png,a desk\nnope.png,a lamp\n")
+    assert main(["generate", "--batch", str(table), "--out", str(out), *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "row 2" in err and "image not found" in err and "\n" not in err
+    assert not out.exists()  # rows are checked before anything runs

@@ -77,3 +77,5 @@ def test_conditional_frames_see_the_clean_latent_and_timestep_1e_4():
     torch.testing.assert_close(seen["t"], torch.tensor([[1e-4, 0.995]]))
     torch.testing.assert_close(v[:, :, 0], (inputs.noise - inputs.frame_latent)[:, :, 0])
     assert torch.equal(x_solver, x)  # the solver integrates the un-replaced sample, as the reference
+    GuidedDenoiser(Spy(), inputs, sched, guidance=0.0, bf16_timesteps=True)(x, 0)
+    torch.testing.assert_close(seen["t"], torch.tensor([[0.10009765625e-3, 0.996]]))  # the reference's bf16 cast

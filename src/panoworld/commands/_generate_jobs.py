@@ -98,8 +98,9 @@ def read_batch(path: Path, out_root: Path) -> list[Job]:
         if row.get("prompt_file"):
             prompt, file_pano = read_prompt_file(path.parent / str(row["prompt_file"]).strip())
             pano = pano or file_pano
+        prompt = prompt or (pano or "")
         if not prompt:
-            raise InputError(f"{where}: needs a 'prompt' or 'prompt_file'")
+            raise InputError(f"{where}: needs a 'prompt', 'pano_prompt' or 'prompt_file'")
         overrides = {}
         for key, kind in NUMERIC_FIELDS.items():
             value = row.get(key)

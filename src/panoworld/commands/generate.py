@@ -37,9 +37,10 @@ def _jobs(image, prompt, pano_prompt, prompt_file, batch, out) -> list[Job]:
     if prompt_file is not None:
         file_prompt, file_pano = read_prompt_file(prompt_file)
         prompt, pano_prompt = prompt or file_prompt, pano_prompt or file_pano
-    if not prompt:
-        raise InputError("missing --prompt (or --prompt-file)")
-    job = Job(image=image, prompt=prompt, pano_prompt=pano_prompt, out=out or Path("outputs") / image.stem)
+    if not prompt and not pano_prompt:
+        raise InputError("missing --prompt / --pano-prompt (or --prompt-file)")
+    job = Job(image=image, prompt=prompt or pano_prompt, pano_prompt=pano_prompt,
+              out=out or Path("outputs") / image.stem)
     job.load_image()  # unreadable image -> one-line error before anything loads
     return [job]
 
@@ -55,7 +56,8 @@ def generate(
     prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="Perspective prompt (what the photo shows; "
                                          "drives base-i2v motion and is the 360 prompt when --pano-prompt is absent)."),
     pano_prompt: Optional[str] = typer.Option(None, "--pano-prompt", help="360-degree prompt for the panoramic "
-                                              "rounds (describe the surroundings, not the subject)."),
+                                              "rounds (describe the surroundings, not the subject); either prompt "
+                                              "alone is enough."),
     prompt_file: Optional[Path] = typer.Option(None, "--prompt-file", help="Prompt file: .txt (the prompt) or "
                                                ".json with \"prompt\" and optional \"pano_prompt\"."),
     negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="Unconditional-branch text "
@@ -94,10 +96,13 @@ def generate(
                                          "conditioning by random columns after every step."),
     latitude_noise: bool = typer.Option(False, "--latitude-noise", help="Latitude-aware initial noise "
                                         "(stretched towards the poles like ERP content)."),
-    cfg_batch: str = typer.Option("auto", "--cfg-batch", help="CFG branches: auto/batched (one forward of batch "
-                                  "2) or sequential (two forwards, less memory); identical results."),
+    cfg_batch: str = typer.Option("auto", "--cfg-batch", help="CFG branches: batched (one forward of batch 2), "
+                                  "sequential (two forwards, less memory) or auto (batched when memory allows); "
+                                  "identical results."),
     round2_reference: str = typer.Option("reencode", "--round2-reference", help="Round-2 reference latent: "
                                          "reencode (VAE of the Round-1 video, as the reference) or latent (reuse)."),
+    bf16_timesteps: bool = typer.Option(False, "--bf16-timesteps", help="Round the network timestep to bf16 as "
+                                        "the reference's patched forward does (995 -> 996); default exact."),
     offload: str = typer.Option("none", "--offload", help="none (fastest), model (components on the GPU only "
                                 "while used) or group (also stream the transformer block by block)."),
     attention: str = typer.Option("auto", "--attention", help="Preferred attention kernel while sampling (CUDA): "
@@ -147,7 +152,8 @@ def generate(
         yaw=yaw, pitch=pitch, roll=roll, persp_height=p_height, persp_width=p_width,
         negative_prompt=negative_prompt or DEFAULT_NEGATIVE_PROMPT, chained=chained, motion=motion,
         siglip_orientation=siglip_orientation, latent_padding=latent_padding, rotated_denoise=rotated_denoise,
-        latitude_noise=latitude_noise, cfg_batch=cfg_batch, round2_reference=round2_reference, fps=fps,
+        latitude_noise=latitude_noise, cfg_batch=cfg_batch, round2_reference=round2_reference,
+        bf16_timesteps=bf16_timesteps, fps=fps,
     )
     jobs = _jobs(image, prompt, pano_prompt, prompt_file, batch, out)
     configs = [_config(**{**base_config.to_dict(), **{OVERRIDE_FIELDS[k]: v for k, v in j.overrides.items()}})

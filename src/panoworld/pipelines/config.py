@@ -41,9 +41,11 @@ class GenerationConfig:
         latent_padding: circular latent columns per side before VAE decode (0 = off).
         rotated_denoise: roll the latent (and solver history, and conditioning) randomly after every step.
         latitude_noise: latitude-aware (PanoWan-style) warp of the initial noise.
-        cfg_batch: "auto" | "batched" | "sequential" evaluation of the two CFG branches.
+        cfg_batch: "auto" | "batched" | "sequential" evaluation of the two CFG branches ("auto" batches when
+            the free device memory allows a second row of activations).
         round2_reference: "reencode" (VAE of the decoded Round-1 video, as the reference) or "latent"
             (reuse the Round-1 latent: one VAE encode less; not what the checkpoint saw).
+        bf16_timesteps: round network timesteps to bf16 like the reference's patched forward (995 -> 996).
         fps: frame rate written to the output video.
     """
 
@@ -68,6 +70,7 @@ class GenerationConfig:
     latitude_noise: bool = False
     cfg_batch: str = "auto"
     round2_reference: str = "reencode"
+    bf16_timesteps: bool = False
     fps: float = 16.0
 
     def validate(self) -> "GenerationConfig":

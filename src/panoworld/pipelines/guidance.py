@@ -18,7 +18,7 @@ transformer gets two calls (the sequential path) whenever an image context is pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -54,7 +54,6 @@ class DenoiserInputs:
     frame_latent: torch.Tensor | None = None
     frames: torch.Tensor | None = None
     noise: torch.Tensor | None = None
-    extras: dict = field(default_factory=dict)
 
     def rolled(self, shift: int) -> "DenoiserInputs":
         """A copy with every spatial latent rolled by ``shift`` columns (rotated denoising)."""
@@ -77,10 +76,13 @@ class GuidedDenoiser:
         guidance: CFG weight g >= 0 in ``v_c + g (v_c - v_u)``; 0 skips the unconditional branch.
         cfg_batch: "batched" (cond and uncond in one forward), "sequential", or "auto" (= batched).
         compute_dtype: dtype of the network inputs (bf16 on GPU); outputs are float32.
+        bf16_timesteps: round the timestep in 1/1000 units to bfloat16 before the 0.001 scale (995 -> 996,
+            0.1 -> 0.10009765625), as the reference's monkey-patched forward does by casting every float input to
+            bf16. Off by default: the network sees the exact ``floor(1000 t) * 0.001`` it was trained with.
     """
 
     def __init__(self, transformer, inputs: DenoiserInputs, schedule: FlowSchedule, *, guidance: float = 7.0,
-                 cfg_batch: str = "auto", compute_dtype: torch.dtype | None = None):
+                 cfg_batch: str = "auto", compute_dtype: torch.dtype | None = None, bf16_timesteps: bool = False):
         if guidance < 0:
             raise ValueError(f"guidance must be >= 0, got {guidance}")
         if cfg_batch not in ("auto", "batched", "sequential"):
@@ -91,6 +93,7 @@ class GuidedDenoiser:
         self.guidance = float(guidance)
         self.cfg_batch = "batched" if cfg_batch == "auto" else cfg_batch
         self.compute_dtype = compute_dtype
+        self.bf16_timesteps = bool(bf16_timesteps)
         self.shift = 0
         self._rolled = inputs
 
@@ -100,10 +103,12 @@ class GuidedDenoiser:
         self._rolled = self.inputs.rolled(self.shift)
 
     def _timestep(self, index: int, num_frames: int, device) -> torch.Tensor:
-        t = torch.full((num_frames,), self.schedule.network_time(index), dtype=torch.float32)
+        units = torch.full((num_frames,), float(self.schedule.timesteps[index]), dtype=torch.float64)
         if self.inputs.frames is not None:
-            t[self.inputs.frames.cpu()] = CONDITIONAL_FRAME_TIMESTEP * 0.001
-        return t[None].to(device)
+            units[self.inputs.frames.cpu()] = CONDITIONAL_FRAME_TIMESTEP
+        if self.bf16_timesteps:
+            units = units.to(torch.bfloat16).double()
+        return (units * 0.001).float()[None].to(device)
 
     def _net(self, hidden, timestep, text, image, mask):
         dtype = self.compute_dtype or hidden.dtype

@@ -42,6 +42,8 @@ __all__ = ["PanoWorldPipeline", "GenerationResult", "ROTATE_SEED_OFFSET"]
 
 #: Rotated denoising draws its column shifts from ``RandomState(seed + ROTATE_SEED_OFFSET)``.
 ROTATE_SEED_OFFSET = 7919
+#: ``cfg_batch="auto"`` batches CFG when free CUDA memory exceeds this many bytes per token and hidden channel.
+ACTIVATION_BYTES_PER_TOKEN_CHANNEL = 48
 
 Progress = Callable[[str, int, int], None]
 
@@ -146,13 +148,30 @@ class PanoWorldPipeline:
         return tokens.reshape(1, -1, tokens.shape[-1]).to(self.device)
 
     # ------------------------------------------------------------------ sampling
+    def _cfg_batch(self, transformer, mode: str, latent_shape: tuple[int, ...]) -> str:
+        """Resolve ``auto``: batched unless the free CUDA memory cannot hold a second row of activations.
+
+        The estimate is ``ACTIVATION_BYTES_PER_TOKEN_CHANNEL`` bytes per token and hidden channel (bf16
+        activations of one transformer block plus the attention workspace, with a safety margin).
+        """
+        if mode != "auto":
+            return mode
+        if self.device.type != "cuda":
+            return "batched"
+        config = getattr(transformer, "config", None)
+        hidden = int(getattr(config, "num_attention_heads", 16)) * int(getattr(config, "attention_head_dim", 128))
+        tokens = latent_shape[2] * (latent_shape[3] // 2) * (latent_shape[4] // 2)
+        free, _ = torch.cuda.mem_get_info(self.device)
+        return "batched" if free > tokens * hidden * ACTIVATION_BYTES_PER_TOKEN_CHANNEL else "sequential"
+
     def _sample(self, transformer, inputs: DenoiserInputs, noise: torch.Tensor, cfg: GenerationConfig,
                 stage: str, progress: Progress | None, info: dict) -> torch.Tensor:
         schedule = karras_flow_schedule(cfg.num_steps)
         dtype = getattr(transformer, "dtype", torch.float32)
-        denoiser = GuidedDenoiser(transformer, inputs, schedule, guidance=cfg.guidance, cfg_batch=cfg.cfg_batch,
-                                  compute_dtype=dtype)
-        batched = cfg.cfg_batch != "sequential" and (
+        mode = self._cfg_batch(transformer, cfg.cfg_batch, tuple(noise.shape))
+        denoiser = GuidedDenoiser(transformer, inputs, schedule, guidance=cfg.guidance, cfg_batch=mode,
+                                  compute_dtype=dtype, bf16_timesteps=cfg.bf16_timesteps)
+        batched = mode != "sequential" and (
             inputs.image is None or getattr(transformer, "supports_partial_image_batch", False)
         )
         info[f"{stage}_cfg"] = "batched" if batched else "sequential"

@@ -26,15 +26,18 @@ def _processor_class(base: type) -> type:
 
         def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None,
                      image_hidden_states=None, rotary_emb=None):
+            call = super().__call__
             if image_hidden_states is None or image_hidden_states.shape[0] == hidden_states.shape[0]:
-                return super().__call__(attn, hidden_states, encoder_hidden_states, attention_mask,
-                                        image_hidden_states, rotary_emb)
+                return call(attn, hidden_states, encoder_hidden_states=encoder_hidden_states,
+                            attention_mask=attention_mask, image_hidden_states=image_hidden_states,
+                            rotary_emb=rotary_emb)
             n = image_hidden_states.shape[0]
             rows = (lambda x, s: None if x is None else x[s])  # noqa: E731
-            first = super().__call__(attn, hidden_states[:n], rows(encoder_hidden_states, slice(0, n)),
-                                     attention_mask, image_hidden_states, rotary_emb)
-            rest = super().__call__(attn, hidden_states[n:], rows(encoder_hidden_states, slice(n, None)),
-                                    attention_mask, None, rotary_emb)
+            first = call(attn, hidden_states[:n], encoder_hidden_states=rows(encoder_hidden_states, slice(0, n)),
+                         attention_mask=attention_mask, image_hidden_states=image_hidden_states,
+                         rotary_emb=rotary_emb)
+            rest = call(attn, hidden_states[n:], encoder_hidden_states=rows(encoder_hidden_states, slice(n, None)),
+                        attention_mask=attention_mask, image_hidden_states=None, rotary_emb=rotary_emb)
             return torch.cat([first, rest])
 
     return PartialImageAttnProcessor
