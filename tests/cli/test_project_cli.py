@@ -1,7 +1,9 @@
 """``panoworld project`` end to end, and the one-line errors users see for bad input."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -45,7 +47,9 @@ def test_video_conversion_streams_and_marks_erp_outputs(tmp_path):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "panoworld", *args], capture_output=True, text=True, timeout=120)
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, "-m", "panoworld", *args], capture_output=True, text=True, timeout=120, env=env)
 
 
 @pytest.mark.parametrize(
