@@ -50,7 +50,7 @@ def trajectory(kind: str, t: int) -> torch.Tensor:
     return pose
 
 
-def make_world(kind: str, *, frames: int = 12, height: int = 96, n_static: int = 300, n_dynamic: int = 30,
+def make_world(kind: str, *, frames: int = 8, height: int = 64, n_static: int = 200, n_dynamic: int = 20,
                seed: int = 0) -> World:
     width = 2 * height
     gen = torch.Generator().manual_seed(seed)
@@ -61,7 +61,7 @@ def make_world(kind: str, *, frames: int = 12, height: int = 96, n_static: int =
     tmotion = torch.linspace(0, 1, frames, dtype=torch.float64)
     vel = torch.zeros(n_static + n_dynamic, 3, dtype=torch.float64)
     # dynamic points slide 1.5 m along their wall (tangent = an axis not normal to the wall they sit on)
-    normal_axis = torch.stack([(world0 - LO).abs().amin(-1) if False else torch.minimum((world0 - LO).abs(), (HI - world0).abs())[:, i] for i in range(3)], -1).argmin(-1)
+    normal_axis = torch.minimum((world0 - LO).abs(), (HI - world0).abs()).argmin(-1)
     for i in range(n_static, n_static + n_dynamic):
         axis = (int(normal_axis[i]) + 1 + i % 2) % 3
         vel[i, axis] = 1.5 if i % 3 else -1.5

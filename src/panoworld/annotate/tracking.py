@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from .cotracker import CoTracker3Offline
 
-__all__ = ["pad_erp", "grid_queries", "track_erp", "merge_seam_tracks", "wrap_dx"]
+__all__ = ["pad_erp", "grid_queries", "track_erp", "merge_seam_tracks", "padded_to_erp", "wrap_dx"]
 
 
 def wrap_dx(dx: torch.Tensor, width: int) -> torch.Tensor:
@@ -82,48 +82,57 @@ def track_erp(
     y = coords[..., 1] / sy
     inside = (x >= -0.5) & (x <= wp - 0.5)
     soft = torch.where(inside, soft, torch.zeros_like(soft))
-    tracks = torch.stack([torch.remainder(x - pad + 0.5, width) - 0.5, y.clamp(-0.5, height - 0.5)], dim=-1)
+    padded_tracks = torch.stack([x, y.clamp(-0.5, height - 0.5)], dim=-1)
     if merge:
-        tracks, soft, _ = merge_seam_tracks(tracks, soft, width)
-    return tracks, soft
+        tracks, soft, _ = merge_seam_tracks(padded_tracks, soft, width, pad)
+        return tracks, soft
+    return padded_to_erp(padded_tracks, pad, width), soft
+
+
+def padded_to_erp(tracks: torch.Tensor, pad: int, width: int) -> torch.Tensor:
+    """(N, T, 2) padded-frame pixels -> ERP pixels with x wrapped to [-0.5, W - 0.5)."""
+    x = torch.remainder(tracks[..., 0] - pad + 0.5, width) - 0.5
+    return torch.stack([x, tracks[..., 1]], dim=-1)
 
 
 def merge_seam_tracks(
-    tracks: torch.Tensor, visibility: torch.Tensor, width: int, *, tol_px: float = 3.0, max_gap: int = 1,
-    dy_max: float = 10.0, threshold: float = 0.5,
+    tracks: torch.Tensor, visibility: torch.Tensor, width: int, pad: int, *, tol_px: float = 3.0, max_gap: int = 1,
+    threshold: float = 0.5,
 ) -> tuple[torch.Tensor, torch.Tensor, list[list[int]]]:
-    """Merge tracks that are the same scene point seen through different copies of the seam.
+    """Merge tracks that are one scene point seen through two copies of the seam in the padded frame.
 
-    Two tracks are linked when (a) they are both visible on some frames and agree there within
-    ``tol_px`` (seam-aware distance), or (b) one ends at frame t and the other starts within
-    ``max_gap`` frames later at a wrapped distance below ``tol_px`` per frame of gap in x and
-    ``dy_max`` in y. Linked groups become one track: mean position of the visible members per frame,
-    maximum visibility. Input x is wrapped to [0, W); output keeps that. Returns
-    (tracks (M, T, 2), visibility (M, T), groups as lists of input indices).
+    ``tracks`` are (N, T, 2) in the padded frame (x in [0, W + 2 pad)); copies of one point are exactly
+    W apart there. Two tracks are linked when their x differ by W (within ``tol_px``, y within ``tol_px``)
+    (a) on every frame where both are visible, or (b) when one stops being visible at frame t and the other
+    becomes visible within ``max_gap`` frames (tolerance ``tol_px`` + 1.5 x the track's median speed, per frame
+    of gap). Each linked group
+    becomes one track: mean ERP position of its visible members per frame and maximum visibility.
+    Returns (ERP tracks (M, T, 2) with x wrapped to [0, W), visibility (M, T), groups of input indices).
     """
     n, t, _ = tracks.shape
-    vis = visibility > threshold
     if n == 0:
         return tracks, visibility, []
-    dx = wrap_dx(tracks[:, None, :, 0] - tracks[None, :, :, 0], width).abs()
-    dy = (tracks[:, None, :, 1] - tracks[None, :, :, 1]).abs()
-    dist = torch.sqrt(dx**2 + dy**2)
+    vis = visibility > threshold
+    dx = tracks[:, None, :, 0] - tracks[None, :, :, 0]
+    copy_err = torch.minimum((dx - width).abs(), (dx + width).abs())
+    dist = torch.maximum(copy_err, (tracks[:, None, :, 1] - tracks[None, :, :, 1]).abs())
     both = vis[:, None] & vis[None, :]
-    overlap = both.any(-1)
     worst = torch.where(both, dist, torch.zeros_like(dist)).amax(-1)
-    linked = overlap & (worst < tol_px)
+    linked = both.any(-1) & (worst < tol_px)
     frames = torch.arange(t)
-    first = torch.where(vis.any(1), torch.where(vis, frames, t).amin(1), torch.full((n,), t))
-    last = torch.where(vis.any(1), torch.where(vis, frames, -1).amax(1), torch.full((n,), -1))
+    seen = vis.any(1)
+    first = torch.where(seen, torch.where(vis, frames, t).amin(1), torch.full((n,), t))
+    last = torch.where(seen, torch.where(vis, frames, -1).amax(1), torch.full((n,), -1))
     gap = first[None, :] - last[:, None]
-    ok_gap = (gap >= 1) & (gap <= max_gap)
-    la = last.clamp(0, t - 1)
-    fb = first.clamp(0, t - 1)
-    end_pos = tracks[torch.arange(n), la]
-    start_pos = tracks[torch.arange(n), fb]
-    hdx = wrap_dx(end_pos[:, None, 0] - start_pos[None, :, 0], width).abs()
-    hdy = (end_pos[:, None, 1] - start_pos[None, :, 1]).abs()
-    handover = ok_gap & (hdx < tol_px * gap.clamp_min(1)) & (hdy < dy_max)
+    ar = torch.arange(n)
+    end_pos, start_pos = tracks[ar, last.clamp(0, t - 1)], tracks[ar, first.clamp(0, t - 1)]
+    hdx = end_pos[:, None, 0] - start_pos[None, :, 0]
+    herr = torch.maximum(torch.minimum((hdx - width).abs(), (hdx + width).abs()),
+                         (end_pos[:, None, 1] - start_pos[None, :, 1]).abs())
+    step = (tracks[:, 1:] - tracks[:, :-1]).norm(dim=-1)
+    moving = vis[:, 1:] & vis[:, :-1]
+    speed = torch.where(moving, step, torch.nan).nanmedian(dim=1).values.nan_to_num(0.0)
+    handover = (gap >= 1) & (gap <= max_gap) & (herr < (tol_px + 1.5 * speed[:, None]) * gap.clamp_min(1))
     adj = linked | handover | handover.t()
     adj.fill_diagonal_(False)
     parent = list(range(n))
@@ -135,22 +144,20 @@ def merge_seam_tracks(
         return i
 
     for i, j in adj.nonzero().tolist():
-        if i < j:
-            ri, rj = find(i), find(j)
-            if ri != rj:
-                parent[max(ri, rj)] = min(ri, rj)
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
     groups: dict[int, list[int]] = {}
     for i in range(n):
         groups.setdefault(find(i), []).append(i)
+    erp = padded_to_erp(tracks, pad, width)
     out_tracks, out_vis, out_groups = [], [], []
     for members in groups.values():
         m = torch.tensor(members)
-        tr, vv = tracks[m], vis[m]
+        tr, w = erp[m], vis[m].float()
         ref = tr[0, :, 0]
         xs = ref + wrap_dx(tr[..., 0] - ref, width)
-        w = vv.float()
-        has = w.sum(0) > 0
-        w = torch.where(has[None], w, torch.ones_like(w))
+        w = torch.where((w.sum(0) > 0)[None], w, torch.ones_like(w))
         x = (xs * w).sum(0) / w.sum(0)
         y = (tr[..., 1] * w).sum(0) / w.sum(0)
         out_tracks.append(torch.stack([torch.remainder(x + 0.5, width) - 0.5, y], dim=-1))
