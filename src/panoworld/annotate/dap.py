@@ -118,17 +118,19 @@ class DAPModel(nn.Module):
         return depth.clamp_min(0), mask
 
     @torch.inference_mode()
-    def predict(self, frames: torch.Tensor, *, batch_size: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+    def predict(
+        self, frames: torch.Tensor, *, batch_size: int = 4, bf16: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(T, 3, H, W) frames in [0, 1] -> (range in metres (T, H, W) float32, sky mask (T, H, W) bool).
 
         Sky/invalid pixels (mask probability > 0.5) get the maximum code 1.0 (100 m) as in the reference.
-        Runs in bfloat16 autocast on CUDA; batches of ``batch_size`` frames.
+        Runs in bfloat16 autocast on CUDA (unless ``bf16=False``); batches of ``batch_size`` frames.
         """
         param = next(self.parameters())
         depths, skies = [], []
         for start in range(0, frames.shape[0], batch_size):
             chunk = frames[start : start + batch_size].to(param.device, param.dtype)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=param.device.type == "cuda"):
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16 and param.device.type == "cuda"):
                 code, mask = self(chunk)
             sky = mask.float() > 0.5
             code = torch.where(sky, torch.ones_like(code, dtype=torch.float32), code.float())

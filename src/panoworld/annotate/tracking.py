@@ -44,6 +44,7 @@ def track_erp(
     iters: int = 6,
     query_region: str = "erp",
     merge: bool = True,
+    bf16: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Track a frame-0 query grid through an ERP clip.
 
@@ -54,6 +55,7 @@ def track_erp(
         query_region: ``"erp"`` places the grid on the ERP itself (no duplicated points);
             ``"padded"`` spreads it over the padded frame as the reference does (duplicates are merged).
         merge: link track pieces that continue each other across the seam (see :func:`merge_seam_tracks`).
+        bf16: bfloat16 autocast on CUDA.
 
     Returns:
         tracks (N, T, 2) float32 pixels in the H x W frame with x wrapped to [0, W);
@@ -74,7 +76,7 @@ def track_erp(
         raise ValueError(f"query_region must be 'erp' or 'padded', got {query_region!r}")
     sx, sy = (wm - 1) / (wp - 1), (hm - 1) / (height - 1)
     queries = torch.cat([torch.zeros(len(q), 1), q[:, :1] * sx, q[:, 1:] * sy], dim=1)[None].to(param.device)
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=param.device.type == "cuda"):
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16 and param.device.type == "cuda"):
         coords, vis, conf = model(video[None].to(param.dtype), queries, iters=iters)
     coords = coords[0].float().cpu().permute(1, 0, 2)  # N T 2
     soft = (vis[0] * conf[0]).float().cpu().t()
