@@ -89,3 +89,9 @@ def test_bad_shard_and_master_csv(videos, tmp_path, capsys):
     csv_path.write_text("clip_id,video_path\nhabitat::x,videos/a.mp4\n")
     assert _run(csv_path, tmp_path / "m") == 0
     assert (tmp_path / "m" / "habitat__x" / "meta.json").is_file()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA message")
+def test_cuda_request_without_gpu_is_one_line_error(videos, tmp_path, capsys):
+    assert _run(videos, tmp_path / "o", "--device", "cuda") == 2
+    assert "CUDA is not available" in capsys.readouterr().err

@@ -6,6 +6,8 @@ import os
 
 import torch
 
+from panoworld.errors import InputError
+
 from .checkpoints import read_state_dict, weights_path
 from .cotracker import CoTracker3Offline, CoTrackerConfig
 from .cotracker_keys import load_cotracker
@@ -22,7 +24,13 @@ def pick_device(name: str = "auto") -> torch.device:
     """``auto`` -> cuda when available, else cpu; anything else is passed to ``torch.device``."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"--device {name!r} is not a torch device (use auto, cpu, cuda or cuda:N)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
+    return device
 
 
 def load_annotation_models(
