@@ -69,7 +69,10 @@ def ransac_rotation(b0: torch.Tensor, bt: torch.Tensor, *, iters: int = 200, thr
 def ransac_rigid(
     p0: torch.Tensor, pt: torch.Tensor, *, iters: int = 300, thr_deg: float = 2.0, rel_range: float = 0.05, seed: int = 0
 ):
-    """Rigid (R, t) with ``pt ≈ R p0 + t`` from (M, 3) points; inliers by bearing and relative range error."""
+    """Rigid (R, t) with ``pt ≈ R p0 + t`` from (M, 3) points; inliers by bearing and relative range error.
+
+    Refits weight points by 1 / range² because depth errors grow with range.
+    """
     m = p0.shape[0]
     if m < 4:
         return torch.eye(3, dtype=p0.dtype), torch.zeros(3, dtype=p0.dtype), torch.zeros(m, dtype=torch.bool)
@@ -80,6 +83,7 @@ def ransac_rigid(
         rng_obs = torch.linalg.vector_norm(pt, dim=-1)
         return (_angle(pred, pt.expand_as(pred)) < thr_deg) & ((rng_pred - rng_obs).abs() < rel_range * rng_obs)
 
+    weight = 1.0 / torch.maximum(p0.norm(dim=-1), pt.norm(dim=-1)).clamp_min(1e-6) ** 2
     idx = _samples(m, iters, 4, torch.Generator().manual_seed(seed))
     r, t = kabsch(p0[idx], pt[idx])
     pred = (r[:, None] @ p0[None, :, :, None])[..., 0] + t[:, None]
@@ -92,7 +96,7 @@ def ransac_rigid(
     for _ in range(2):
         if inl.sum() < 3:
             break
-        r1, t1 = kabsch(p0[inl], pt[inl])
+        r1, t1 = kabsch(p0[inl], pt[inl], weight[inl])
         inl = inliers(r1, t1)
     return r1, t1, inl
 
