@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["kabsch", "ransac_rotation", "ransac_rigid", "CameraMotion", "estimate_camera_motion", "stabilise"]
+__all__ = [
+    "kabsch", "ransac_rotation", "ransac_rigid", "CameraMotion", "estimate_camera_motion", "motion_inliers", "stabilise",
+]
 
 
 def kabsch(p: torch.Tensor, q: torch.Tensor, weights: torch.Tensor | None = None, *, translation: bool = True):
@@ -175,6 +177,21 @@ def estimate_camera_motion(
     denom = (valid & valid[:, :1])[:, 1:].sum()
     ratio = float(inl[:, 1:].sum() / denom) if denom > 0 else 1.0
     return CameraMotion(rot, tr, inl, method, ratio)
+
+
+def motion_inliers(points: torch.Tensor, motion: CameraMotion, *, at_infinity: torch.Tensor | None = None,
+                   thr_deg: float = 2.0) -> torch.Tensor:
+    """(N, T) bool: the bearing of each visible point agrees with frame 0 moved by the camera motion.
+
+    Points flagged ``at_infinity`` (N, T) (e.g. sky) are checked against the rotation alone.
+    """
+    p = points.double()
+    valid = torch.isfinite(p).all(-1) & torch.isfinite(p[:, :1]).all(-1)
+    rotated = (motion.rotation[None] @ p[:, :1, :, None])[..., 0]
+    pred = rotated + motion.translation[None]
+    if at_infinity is not None:
+        pred = torch.where(at_infinity[..., None] | at_infinity[:, :1, None], rotated, pred)
+    return valid & (_angle(pred, p) < thr_deg)
 
 
 def stabilise(points: torch.Tensor, motion: CameraMotion) -> torch.Tensor:

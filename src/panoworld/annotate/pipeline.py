@@ -32,10 +32,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .camera import CameraMotion, estimate_camera_motion, stabilise
+from .camera import CameraMotion, estimate_camera_motion, motion_inliers, stabilise
 from .cotracker import CoTracker3Offline
 from .dap import DEPTH_SCALE_M, DAPModel
-from .lifting import lift_tracks
+from .lifting import lift_tracks, sample_erp
 from .static import SemanticClassifier, StaticFlags, static_flags
 from .tracking import track_erp, wrap_dx
 
@@ -113,10 +113,12 @@ def annotate_frames(
     tracks, vis = track_erp(tracker, frames, grid_size=o.grid_size, pad_frac=o.pad_frac, iters=o.iters,
                             query_region=o.query_region)
     raw = lift_tracks(tracks, depth_m, vis)
-    motion = estimate_camera_motion(raw)
+    on_sky = sample_erp(sky.double(), tracks.double()) > 0.5  # sky has no finite range: keep it out of the pose fit
+    motion = estimate_camera_motion(torch.where(on_sky[..., None], torch.nan, raw))
     stab = stabilise(raw, motion)
     semantic = o.semantic(frames, tracks, vis) if o.semantic is not None else None
-    flags = static_flags(raw, stab, motion.inliers, semantic=semantic)
+    inliers = motion_inliers(raw, motion, at_infinity=on_sky)
+    flags = static_flags(raw, stab, inliers, semantic=semantic)
     valid_depth = depth_m[:, ~sky.any(0)] if (~sky).any() else depth_m
     meta = {
         "video_resolution": [width, height],
