@@ -9,9 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from panoworld.annotate.camera import estimate_camera_motion, stabilise
-from panoworld.annotate.lifting import lift_tracks
-from panoworld.annotate.static import static_flags
+from panoworld.annotate.pipeline import annotate_geometry
 from panoworld.annotate.tracking import merge_seam_tracks
 from tests.annotate.worlds import relative_c2w, rotation_angle_deg
 
@@ -23,8 +21,8 @@ def _render(kind: str, seed: int, scene_kind: str):
     clip = synth.render_clip(scene, frames=8, size=(64, 128), fps=2.0, shadows=False, grid_size=16)
     tracks = clip.tracks.tracks2d.permute(1, 0, 2)
     vis = clip.tracks.visibility.t().float()
-    raw = lift_tracks(tracks, clip.depth, vis)
-    return clip, tracks, vis, raw, estimate_camera_motion(raw)
+    sky = clip.instances == 0
+    return clip, tracks, vis, annotate_geometry(clip.depth, sky, tracks, vis, grid_size=16)
 
 
 @pytest.fixture(scope="module", params=[("rotate", 1, "indoor"), ("walk", 1, "indoor"), ("walk_rotate", 3, "outdoor")])
@@ -33,7 +31,8 @@ def solved(request):
 
 
 def test_synth_camera_motion(solved):
-    (kind, _, _), (clip, _, _, _, motion) = solved
+    (kind, _, _), (clip, _, _, ann) = solved
+    motion = ann.motion
     gt = relative_c2w(clip.poses)
     est = motion.camera_to_world()
     assert float(rotation_angle_deg(est[:, :3, :3].transpose(-1, -2) @ gt[:, :3, :3]).max()) < 0.5
@@ -48,15 +47,14 @@ def test_synth_camera_motion(solved):
 
 
 def test_synth_static_flags(solved):
-    (_, _, scene_kind), (clip, _, _, raw, motion) = solved
+    (_, _, scene_kind), (clip, _, _, ann) = solved
     if scene_kind != "indoor":
         pytest.skip("static accuracy is asserted on indoor renders at this tiny resolution")
-    flags = static_flags(raw, stabilise(raw, motion), motion.inliers)
-    assert float((flags.is_static == clip.tracks.static).float().mean()) >= 0.95
+    assert float((ann.static.is_static == clip.tracks.static).float().mean()) >= 0.95
 
 
 def test_synth_seam_crossing_tracks_stay_single(solved):
-    (kind, _, _), (clip, tracks, vis, _, _) = solved
+    (kind, _, _), (clip, tracks, vis, _) = solved
     if kind == "walk":
         pytest.skip("needs a rotating camera")
     w = clip.depth.shape[-1]

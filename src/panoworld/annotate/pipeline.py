@@ -40,7 +40,7 @@ from .static import SemanticClassifier, StaticFlags, static_flags
 from .tracking import track_erp, wrap_dx
 
 __all__ = ["AnnotateOptions", "Annotation", "sample_frame_indices", "resize_frames", "annotate_frames",
-           "write_annotation", "is_done"]
+           "annotate_geometry", "write_annotation", "is_done"]
 
 
 @dataclass
@@ -106,28 +106,47 @@ def annotate_frames(
     frames: torch.Tensor, depth_model: DAPModel, tracker: CoTracker3Offline, options: AnnotateOptions | None = None,
     *, frame_indices: list[int] | None = None,
 ) -> Annotation:
-    """Annotate (T, 3, H, W) ERP frames in [0, 1]: depth, tracks, lifting, camera motion, static flags."""
+    """Annotate (T, 3, H, W) ERP frames in [0, 1]: DAP depth, CoTracker3 tracks, then :func:`annotate_geometry`."""
     o = options or AnnotateOptions()
-    t, _, height, width = frames.shape
     depth_m, sky = depth_model.predict(frames, batch_size=o.depth_batch)
     tracks, vis = track_erp(tracker, frames, grid_size=o.grid_size, pad_frac=o.pad_frac, iters=o.iters,
                             query_region=o.query_region)
+    semantic = o.semantic(frames, tracks, vis) if o.semantic is not None else None
+    return annotate_geometry(depth_m, sky, tracks, vis, grid_size=o.grid_size, semantic=semantic,
+                             frame_indices=frame_indices)
+
+
+def annotate_geometry(
+    depth_m: torch.Tensor, sky: torch.Tensor, tracks: torch.Tensor, visibility: torch.Tensor, *,
+    grid_size: int | None = None, semantic: torch.Tensor | None = None, frame_indices: list[int] | None = None,
+) -> Annotation:
+    """Geometry stages from (T, H, W) range maps in metres, (T, H, W) sky mask, (N, T, 2) tracks, (N, T) visibility.
+
+    Lifts tracks (edge-aware), estimates the camera motion with sky tracks left out (they have no finite
+    range; their inliers are checked against the rotation only), stabilises and flags static tracks.
+    ``semantic`` (N,) in [0, 1] is the optional semantic static score. Works the same on network outputs
+    and on ground truth.
+    """
+    t, height, width = depth_m.shape
+    tracks = tracks.float()
+    vis = visibility.float()
     raw = lift_tracks(tracks, depth_m, vis)
-    on_sky = sample_erp(sky.double(), tracks.double()) > 0.5  # sky has no finite range: keep it out of the pose fit
+    on_sky = sample_erp(sky.double(), tracks.double()) > 0.5
     motion = estimate_camera_motion(torch.where(on_sky[..., None], torch.nan, raw))
     stab = stabilise(raw, motion)
-    semantic = o.semantic(frames, tracks, vis) if o.semantic is not None else None
     inliers = motion_inliers(raw, motion, at_infinity=on_sky)
     flags = static_flags(raw, stab, inliers, semantic=semantic)
-    valid_depth = depth_m[:, ~sky.any(0)] if (~sky).any() else depth_m
+    ground = depth_m[: min(5, t)][~sky[: min(5, t)]]
+    ground = ground if ground.numel() else depth_m.flatten()
     meta = {
         "video_resolution": [width, height],
         "n_frames": t,
         "n_tracks": int(tracks.shape[0]),
-        "grid_size": o.grid_size,
+        "grid_size": grid_size,
         "depth_unit": "m",
         "depth_scale": DEPTH_SCALE_M,
-        "max_depth_m": float(min(torch.quantile(valid_depth[: min(5, t)].flatten()[::97].float(), 0.99), 100.0)),
+        "max_depth_m": float(min(torch.quantile(ground.flatten()[:: max(1, ground.numel() // 100000)].float(), 0.99),
+                                 100.0)),
         "camera_motion": {"method": motion.method, "is_static": motion.is_static,
                           "inlier_ratio": motion.inlier_ratio},
         "n_static_tracks": int(flags.is_static.sum()),
