@@ -33,7 +33,7 @@ def sample_erp(maps: torch.Tensor, tracks: torch.Tensor) -> torch.Tensor:
 
 
 def sample_range(depth: torch.Tensor, tracks: torch.Tensor, *, edge_ratio: float = 1.5,
-                 min_depth: float = 0.01) -> torch.Tensor:
+                 min_depth: float = 0.01, return_edges: bool = False):
     """Range (N, T) in metres at (N, T, 2) track positions from (T, H, W) range maps.
 
     Inverse range is interpolated bilinearly (smooth along planes, unlike range). Where the four
@@ -58,7 +58,8 @@ def sample_range(depth: torch.Tensor, tracks: torch.Tensor, *, edge_ratio: float
         filled = torch.where(torch.isnan(filled), cand, filled)
     pick = corners.gather(-1, (corners - filled[..., None]).abs().nan_to_num(0).argmin(-1, keepdim=True))[..., 0]
     chosen = torch.where(torch.isnan(filled), nearest, pick)
-    return 1.0 / torch.where(edge, chosen, blend)
+    rng = 1.0 / torch.where(edge, chosen, blend)
+    return (rng, edge) if return_edges else rng
 def lift_tracks(
     tracks: torch.Tensor,
     depth: torch.Tensor,

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from .camera import CameraMotion, estimate_camera_motion, motion_inliers, stabilise
 from .cotracker import CoTracker3Offline
 from .dap import DEPTH_SCALE_M, DAPModel
-from .lifting import lift_tracks, sample_erp
+from .lifting import lift_tracks, sample_erp, sample_range
 from .static import SemanticClassifier, StaticFlags, static_flags
 from .tracking import track_erp, wrap_dx
 
@@ -131,11 +131,12 @@ def annotate_geometry(
     tracks = tracks.float()
     vis = visibility.float()
     raw = lift_tracks(tracks, depth_m, vis)
+    _, on_edge = sample_range(depth_m, tracks.double(), return_edges=True)
     on_sky = sample_erp(sky.double(), tracks.double()) > 0.5
     motion = estimate_camera_motion(torch.where(on_sky[..., None], torch.nan, raw))
     stab = stabilise(raw, motion)
     inliers = motion_inliers(raw, motion, at_infinity=on_sky)
-    flags = static_flags(raw, stab, inliers, semantic=semantic)
+    flags = static_flags(raw, stab, inliers, semantic=semantic, reliable=~on_edge)
     ground = depth_m[: min(5, t)][~sky[: min(5, t)]]
     ground = ground if ground.numel() else depth_m.flatten()
     meta = {

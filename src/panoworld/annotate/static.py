@@ -60,11 +60,19 @@ def static_flags(
     rel: float = 0.03,
     min_inlier_fraction: float = 0.5,
     semantic: torch.Tensor | None = None,
+    reliable: torch.Tensor | None = None,
 ) -> StaticFlags:
     """Static flags for (N, T, 3) camera-frame ``raw_points`` / ``stabilised`` points and (N, T) ``inliers``.
 
     ``semantic`` (N,) in [0, 1] (1 = static class), when given, is fused with a logical AND (score > 0.5).
+    ``reliable`` (N, T) bool marks frames whose range can be trusted (e.g. not sampled on a depth edge);
+    displacement and rigidity use only those frames, the bearing-based inlier test uses all.
     """
+    inlier_valid = torch.isfinite(raw_points).all(-1)
+    if reliable is not None:
+        keep = reliable[..., None]
+        raw_points = torch.where(keep, raw_points, torch.nan)
+        stabilised = torch.where(keep, stabilised, torch.nan)
     raw, stab = raw_points.double(), stabilised.double()
     valid = torch.isfinite(raw).all(-1)
     rng = torch.linalg.vector_norm(raw, dim=-1)
@@ -73,12 +81,12 @@ def static_flags(
     disp = torch.linalg.vector_norm(stab - centre[:, None], dim=-1)
     disp = torch.where(valid, disp, 0).amax(1)
     rig = _rigidity(raw, centre, neighbours)
-    later = valid.clone()
+    later = inlier_valid.clone()
     later[:, 0] = False
     frac = (inliers & later).sum(1) / later.sum(1).clamp_min(1)
     frac = torch.where(later.sum(1) > 0, frac.double(), torch.ones_like(frac, dtype=torch.float64))
     tol = torch.clamp(rel * med_rng, min=abs_m)
-    is_static = (frac >= min_inlier_fraction) & (disp <= tol) & (rig <= tol) & valid.any(1)
+    is_static = (frac >= min_inlier_fraction) & (disp <= tol) & (rig <= tol) & inlier_valid.any(1)
     if semantic is not None:
         is_static = is_static & (semantic > 0.5)
     return StaticFlags(is_static, rig, disp, frac, semantic)
