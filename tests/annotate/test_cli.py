@@ -87,8 +87,9 @@ def test_bad_shard_and_master_csv(videos, tmp_path, capsys):
     assert _run(videos, tmp_path / "o", "--shard", "3/2") == 2
     csv_path = tmp_path / "master.csv"
     csv_path.write_text("clip_id,video_path\nhabitat::x,videos/a.mp4\n")
-    assert _run(csv_path, tmp_path / "m") == 0
+    assert _run(csv_path, tmp_path / "m", "--query-region", "padded") == 0
     assert (tmp_path / "m" / "habitat__x" / "meta.json").is_file()
+    assert _run(csv_path, tmp_path / "m2", "--query-region", "nowhere") == 2
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA message")

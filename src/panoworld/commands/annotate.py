@@ -73,6 +73,8 @@ def annotate(
     grid: int = typer.Option(30, "--grid", min=1, help="Tracks: a GRIDxGRID grid of frame-0 queries."),
     pad: float = typer.Option(0.25, "--pad", min=0.0, max=1.0, help="Circular padding per side, fraction of the width."),
     iters: int = typer.Option(6, "--iters", min=1, help="CoTracker refinement iterations."),
+    query_region: str = typer.Option("erp", "--query-region", help="Where the query grid lies: erp (each point "
+                                     "once) or padded (over the padded frame, as the reference; copies merged)."),
     split: str = typer.Option("all", "--split", help="Training package split: all, train or val."),
     shard: str = typer.Option("0/1", "--shard", help="Process shard i of n (i/n, 0-based) of the clip list."),
     device: str = typer.Option("auto", "--device", help="Torch device: auto (GPU if present), cpu, cuda, cuda:1..."),
@@ -97,6 +99,8 @@ def annotate(
     height, width = parse_size(size)
     if width != 2 * height:
         raise InputError(f"--size must be an ERP size with width = 2 x height, got {size}")
+    if query_region not in ("erp", "padded"):
+        raise InputError(f"--query-region must be erp or padded, got {query_region!r}")
     if split not in ("all", "train", "val"):
         raise InputError(f"--split must be all, train or val, got {split!r}")
     index, count = parse_shard(shard)
@@ -108,7 +112,7 @@ def annotate(
     dev = pick_device(device)
     dap, tracker = load_annotation_models(dev, dap_weights=dap_weights, cotracker_weights=cotracker_weights,
                                           tiny_random=tiny_random)
-    options = AnnotateOptions(grid_size=grid, pad_frac=pad, iters=iters, depth_batch=batch)
+    options = AnnotateOptions(grid_size=grid, pad_frac=pad, iters=iters, depth_batch=batch, query_region=query_region)
     failed = []
     with progress_bar("annotate", len(todo)) as advance:
         for name, video in todo:
