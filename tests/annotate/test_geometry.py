@@ -141,5 +141,6 @@ def test_semantic_hook_fuses_with_and():
     sem = semantic_static_from_masks(masks, world.tracks, world.visibility)
     flags = static_flags(raw, stabilise(raw, motion), motion.inliers, semantic=sem)
     left = world.tracks[:, 0, 0] < world.depth.shape[-1] / 2 - 1
-    assert not flags.is_static[left].any() and flags.is_static[~left & (world.tracks[:, 0, 0] > world.depth.shape[-1] / 2)].all()
+    right = world.tracks[:, 0, 0] > world.depth.shape[-1] / 2
+    assert not flags.is_static[left].any() and flags.is_static[~left & right].all()
     assert math.isclose(float(sem[left].sum()), 0.0)

@@ -13,6 +13,7 @@ from .tracking import merge_seam_tracks, track_erp
 
 __all__ = [
     "AnnotateOptions", "Annotation", "CameraMotion", "CoTracker3Offline", "CoTrackerConfig", "DAPConfig", "DAPModel",
-    "StaticFlags", "annotate_frames", "annotate_geometry", "estimate_camera_motion", "kabsch", "lift_tracks", "merge_seam_tracks",
+    "StaticFlags", "annotate_frames", "annotate_geometry", "estimate_camera_motion", "kabsch", "lift_tracks",
+    "merge_seam_tracks",
     "sample_erp", "semantic_static_from_masks", "stabilise", "static_flags", "track_erp", "write_annotation",
 ]

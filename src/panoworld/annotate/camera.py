@@ -9,13 +9,13 @@ as moving: translation is tested on its own.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
 __all__ = [
-    "kabsch", "ransac_rotation", "ransac_rigid", "CameraMotion", "estimate_camera_motion", "motion_inliers", "stabilise",
+    "kabsch", "ransac_rotation", "ransac_rigid", "CameraMotion", "estimate_camera_motion", "motion_inliers",
+    "stabilise",
 ]
 
 
@@ -69,7 +69,8 @@ def ransac_rotation(b0: torch.Tensor, bt: torch.Tensor, *, iters: int = 200, thr
 
 
 def ransac_rigid(
-    p0: torch.Tensor, pt: torch.Tensor, *, iters: int = 300, thr_deg: float = 2.0, rel_range: float = 0.05, seed: int = 0
+    p0: torch.Tensor, pt: torch.Tensor, *, iters: int = 300, thr_deg: float = 2.0, rel_range: float = 0.05,
+    seed: int = 0,
 ):
     """Rigid (R, t) with ``pt ≈ R p0 + t`` from (M, 3) points; inliers by bearing and relative range error.
 

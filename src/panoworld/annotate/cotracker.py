@@ -89,8 +89,9 @@ class EfficientUpdateFormer(nn.Module):
         self.virual_tracks = nn.Parameter(torch.randn(1, c.num_virtual_tracks, 1, h))
         self.time_blocks = nn.ModuleList([AttnBlock(h, c.num_heads) for _ in range(c.time_depth)])
         self.space_virtual_blocks = nn.ModuleList([AttnBlock(h, c.num_heads) for _ in range(c.space_depth)])
-        self.space_point2virtual_blocks = nn.ModuleList([CrossAttnBlock(h, h, c.num_heads) for _ in range(c.space_depth)])
-        self.space_virtual2point_blocks = nn.ModuleList([CrossAttnBlock(h, h, c.num_heads) for _ in range(c.space_depth)])
+        cross = range(c.space_depth)
+        self.space_point2virtual_blocks = nn.ModuleList([CrossAttnBlock(h, h, c.num_heads) for _ in cross])
+        self.space_virtual2point_blocks = nn.ModuleList([CrossAttnBlock(h, h, c.num_heads) for _ in cross])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, T, input_dim) -> (B, N, T, 4): (dx, dy, dvis, dconf)."""

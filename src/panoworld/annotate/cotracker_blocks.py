@@ -22,7 +22,9 @@ class ResidualBlock(nn.Module):
         self.conv2 = nn.Conv2d(planes, planes, 3, padding=1)
         self.norm1, self.norm2 = nn.InstanceNorm2d(planes), nn.InstanceNorm2d(planes)
         self.downsample = (
-            None if stride == 1 else nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride=stride), nn.InstanceNorm2d(planes))
+            None
+            if stride == 1
+            else nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride=stride), nn.InstanceNorm2d(planes))
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -71,7 +73,9 @@ class BasicEncoder(nn.Module):
 class Mlp(nn.Module):
     """fc1 -> activation -> fc2 (timm layout)."""
 
-    def __init__(self, in_features: int, hidden_features: int, out_features: int | None = None, approx_gelu: bool = False):
+    def __init__(
+        self, in_features: int, hidden_features: int, out_features: int | None = None, approx_gelu: bool = False
+    ):
         super().__init__()
         self.fc1 = nn.Linear(in_features, hidden_features)
         self.act = nn.GELU(approximate="tanh" if approx_gelu else "none")

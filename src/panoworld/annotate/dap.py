@@ -110,7 +110,9 @@ class DAPModel(nn.Module):
         """(B, 3, H, W) RGB in [0, 1] -> (depth code (B, H, W) in [0, max_depth], sky probability (B, H, W))."""
         c = self.config
         if images.shape[-2] % c.patch_size or images.shape[-1] % c.patch_size:
-            raise ValueError(f"DAP input height and width must be multiples of {c.patch_size}, got {tuple(images.shape)}")
+            raise ValueError(
+                f"DAP input height and width must be multiples of {c.patch_size}, got {tuple(images.shape)}"
+            )
         ph, pw = images.shape[-2] // c.patch_size, images.shape[-1] // c.patch_size
         feats = self._features(images)
         depth = self.depth_head(feats, ph, pw, c.patch_size)[:, 0] * c.max_depth

@@ -42,7 +42,8 @@ _VIT = "core.pretrained.model."
 _BLOCK = re.compile(r"^blocks\.(\d+)\.(.+)$")
 _BLOCK_MAP = {
     "norm1.weight": "norm1.weight", "norm1.bias": "norm1.bias", "norm2.weight": "norm2.weight",
-    "norm2.bias": "norm2.bias", "attn.proj.weight": "attention.o_proj.weight", "attn.proj.bias": "attention.o_proj.bias",
+    "norm2.bias": "norm2.bias", "attn.proj.weight": "attention.o_proj.weight",
+    "attn.proj.bias": "attention.o_proj.bias",
     "ls1.gamma": "layer_scale1.lambda1", "ls2.gamma": "layer_scale2.lambda1", "mlp.fc1.weight": "mlp.up_proj.weight",
     "mlp.fc1.bias": "mlp.up_proj.bias", "mlp.fc2.weight": "mlp.down_proj.weight", "mlp.fc2.bias": "mlp.down_proj.bias",
 }

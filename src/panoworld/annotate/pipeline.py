@@ -152,7 +152,8 @@ def annotate_geometry(
                           "inlier_ratio": motion.inlier_ratio},
         "n_static_tracks": int(flags.is_static.sum()),
         "rigidity_median_m": float(flags.rigidity.median()) if len(flags.rigidity) else None,
-        "pose_convention": "camera_poses: P_t = R P_0 + t; camera_c2w: camera-to-world, world = frame-0 camera (OpenCV)",
+        "pose_convention": "camera_poses: P_t = R P_0 + t; camera_c2w: camera-to-world, "
+                           "world = frame-0 camera (OpenCV)",
         "semantic_static": semantic is not None,
         **_diagnostics(tracks, vis, raw, motion, height, width),
     }

@@ -54,7 +54,8 @@ def list_clips(source: Path, split: str) -> list[tuple[str, Path]]:
         for s in splits:
             csv_path = source / f"{s}.csv"
             if csv_path.is_file():
-                names += [r["video_basename"] for r in csv.DictReader(open(csv_path, newline="")) if r.get("video_basename")]
+                with open(csv_path, newline="") as fh:
+                    names += [r["video_basename"] for r in csv.DictReader(fh) if r.get("video_basename")]
         if names:
             return [(n, videos / f"{n}.mp4") for n in names]
         source = videos
@@ -71,7 +72,8 @@ def annotate(
     frames: int = typer.Option(20, "--frames", min=2, help="Annotation frames per clip, evenly spaced in time."),
     size: str = typer.Option("512x1024", "--size", help="ERP size HEIGHTxWIDTH in pixels the frames are resized to."),
     grid: int = typer.Option(30, "--grid", min=1, help="Tracks: a GRIDxGRID grid of frame-0 queries."),
-    pad: float = typer.Option(0.25, "--pad", min=0.0, max=1.0, help="Circular padding per side, fraction of the width."),
+    pad: float = typer.Option(0.25, "--pad", min=0.0, max=1.0,
+                              help="Circular padding per side, fraction of the width."),
     iters: int = typer.Option(6, "--iters", min=1, help="CoTracker refinement iterations."),
     query_region: str = typer.Option("erp", "--query-region", help="Where the query grid lies: erp (each point "
                                      "once) or padded (over the padded frame, as the reference; copies merged)."),
