@@ -63,6 +63,7 @@ def test_annotate_writes_documented_files(videos, tmp_path):
 
 def test_annotate_resumes_and_shards(videos, tmp_path):
     out = tmp_path / "ann"
+    (out / ".a.killed.tmp").mkdir(parents=True)  # what a kill -9 during clip "a" leaves behind
     assert _run(videos, out, "--shard", "1/2") == 0
     assert not (out / "a").exists() and (out / "b" / "meta.json").is_file()
     stamp = (out / "b" / "meta.json").stat().st_mtime_ns

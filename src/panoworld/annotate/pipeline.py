@@ -167,9 +167,14 @@ def is_done(out_dir: str | os.PathLike) -> bool:
 
 
 def write_annotation(ann: Annotation, out_dir: str | os.PathLike, extra_meta: dict | None = None) -> Path:
-    """Write all files into a temporary sibling folder, then rename it to ``out_dir`` (atomic per clip)."""
+    """Write all files into a temporary sibling folder, then rename it to ``out_dir`` (atomic per clip).
+
+    Temporary folders of this clip left by a killed run are removed first.
+    """
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{out.name}.*.tmp"):  # left by a killed run of this clip
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         (tmp / "depth").mkdir()
