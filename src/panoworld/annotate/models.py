@@ -1,0 +1,58 @@
+"""Loading the annotation networks: released weights by default, tiny random networks for tests."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from panoworld.errors import InputError
+
+from .checkpoints import read_state_dict, weights_path
+from .cotracker import CoTracker3Offline, CoTrackerConfig
+from .cotracker_keys import load_cotracker
+from .dap import DAPConfig, DAPModel
+from .dap_keys import load_dap
+
+__all__ = ["DAP_SOURCE", "COTRACKER_SOURCE", "load_annotation_models", "pick_device"]
+
+DAP_SOURCE = "https://huggingface.co/Insta360-Research/DAP-weights (model.pth)"
+COTRACKER_SOURCE = "https://huggingface.co/facebook/cotracker3 (scaled_offline.pth)"
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` -> cuda when available, else cpu; anything else is passed to ``torch.device``."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"--device {name!r} is not a torch device (use auto, cpu, cuda or cuda:N)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
+    return device
+
+
+def load_annotation_models(
+    device: torch.device,
+    *,
+    dap_weights: str | os.PathLike | None = None,
+    cotracker_weights: str | os.PathLike | None = None,
+    tiny_random: bool = False,
+    seed: int = 0,
+) -> tuple[DAPModel, CoTracker3Offline]:
+    """DAP + CoTracker3 on ``device`` in eval mode.
+
+    Weights come from the given paths or ``$PANOWORLD_WEIGHTS/dap/model.pth`` and
+    ``$PANOWORLD_WEIGHTS/cotracker3/scaled_offline.pth``. ``tiny_random`` builds tiny randomly initialised
+    networks instead (FOR TESTS ONLY: their outputs are meaningless).
+    """
+    if tiny_random:
+        torch.manual_seed(seed)
+        dap, tracker = DAPModel(DAPConfig.tiny()), CoTracker3Offline(CoTrackerConfig.tiny())
+    else:
+        dap_path = weights_path(dap_weights, "dap/model.pth", source=DAP_SOURCE)
+        cot_path = weights_path(cotracker_weights, "cotracker3/scaled_offline.pth", source=COTRACKER_SOURCE)
+        dap = load_dap(read_state_dict(dap_path))
+        tracker = load_cotracker(read_state_dict(cot_path))
+    return dap.to(device).eval(), tracker.to(device).eval()

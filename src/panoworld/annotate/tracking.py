@@ -1,0 +1,168 @@
+"""Point tracking on ERP video: circular padding, frame-0 query grid, mapping back, seam merging.
+
+Pixel coordinates are continuous (x, y) with pixel centres at integers (``panoworld.sphere``
+convention); x of returned tracks is wrapped to [0, W).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .cotracker import CoTracker3Offline
+
+__all__ = ["pad_erp", "grid_queries", "track_erp", "merge_seam_tracks", "padded_to_erp", "wrap_dx"]
+
+
+def wrap_dx(dx: torch.Tensor, width: int) -> torch.Tensor:
+    """Horizontal pixel difference wrapped to [-W/2, W/2)."""
+    return torch.remainder(dx + width / 2, width) - width / 2
+
+
+def pad_erp(frames: torch.Tensor, pad: int) -> torch.Tensor:
+    """(..., H, W) -> (..., H, W + 2 pad): ``pad`` columns copied circularly onto each side."""
+    if pad == 0:
+        return frames
+    return torch.cat([frames[..., -pad:], frames, frames[..., :pad]], dim=-1)
+
+
+def grid_queries(height: int, width: int, grid_size: int, *, x_offset: float = 0.0) -> torch.Tensor:
+    """(grid_size**2, 2) (x, y) pixel centres of a regular grid covering a height x width image."""
+    ys = (torch.arange(grid_size, dtype=torch.float32) + 0.5) * height / grid_size - 0.5
+    xs = (torch.arange(grid_size, dtype=torch.float32) + 0.5) * width / grid_size - 0.5 + x_offset
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx, gy], dim=-1).reshape(-1, 2)
+
+
+@torch.inference_mode()
+def track_erp(
+    model: CoTracker3Offline,
+    frames: torch.Tensor,
+    *,
+    grid_size: int = 30,
+    pad_frac: float = 0.25,
+    iters: int = 6,
+    query_region: str = "erp",
+    merge: bool = True,
+    bf16: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Track a frame-0 query grid through an ERP clip.
+
+    Args:
+        frames: (T, 3, H, W) in [0, 1].
+        grid_size: the grid is grid_size x grid_size queries at frame 0.
+        pad_frac: circular padding per side as a fraction of W (0.25 -> 1024 becomes 1536 px).
+        query_region: ``"erp"`` places the grid on the ERP itself (no duplicated points);
+            ``"padded"`` spreads it over the padded frame as the reference does (duplicates are merged).
+        merge: link track pieces that continue each other across the seam (see :func:`merge_seam_tracks`).
+        bf16: bfloat16 autocast on CUDA.
+
+    Returns:
+        tracks (N, T, 2) float32 pixels in the H x W frame with x wrapped to [0, W);
+        visibility (N, T) float32 in [0, 1] (CoTracker visibility x confidence).
+    """
+    param = next(model.parameters())
+    t, _, height, width = frames.shape
+    pad = int(round(pad_frac * width))
+    padded = pad_erp(frames, pad)
+    wp = width + 2 * pad
+    hm, wm = model.config.model_resolution
+    video = F.interpolate(padded.to(param.device, torch.float32), (hm, wm), mode="bilinear", align_corners=True)
+    if query_region == "erp":
+        q = grid_queries(height, width, grid_size, x_offset=pad)
+    elif query_region == "padded":
+        q = grid_queries(height, wp, grid_size)
+    else:
+        raise ValueError(f"query_region must be 'erp' or 'padded', got {query_region!r}")
+    sx, sy = (wm - 1) / (wp - 1), (hm - 1) / (height - 1)
+    queries = torch.cat([torch.zeros(len(q), 1), q[:, :1] * sx, q[:, 1:] * sy], dim=1)[None].to(param.device)
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16 and param.device.type == "cuda"):
+        coords, vis, conf = model(video[None].to(param.dtype), queries, iters=iters)
+    coords = coords[0].float().cpu().permute(1, 0, 2)  # N T 2
+    soft = (vis[0] * conf[0]).float().cpu().t()
+    x = coords[..., 0] / sx
+    y = coords[..., 1] / sy
+    inside = (x >= -0.5) & (x <= wp - 0.5)
+    soft = torch.where(inside, soft, torch.zeros_like(soft))
+    padded_tracks = torch.stack([x, y.clamp(-0.5, height - 0.5)], dim=-1)
+    if merge:
+        tracks, soft, _ = merge_seam_tracks(padded_tracks, soft, width, pad)
+        return tracks, soft
+    return padded_to_erp(padded_tracks, pad, width), soft
+
+
+def padded_to_erp(tracks: torch.Tensor, pad: int, width: int) -> torch.Tensor:
+    """(N, T, 2) padded-frame pixels -> ERP pixels with x wrapped to [-0.5, W - 0.5)."""
+    x = torch.remainder(tracks[..., 0] - pad + 0.5, width) - 0.5
+    return torch.stack([x, tracks[..., 1]], dim=-1)
+
+
+def merge_seam_tracks(
+    tracks: torch.Tensor, visibility: torch.Tensor, width: int, pad: int, *, tol_px: float = 3.0, max_gap: int = 1,
+    threshold: float = 0.5,
+) -> tuple[torch.Tensor, torch.Tensor, list[list[int]]]:
+    """Merge tracks that are one scene point seen through two copies of the seam in the padded frame.
+
+    ``tracks`` are (N, T, 2) in the padded frame (x in [0, W + 2 pad)); copies of one point are exactly
+    W apart there. Two tracks are linked when their x differ by W (within ``tol_px``, y within ``tol_px``)
+    (a) on every frame where both are visible, or (b) when one stops being visible at frame t and the other
+    becomes visible within ``max_gap`` frames (tolerance ``tol_px`` + 1.5 x the track's median speed, per frame
+    of gap). Each linked group
+    becomes one track: mean ERP position of its visible members per frame and maximum visibility.
+    Returns (ERP tracks (M, T, 2) with x wrapped to [0, W), visibility (M, T), groups of input indices).
+    """
+    n, t, _ = tracks.shape
+    if n == 0:
+        return tracks, visibility, []
+    vis = visibility > threshold
+    dx = tracks[:, None, :, 0] - tracks[None, :, :, 0]
+    copy_err = torch.minimum((dx - width).abs(), (dx + width).abs())
+    dist = torch.maximum(copy_err, (tracks[:, None, :, 1] - tracks[None, :, :, 1]).abs())
+    both = vis[:, None] & vis[None, :]
+    worst = torch.where(both, dist, torch.zeros_like(dist)).amax(-1)
+    linked = both.any(-1) & (worst < tol_px)
+    frames = torch.arange(t)
+    seen = vis.any(1)
+    first = torch.where(seen, torch.where(vis, frames, t).amin(1), torch.full((n,), t))
+    last = torch.where(seen, torch.where(vis, frames, -1).amax(1), torch.full((n,), -1))
+    gap = first[None, :] - last[:, None]
+    ar = torch.arange(n)
+    end_pos, start_pos = tracks[ar, last.clamp(0, t - 1)], tracks[ar, first.clamp(0, t - 1)]
+    hdx = end_pos[:, None, 0] - start_pos[None, :, 0]
+    herr = torch.maximum(torch.minimum((hdx - width).abs(), (hdx + width).abs()),
+                         (end_pos[:, None, 1] - start_pos[None, :, 1]).abs())
+    step = (tracks[:, 1:] - tracks[:, :-1]).norm(dim=-1)
+    moving = vis[:, 1:] & vis[:, :-1]
+    speed = torch.where(moving, step, torch.nan).nanmedian(dim=1).values.nan_to_num(0.0)
+    handover = (gap >= 1) & (gap <= max_gap) & (herr < (tol_px + 1.5 * speed[:, None]) * gap.clamp_min(1))
+    adj = linked | handover | handover.t()
+    adj.fill_diagonal_(False)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in adj.nonzero().tolist():
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    erp = padded_to_erp(tracks, pad, width)
+    out_tracks, out_vis, out_groups = [], [], []
+    for members in groups.values():
+        m = torch.tensor(members)
+        tr, w = erp[m], vis[m].float()
+        ref = tr[0, :, 0]
+        xs = ref + wrap_dx(tr[..., 0] - ref, width)
+        w = torch.where((w.sum(0) > 0)[None], w, torch.ones_like(w))
+        x = (xs * w).sum(0) / w.sum(0)
+        y = (tr[..., 1] * w).sum(0) / w.sum(0)
+        out_tracks.append(torch.stack([torch.remainder(x + 0.5, width) - 0.5, y], dim=-1))
+        out_vis.append(visibility[m].amax(0))
+        out_groups.append(members)
+    return torch.stack(out_tracks), torch.stack(out_vis), out_groups
