@@ -24,7 +24,7 @@ import torch
 
 from panoworld.sphere import direction_to_lonlat, erp_directions, lonlat_to_direction, lonlat_to_pixel, pixel_to_lonlat
 
-from .geometry import _dot, erp_windows, intersect
+from .geometry import _dot, erp_windows, erp_windows_upright_box, intersect
 from .scene import Scene
 from .shading import PackedScene
 from .shadows import ShadowMap
@@ -172,6 +172,10 @@ class ClipRenderer:
                 windows = [(max(0, hs // 2 - 1), hs, 0, ws)]
             elif kind in _UNBOUNDED or not self.optimize:
                 windows = [(0, hs, 0, ws)]
+            elif kind == "box" and level and not self.packed.dynamic[k]:
+                yaw = math.atan2(float(rot[0, 2]), float(rot[2, 2]))
+                rel = (self.packed.cen64[i, k] - cen).tolist()
+                windows = erp_windows_upright_box(rel, self.packed.sizes[k], hs, ws, yaw)
             else:
                 c_cam = (rot.T @ (self.packed.cen64[i, k] - cen)).tolist()
                 windows = erp_windows(c_cam, self.packed.radius[k], hs, ws)

@@ -157,11 +157,13 @@ class PackedScene:
 
     def _apply_decals(self, p, ids, albedo, emit, d):
         """Paint windows / paintings / doors onto room-wall hits (in place on ``albedo``); returns emission."""
-        wall = self.is_room[ids]
-        if not bool(wall.any()):
+        y_lo = min(dec.center[1] - dec.half[1] for dec in self.decals)
+        y_hi = max(dec.center[1] + dec.half[1] for dec in self.decals)
+        y = p[:, 1]
+        sel = (self.is_room[ids] & (y >= y_lo) & (y <= y_hi)).nonzero().squeeze(-1)
+        if sel.numel() == 0:
             return emit
         emit = emit.clone()
-        sel = wall.nonzero().squeeze(-1)
         pw = p[sel]
         for dec in self.decals:
             c = torch.tensor(dec.center, dtype=p.dtype, device=p.device)
