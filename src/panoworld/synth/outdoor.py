@@ -37,7 +37,7 @@ def make_street(seed: int, trajectory: str, rng: random.Random) -> Scene:
     side = rng.choice([-1, 1])  # the sidewalk the camera stands on
     ground = builder.material("road", (0.32, 0.32, 0.34), rng.choice(["light grey", "beige"]), road_hw, word="asphalt")
     builder.add(Prim("ground", (0, 0, 0), (0, 0, 0), ground, 1, "street"))
-    sky = builder.material("flat", "sky blue", "white", 1.0, emissive=1.0)
+    sky = builder.material("sky", "sky blue", "white", 1.0, emissive=1.0)
     builder.add(Prim("dome", (SKY_RADIUS, 0, 0), (0, 0, 0), sky, 0, "sky"))
     buildings = []
     for s in (-1, 1):

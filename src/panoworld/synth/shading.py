@@ -46,9 +46,7 @@ class PackedScene:
         self.color_b = torch.tensor([m.color_b for m in mats], dtype=dtype, device=device)
         self.scale = torch.tensor([m.scale for m in mats], dtype=dtype, device=device)
         self.emissive = torch.tensor([m.emissive for m in mats], dtype=dtype, device=device)
-        self.is_dome = torch.tensor([p.kind == "dome" for p in prims], dtype=torch.bool, device=device)
         self.is_room = torch.tensor([p.kind == "room" for p in prims], dtype=torch.bool, device=device)
-        self.has_dome = any(p.kind == "dome" for p in prims)
         self.is_dynamic = torch.tensor(self.dynamic, dtype=torch.bool, device=device)
         self.face_normals = _FACE_NORMALS.to(device=device, dtype=dtype)
         # Object poses per frame, float64 (T, K, 3, 3) and (T, K, 3) for every primitive.
@@ -125,22 +123,17 @@ class PackedScene:
         pats = self.pattern[mat]
         present = torch.bincount(pats, minlength=len(PATTERNS)).nonzero().squeeze(-1).tolist()
         if len(present) == 1:
-            albedo = evaluate_pattern(PATTERNS[present[0]], p_tex, n_tex, self.color_a[mat], self.color_b[mat],
-                                      self.scale[mat])
+            albedo = self._albedo(PATTERNS[present[0]], p_tex, n_tex, mat, d)
         else:
             albedo = torch.empty_like(p)
             for index in present:
                 sel = (pats == index).nonzero().squeeze(-1)
-                k_sel = mat[sel]
-                albedo[sel] = evaluate_pattern(
-                    PATTERNS[index], p_tex[sel], n_tex[sel], self.color_a[k_sel], self.color_b[k_sel], self.scale[k_sel]
-                )
+                albedo[sel] = self._albedo(PATTERNS[index], p_tex[sel], n_tex[sel], mat[sel], d[sel])
         emit = self.emissive[mat]
         if self.decals:
             emit = self._apply_decals(p, ids, albedo, emit, d)
-        up = -n_world[:, 1]
-        amb = self.ambient * (0.8 + 0.2 * up).unsqueeze(-1)
-        base = albedo * (amb * (1 - emit).unsqueeze(-1) + emit.unsqueeze(-1))
+        up = n_world[:, 1].mul(-0.2).add_(0.8)
+        base = albedo * self.ambient * up.unsqueeze(-1)
         if self.light_kind == "point":
             to_light = self.light_pos - p
             dist2 = _dot(to_light, to_light)
@@ -148,12 +141,19 @@ class PackedScene:
             lam = lam * 6.0 / (4.0 + dist2)
         else:
             lam = _dot(n_world, self.light_dir).clamp_min(0)
-        direct = albedo * self.light_color * (lam * (1 - emit)).unsqueeze(-1)
-        sky = self.is_dome[ids] if self.has_dome else None
-        if sky is not None and bool(sky.any()):
-            base[sky] = sky_color(d[sky], self.light_dir, self.scene.light.sky_zenith, self.scene.light.sky_horizon)
-            direct[sky] = 0.0
+        direct = albedo * self.light_color * lam.unsqueeze(-1)
+        glow = (emit > 0).nonzero().squeeze(-1)
+        if glow.numel():
+            e = emit[glow].unsqueeze(-1)
+            base[glow] = base[glow] * (1 - e) + albedo[glow] * e
+            direct[glow] = direct[glow] * (1 - e)
         return n_world, base, direct
+
+    def _albedo(self, pattern: str, p_tex, n_tex, mat, d):
+        if pattern == "sky":
+            light = self.scene.light
+            return sky_color(d, self.light_dir, light.sky_zenith, light.sky_horizon)
+        return evaluate_pattern(pattern, p_tex, n_tex, self.color_a[mat], self.color_b[mat], self.scale[mat])
 
     def _apply_decals(self, p, ids, albedo, emit, d):
         """Paint windows / paintings / doors onto room-wall hits (in place on ``albedo``); returns emission."""

@@ -13,7 +13,7 @@ import torch
 
 __all__ = ["PATTERNS", "evaluate_pattern", "planar_uv", "sky_color"]
 
-PATTERNS = ("flat", "noise", "tiles", "wood", "brick", "stripes", "checker", "facade", "ball", "person", "road")
+PATTERNS = ("flat", "noise", "tiles", "wood", "brick", "stripes", "checker", "facade", "ball", "person", "road", "sky")
 
 
 def _fract(x: torch.Tensor) -> torch.Tensor:
@@ -53,7 +53,7 @@ def _lines(u: torch.Tensor, width: float) -> torch.Tensor:
 
 
 def evaluate_pattern(name: str, p, n, a, b, s) -> torch.Tensor:
-    """Albedo (M, 3) of pattern ``name`` (one of :data:`PATTERNS`)."""
+    """Albedo (M, 3) of pattern ``name`` (one of :data:`PATTERNS` except ``sky``, see :func:`sky_color`)."""
     if name == "flat":
         return a
     if name == "noise":
