@@ -13,7 +13,7 @@ import torch
 
 __all__ = ["PATTERNS", "evaluate_pattern", "planar_uv", "sky_color"]
 
-PATTERNS = ("flat", "noise", "tiles", "wood", "brick", "stripes", "checker", "facade", "ball", "person", "road")
+PATTERNS = ("flat", "noise", "tiles", "wood", "brick", "stripes", "checker", "facade", "ball", "person", "road", "sky")
 
 
 def _fract(x: torch.Tensor) -> torch.Tensor:
@@ -26,15 +26,11 @@ def _hash2(i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
 
 
 def _noise(p: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-    """Smooth band-limited noise in [0, 1] from a few incommensurate sinusoids of the 3-D point."""
-    x, y, z = (p / s.unsqueeze(-1)).unbind(-1)
-    v = (
-        torch.sin(1.7 * x + 2.3 * z + 0.5 * y)
-        + 0.6 * torch.sin(3.1 * z - 2.9 * y + 1.3 * x + 1.0)
-        + 0.4 * torch.sin(5.3 * y + 4.7 * x - 3.7 * z + 2.0)
-        + 0.25 * torch.sin(9.1 * x - 8.3 * z + 7.9 * y)
-    )
-    return (v / 4.5 + 0.5).clamp(0, 1)
+    """Smooth band-limited noise in [0, 1]: a product of two incommensurate sinusoids of the 3-D point."""
+    q = p / s.unsqueeze(-1)
+    x, y, z = q.unbind(-1)
+    v = torch.sin(1.7 * x + 2.3 * z + 0.5 * y) * torch.sin(3.1 * z - 2.9 * y + 1.3 * x + 1.0)
+    return v.mul_(0.5).add_(0.5)
 
 
 def planar_uv(p: torch.Tensor, n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,15 +53,35 @@ def _lines(u: torch.Tensor, width: float) -> torch.Tensor:
 
 
 def evaluate_pattern(name: str, p, n, a, b, s) -> torch.Tensor:
-    """Albedo (M, 3) of pattern ``name`` (one of :data:`PATTERNS`)."""
+    """Albedo (M, 3) of pattern ``name`` (one of :data:`PATTERNS` except ``sky``, see :func:`sky_color`)."""
     if name == "flat":
-        return a
+        return a.clone()
     if name == "noise":
         return _mix(a, b, _noise(p, s))
     if name == "checker":
         u, v = planar_uv(p, n)
         c = (torch.floor(u / s) + torch.floor(v / s)) % 2
         return _mix(a, b, c)
+    if name == "ball":
+        ang = torch.atan2(p[..., 0], p[..., 2])
+        seg = torch.floor((ang + math.pi) / (math.pi / 3)) % 2
+        cap = (p[..., 1].abs() > 0.8 * s).to(p.dtype)
+        return _mix(_mix(a, b, seg), torch.ones_like(a), cap)
+    if name == "person":
+        # Shirt colour above the belt (local y < 0 is up), trousers below, darker shoes.
+        y = p[..., 1]
+        pants = (y > 0.05).to(p.dtype)
+        shoes = (y > 0.75 * s).to(p.dtype)
+        out = _mix(a, b, pants)
+        return _mix(out, torch.full_like(a, 0.08), shoes)
+    if name == "road":
+        asphalt = _mix(a, a * 0.75, _noise(p, torch.full_like(s, 0.4)))
+        mark = ((p[..., 2].abs() < 0.08) & (_fract(p[..., 0] / 6.0) < 0.5)).to(p.dtype)
+        edge = ((p[..., 2].abs() - s).abs() < 0.1).to(p.dtype)
+        curb = (p[..., 2].abs() > s + 0.1).to(p.dtype)
+        side = _mix(b, b * 0.85, torch.maximum(_lines(p[..., 0] / 1.5, 0.02), _lines(p[..., 2] / 1.5, 0.02)))
+        out = _mix(asphalt, side, curb)
+        return _mix(out, torch.full_like(a, 0.92), torch.maximum(mark, edge) * (1 - curb))
     u, v = planar_uv(p, n)
     us, vs = u / s, v / s
     if name == "tiles":
@@ -100,26 +116,6 @@ def evaluate_pattern(name: str, p, n, a, b, s) -> torch.Tensor:
         glass = torch.stack([0.18 + 0.5 * lit * (lit > 0.8), 0.22 + 0.45 * lit * (lit > 0.8), 0.3 + 0.1 * lit], -1)
         wall = _mix(a, b, 0.3 * _noise(p, torch.full_like(s, 0.7)))
         return _mix(wall, glass.clamp(0, 1), win)
-    if name == "ball":
-        ang = torch.atan2(p[..., 0], p[..., 2])
-        seg = torch.floor((ang + math.pi) / (math.pi / 3)) % 2
-        cap = (p[..., 1].abs() > 0.8 * s).to(p.dtype)
-        return _mix(_mix(a, b, seg), torch.ones_like(a), cap)
-    if name == "person":
-        # Shirt colour above the belt (local y < 0 is up), trousers below, darker shoes.
-        y = p[..., 1]
-        pants = (y > 0.05).to(p.dtype)
-        shoes = (y > 0.75 * s).to(p.dtype)
-        out = _mix(a, b, pants)
-        return _mix(out, torch.full_like(a, 0.08), shoes)
-    if name == "road":
-        asphalt = _mix(a, a * 0.75, _noise(p, torch.full_like(s, 0.4)))
-        mark = ((p[..., 2].abs() < 0.08) & (_fract(p[..., 0] / 6.0) < 0.5)).to(p.dtype)
-        edge = ((p[..., 2].abs() - s).abs() < 0.1).to(p.dtype)
-        curb = (p[..., 2].abs() > s + 0.1).to(p.dtype)
-        side = _mix(b, b * 0.85, torch.maximum(_lines(p[..., 0] / 1.5, 0.02), _lines(p[..., 2] / 1.5, 0.02)))
-        out = _mix(asphalt, side, curb)
-        return _mix(out, torch.full_like(a, 0.92), torch.maximum(mark, edge) * (1 - curb))
     raise ValueError(f"unknown pattern {name!r}; expected one of {PATTERNS}")
 
 
