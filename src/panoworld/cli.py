@@ -8,7 +8,7 @@ import sys
 import click
 import typer
 
-from panoworld.commands import demo, project
+from panoworld.commands import demo, eval, project
 from panoworld.errors import PanoworldError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(project.app, name="project")
+app.add_typer(eval.app, name="eval")
 app.command(name="demo")(demo.demo)
 
 #: Exceptions turned into a one-line ``error:`` message (a traceback only with PANOWORLD_DEBUG=1).

@@ -31,6 +31,7 @@ class Clip:
     video_path: Path
     annotation_dir: Path | None
     caption: str
+    caption_path: Path | None
     n_frames: int
     fps: float
     size: tuple[int, int]
@@ -43,6 +44,10 @@ class Clip:
     scene_type: str
     motion_kind: str
     extra: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def caption_for(self, style: str) -> str:
+        """The caption in another style (same fallback order); "" without a caption file."""
+        return load_caption(self.caption_path, style) if self.caption_path else self.caption
 
     @property
     def dirname(self) -> str:
@@ -168,6 +173,7 @@ def read_master(
                 video_path=_resolve(base, row["video_path"]),
                 annotation_dir=_resolve(base, row.get("annotation_dir")),
                 caption=load_caption(_resolve(base, row.get("caption_path")), caption_style, caption_model),
+                caption_path=_resolve(base, row.get("caption_path")),
                 n_frames=int(float(row.get("n_frames") or 0)),
                 fps=float(row.get("fps") or 0.0),
                 size=_size(row.get("resolution")),

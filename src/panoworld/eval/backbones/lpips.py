@@ -19,6 +19,7 @@ from panoworld.errors import MissingComponentError
 __all__ = ["LPIPSNet"]
 
 CHANNELS = (64, 192, 384, 256, 256)
+MIN_SIDE = 64
 
 
 class LPIPSNet(nn.Module):
@@ -72,6 +73,10 @@ class LPIPSNet(nn.Module):
 
     @torch.no_grad()
     def distance_map(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        if min(a.shape[-2:]) < MIN_SIDE:  # AlexNet's strides need >= 64 px; upsample tiny inputs
+            scale = MIN_SIDE / min(a.shape[-2:])
+            a = F.interpolate(a, scale_factor=scale, mode="bilinear", align_corners=False)
+            b = F.interpolate(b, scale_factor=scale, mode="bilinear", align_corners=False)
         dtype = self.shift.dtype
         fa = self._layers(a.to(self.shift.device, dtype))
         fb = self._layers(b.to(self.shift.device, dtype))
