@@ -55,6 +55,7 @@ def write_tiny_split(root: Path, *, n_clips: int = 4, n_frames: int = 12, step: 
         poses = np.tile(np.eye(4), (n_frames, 1, 1))
         for t in range(n_frames):
             poses[t, :3, :3] = rotation_matrix(yaw=360.0 * step * t / W, dtype=torch.float64).numpy()
+            poses[t, :3, 3] = [0.05 * t, 0.0, 0.01 * t * t]  # a path with spread, for ATE (not rendered)
         np.save(ann / "camera_poses.npy", poses.astype(np.float32))
         meta = {"video_resolution": [W, H], "n_frames": n_frames, "frame_times": [t / FPS for t in range(n_frames)],
                 "depth_unit": "m"}
@@ -75,6 +76,47 @@ def write_tiny_split(root: Path, *, n_clips: int = 4, n_frames: int = 12, step: 
         w.writeheader()
         w.writerows(rows)
     return master
+
+
+class HashTokenizer:
+    """Word-hash tokenizer with the call signature the CLIP wrapper uses (no vocab files needed)."""
+
+    def __call__(self, texts, padding=True, truncation=True, max_length=32, return_tensors="pt"):
+        ids = [[1] + [3 + sum(map(ord, w)) % 90 for w in t.split()][: max_length - 2] + [2] for t in texts]
+        n = max(map(len, ids))
+        return {
+            "input_ids": torch.tensor([i + [0] * (n - len(i)) for i in ids]),
+            "attention_mask": torch.tensor([[1] * len(i) + [0] * (n - len(i)) for i in ids]),
+        }
+
+
+def make_tiny_backbones():
+    """Tiny randomly initialised LPIPS, CLIP, FID-Inception and VideoMAE networks."""
+    from transformers import CLIPConfig, CLIPModel, VideoMAEConfig, VideoMAEModel
+
+    from panoworld.eval.backbones import Backbones
+    from panoworld.eval.backbones.clip import ClipBackbone
+    from panoworld.eval.backbones.inception import FIDInception
+    from panoworld.eval.backbones.lpips import LPIPSNet
+    from panoworld.eval.backbones.video import VideoBackbone
+
+    torch.manual_seed(0)
+    text = dict(vocab_size=99, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
+                max_position_embeddings=32, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    vision = dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+                  num_attention_heads=4)
+    clip = ClipBackbone(CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)),
+                        HashTokenizer())
+    video = VideoBackbone(VideoMAEModel(VideoMAEConfig(image_size=32, patch_size=16, num_frames=4, tubelet_size=2,
+                                                       hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                                       intermediate_size=37)))
+    return Backbones(lpips=LPIPSNet(width_mult=0.25).eval(), clip=clip,
+                     inception=FIDInception(width=1 / 16, input_size=75).eval(), video=video)
+
+
+@pytest.fixture(scope="session")
+def tiny_backbones():
+    return make_tiny_backbones()
 
 
 @pytest.fixture(scope="session")

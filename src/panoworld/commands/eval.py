@@ -71,12 +71,15 @@ def infer(
 ) -> None:
     """Produce each method's video for every clip (skips finished clips: run.json present)."""
     from panoworld.eval.runners import RunRequest, get_method, is_done, run_method
+    from panoworld.eval.runners._command import check_command_config
     from panoworld.eval.score import shard as take_shard
     from panoworld.eval.testset import read_master, result_dir
 
     clips = take_shard(read_master(master, splits=_list(splits)), shard)
     specs = [get_method(m) for m in _list(methods) or []]
     config = _runner_config(runner_config)
+    for spec in specs:
+        check_command_config(spec, config.get(spec.name, {}))
     todo = [(s, c) for s in specs for c in clips if force or not is_done(result_dir(results, s.name, c))]
     with progress_bar("generating", len(todo)) as advance:
         for spec, clip in todo:

@@ -28,7 +28,7 @@ from panoworld.io import VideoWriter, atomic_write_text, iter_video, probe_video
 
 from .base import RunRequest
 
-__all__ = ["run_command_method", "render_command"]
+__all__ = ["run_command_method", "render_command", "check_command_config"]
 
 
 class _Values(dict):
@@ -45,6 +45,15 @@ def render_command(template: str, values: dict, *, shell: bool) -> list[str] | s
 
 def _uses(template: str, name: str) -> bool:
     return any(field == name for _, field, _, _ in string.Formatter().parse(template) if field)
+
+
+def check_command_config(spec, cfg: dict) -> None:
+    """Fail early when a template-only method has no ``command`` in its runner-config table."""
+    if spec.run is run_command_method and not cfg.get("command"):
+        raise MissingComponentError(
+            f"method {spec.name} needs a command template: add a [{spec.name}] table with command = \"...\" to the "
+            "runner config given by --runner-config (see docs/eval.md, 'External baselines')"
+        )
 
 
 def run_command_method(request: RunRequest) -> None:
