@@ -182,3 +182,26 @@ def test_tapvid_visibility_terms():
     assert m["tracks/oa"] == pytest.approx(2 / 4)
     assert m["tracks/aj"] == pytest.approx(2 / (3 + 1))
     assert m["tracks/delta_avg"] == pytest.approx(1.0)
+
+
+def test_frechet_torch_path_matches_numpy():
+    from panoworld.eval.metrics.distributional import _frechet_torch
+
+    rng = np.random.default_rng(2)
+    ma, ca = fit_gaussian(rng.normal(size=(40, 5)))
+    mb, cb = fit_gaussian(rng.normal(size=(30, 5)) + 0.3)
+    assert _frechet_torch(ma, ca, mb, cb, "cpu") == pytest.approx(frechet_distance(ma, ca, mb, cb), rel=1e-9)
+
+
+def test_rigidity_zero_for_rigid_motion_positive_otherwise():
+    from panoworld.eval.metrics import rigidity
+
+    rng = np.random.default_rng(0)
+    p0 = rng.normal(size=(30, 3))
+    t = 6
+    rigid = np.stack([p0 @ scipy.spatial.transform.Rotation.from_euler("y", 10 * i, degrees=True).as_matrix().T
+                      + [0.1 * i, 0, 0] for i in range(t)], 1)
+    vis = np.ones((30, t), bool)
+    assert rigidity(rigid, vis) == pytest.approx(0.0, abs=1e-9)
+    wobbly = rigid + rng.normal(scale=0.05, size=rigid.shape)
+    assert rigidity(wobbly, vis) > 0.01

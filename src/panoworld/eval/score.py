@@ -204,13 +204,13 @@ class Scorer:
                     for group in ("sides", "up", "down"):
                         parts[group] = bucket_frechet([split_omnifid(p)[group] for p in preds],
                                                       [split_omnifid(g)[group] for g in gts],
-                                                      min_clips=self.cfg.min_bucket)
+                                                      min_clips=self.cfg.min_bucket, device=self.cfg.device)
                         rows.append(self._row(method, None, f"omnifid/{group}", parts[group], bucket, len(items)))
                     rows.append(self._row(method, None, "omnifid", float(np.mean(list(parts.values()))), bucket,
                                           len(items)))
                 else:
                     name = "fvd/videomae" if kind == "fvd" else "fid/erp"
-                    value = bucket_frechet(preds, gts, min_clips=self.cfg.min_bucket)
+                    value = bucket_frechet(preds, gts, min_clips=self.cfg.min_bucket, device=self.cfg.device)
                     rows.append(self._row(method, None, name, value, bucket, len(items)))
         path = self.results / "_scores" / method / "_distributional.csv"
         if rows:

@@ -156,7 +156,8 @@ class FIDInception(nn.Module):
         self.fc = nn.Linear(self.out_dim, 1008)
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike, device="cpu") -> "FIDInception":
+    def from_pretrained(cls, path: str | os.PathLike, device="cpu", *, width: float = 1.0) -> "FIDInception":
+        """Load pytorch-fid's pt_inception weights (a .pth file or a folder holding one) strictly."""
         p = Path(path)
         if p.is_dir():
             p = next(iter(sorted(p.glob("pt_inception*.pth"))), p / "pt_inception-2015-12-05-6726825d.pth")
@@ -165,7 +166,7 @@ class FIDInception(nn.Module):
                 f"FID Inception weights not found at {p}: download pt_inception-2015-12-05-6726825d.pth "
                 "(pytorch-fid release) and pass its path with --inception, or pass --inception none"
             )
-        net = cls()
+        net = cls(width=width)
         net.load_state_dict(torch.load(p, map_location="cpu", weights_only=True), strict=True)
         return net.to(device).eval()
 

@@ -40,26 +40,27 @@ def track_lifetime(visibility: np.ndarray) -> float:
 def rigidity(tracks_3d: np.ndarray, visibility: np.ndarray, static: np.ndarray | None = None, k: int = 8) -> float:
     """Median over static tracks of the mean, over its ``k`` nearest static neighbours (frame-0 positions), of
     the std over time of their 3-D distance (metres; frames where both are visible and finite; NaN if none)."""
+    from scipy.spatial import cKDTree
+
     pts = np.asarray(tracks_3d, np.float64)
     vis = np.asarray(visibility, bool) & np.isfinite(pts).all(-1)
     keep = vis[:, 0] & (np.ones(len(pts), bool) if static is None else np.asarray(static) > 0.5)
     idx = np.flatnonzero(keep)
     if len(idx) < 2:
         return float("nan")
-    p0 = pts[idx, 0]
-    d0 = np.linalg.norm(p0[:, None] - p0[None], axis=-1)
-    np.fill_diagonal(d0, np.inf)
-    nn = np.argsort(d0, axis=1)[:, : min(k, len(idx) - 1)]
-    scores = []
-    for row, i in enumerate(idx):
-        stds = []
-        for j in idx[nn[row]]:
-            both = vis[i] & vis[j]
-            if both.sum() >= 2:
-                stds.append(np.linalg.norm(pts[i, both] - pts[j, both], axis=-1).std())
-        if stds:
-            scores.append(np.mean(stds))
-    return float(np.median(scores)) if scores else float("nan")
+    kk = min(k, len(idx) - 1)
+    _, nn = cKDTree(pts[idx, 0]).query(pts[idx, 0], k=kk + 1)
+    nbr = idx[np.asarray(nn).reshape(len(idx), -1)[:, 1:]]  # (M, kk), drop self
+    p = np.nan_to_num(pts)
+    dist = np.linalg.norm(p[idx][:, None] - p[nbr], axis=-1)  # (M, kk, T)
+    both = vis[idx][:, None] & vis[nbr]
+    cnt = both.sum(-1)
+    mean = (dist * both).sum(-1) / np.maximum(cnt, 1)
+    std = np.sqrt((((dist - mean[..., None]) ** 2) * both).sum(-1) / np.maximum(cnt, 1))
+    ok = cnt >= 2
+    per_track = np.where(ok, std, 0.0).sum(-1) / np.maximum(ok.sum(-1), 1)
+    has = ok.any(-1)
+    return float(np.median(per_track[has])) if has.any() else float("nan")
 
 
 class ConsistencyMetrics(Metric):

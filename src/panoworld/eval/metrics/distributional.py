@@ -38,14 +38,17 @@ def _psd_sqrt(cov: np.ndarray) -> np.ndarray:
     return (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
 
 
-def frechet_distance(mu_a: np.ndarray, cov_a: np.ndarray, mu_b: np.ndarray, cov_b: np.ndarray) -> float:
+def frechet_distance(mu_a, cov_a, mu_b, cov_b, *, device: str | None = None) -> float:
     """Fréchet distance ``|mu_a - mu_b|^2 + tr(A + B - 2 (A B)^(1/2))`` between two Gaussians.
 
     ``tr (A B)^(1/2)`` is computed as the sum of the square roots of the (real, >= 0) eigenvalues of the
     symmetric PSD matrix ``A^(1/2) B A^(1/2)``, which has the same spectrum as ``A B``. Unlike
     ``scipy.linalg.sqrtm(A @ B)`` this needs no jitter retries, never returns complex values and is exactly
     symmetric up to round-off; rank-deficient covariances (fewer samples than dimensions) are fine.
+    ``device`` (e.g. "cuda") runs the two float64 eigendecompositions with torch on that device.
     """
+    if device is not None and not str(device).startswith("cpu"):
+        return _frechet_torch(mu_a, cov_a, mu_b, cov_b, device)
     mu_a, mu_b = np.asarray(mu_a, np.float64), np.asarray(mu_b, np.float64)
     cov_a, cov_b = np.asarray(cov_a, np.float64), np.asarray(cov_b, np.float64)
     root_a = _psd_sqrt(cov_a)
@@ -57,7 +60,22 @@ def frechet_distance(mu_a: np.ndarray, cov_a: np.ndarray, mu_b: np.ndarray, cov_
     return max(value, 0.0)
 
 
-def bucket_frechet(pred: list[np.ndarray], gt: list[np.ndarray], *, min_clips: int = MIN_BUCKET_CLIPS) -> float:
+def _frechet_torch(mu_a, cov_a, mu_b, cov_b, device) -> float:
+    import torch
+
+    t = [torch.as_tensor(np.asarray(x, np.float64), device=device) for x in (mu_a, cov_a, mu_b, cov_b)]
+    mu_a, cov_a, mu_b, cov_b = t
+    vals, vecs = torch.linalg.eigh((cov_a + cov_a.T) / 2)
+    root_a = (vecs * vals.clamp_min(0).sqrt()) @ vecs.T
+    middle = root_a @ cov_b @ root_a
+    tr_cross = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0).sqrt().sum()
+    diff = mu_a - mu_b
+    value = diff @ diff + torch.trace(cov_a) + torch.trace(cov_b) - 2.0 * tr_cross
+    return max(float(value), 0.0)
+
+
+def bucket_frechet(pred: list[np.ndarray], gt: list[np.ndarray], *, min_clips: int = MIN_BUCKET_CLIPS,
+                   device: str | None = None) -> float:
     """Fréchet distance between the stacked per-clip features of two sets of clips (NaN if < ``min_clips``).
 
     Each list item is one clip's (k, D) features (k frames or k = 1 for a video embedding).
@@ -66,7 +84,7 @@ def bucket_frechet(pred: list[np.ndarray], gt: list[np.ndarray], *, min_clips: i
         return float("nan")
     a = np.concatenate([np.atleast_2d(f) for f in pred])
     b = np.concatenate([np.atleast_2d(f) for f in gt])
-    return frechet_distance(*fit_gaussian(a), *fit_gaussian(b))
+    return frechet_distance(*fit_gaussian(a), *fit_gaussian(b), device=device)
 
 
 class FeatureCache:

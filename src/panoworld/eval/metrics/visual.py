@@ -21,6 +21,7 @@ __all__ = [
     "YAW_VIEWS",
     "psnr",
     "ssim",
+    "ssim_map",
     "pole_mask",
     "yaw_views",
     "clip_frame_indices",
@@ -68,6 +69,7 @@ def _gaussian_kernel(size: int, sigma: float, like: torch.Tensor) -> torch.Tenso
 
 
 def _blur(x: torch.Tensor, k: torch.Tensor, circular: bool) -> torch.Tensor:
+    """Separable Gaussian blur of (N, C, H, W); circular in x (the ERP seam), reflected in y."""
     pad = k.numel() // 2
     c = x.shape[1]
     x = F.pad(x, (pad, pad, 0, 0), mode="circular" if circular else "reflect")
@@ -76,20 +78,10 @@ def _blur(x: torch.Tensor, k: torch.Tensor, circular: bool) -> torch.Tensor:
     return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
-def ssim(
-    pred: torch.Tensor,
-    gt: torch.Tensor,
-    weights: torch.Tensor | None = None,
-    *,
-    circular: bool = True,
-    window: int = 11,
-    sigma: float = 1.5,
-) -> torch.Tensor:
-    """(T,) SSIM per frame (Gaussian window 11, sigma 1.5, data range 1, K1 = 0.01, K2 = 0.03).
-
-    ``circular=True`` wraps the window around the ERP seam (left and right edges are one meridian);
-    the SSIM map is averaged over channels, then over pixels with the (H, W) ``weights``.
-    """
+def ssim_map(pred: torch.Tensor, gt: torch.Tensor, *, circular: bool = True, window: int = 11,
+             sigma: float = 1.5) -> torch.Tensor:
+    """(T, H, W) SSIM map averaged over channels (Gaussian window 11, sigma 1.5, data range 1, K1 = 0.01,
+    K2 = 0.03). ``circular=True`` wraps the window around the ERP seam (left and right edges are one meridian)."""
     k = _gaussian_kernel(window, sigma, pred)
     c1, c2 = 0.01**2, 0.03**2
     mu_x, mu_y = _blur(pred, k, circular), _blur(gt, k, circular)
@@ -97,8 +89,18 @@ def ssim(
     syy = _blur(gt * gt, k, circular) - mu_y**2
     sxy = _blur(pred * gt, k, circular) - mu_x * mu_y
     smap = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
-    wmap = _weights_like(pred, weights)
-    return (smap.mean(dim=1) * wmap).sum(dim=(-2, -1)) / wmap.sum()
+    return smap.mean(dim=1)
+
+
+def ssim(pred: torch.Tensor, gt: torch.Tensor, weights: torch.Tensor | None = None, *, circular: bool = True,
+         window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """(T,) SSIM per frame: :func:`ssim_map` averaged over pixels with the (H, W) ``weights``."""
+    return _weighted_mean(ssim_map(pred, gt, circular=circular, window=window, sigma=sigma), weights)
+
+
+def _weighted_mean(maps: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    wmap = _weights_like(maps, weights)
+    return (maps * wmap).sum(dim=(-2, -1)) / wmap.sum()
 
 
 def pole_mask(height: int, width: int, *, device=None, dtype=torch.float32, lat_deg: float = POLE_LAT_DEG) -> torch.Tensor:
@@ -156,9 +158,12 @@ class VisualMetrics(Metric):
         variants = {"erp": None, "pole": pole}
         if self.solid_angle:
             variants["erp_sw"] = sw
+        err = ((pred - gt) ** 2).mean(dim=-3)
+        smap = ssim_map(pred, gt)
         for tag, wmap in variants.items():
-            out[f"psnr/{tag}"] = float(psnr(pred, gt, wmap).mean())
-            out[f"ssim/{tag}"] = float(ssim(pred, gt, wmap).mean())
+            mse = _weighted_mean(err, wmap)
+            out[f"psnr/{tag}"] = float((10.0 * torch.log10(1.0 / mse.clamp_min(1e-10))).clamp_max(PSNR_CAP_DB).mean())
+            out[f"ssim/{tag}"] = float(_weighted_mean(smap, wmap).mean())
         if self.lpips is not None:
             lp = {k: v for k, v in variants.items() if k != "pole"}
             out.update({f"lpips/{k}": v for k, v in _weighted_lpips(self.lpips, pred, gt, lp, self.chunk).items()})
