@@ -8,7 +8,7 @@ import sys
 import click
 import typer
 
-from panoworld.commands import demo, eval, project
+from panoworld.commands import demo, eval, project, synth
 from panoworld.errors import PanoworldError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 app.add_typer(project.app, name="project")
 app.add_typer(eval.app, name="eval")
 app.command(name="demo")(demo.demo)
+app.command(name="synth")(synth.synth)
 
 #: Exceptions turned into a one-line ``error:`` message (a traceback only with PANOWORLD_DEBUG=1).
 USER_ERRORS = (PanoworldError, ValueError, OSError)

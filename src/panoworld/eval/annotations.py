@@ -5,7 +5,7 @@ Files in the folder (all optional): ``depth/NNNN.npy`` (H, W) per annotation fra
 (N,), ``camera_poses.npy`` ((T, 4, 4) camera-to-world, or the reference's (T, 12) ``[R | t]`` point
 transform frame 0 -> frame t) and ``meta.json``.
 
-Timestamps of the annotation frames: ``meta["frame_times"]`` (seconds) if present, else
+Timestamps of the annotation frames: ``meta["frame_times"]`` or ``meta["frame_times_s"]`` (seconds) if present, else
 ``meta["frame_indices"]`` / video fps, else the reference rule (every ``max(1, n_video // T)``-th video frame).
 Depth units: ``meta["depth_unit"]`` (``"m"`` or ``"dap"``) or ``meta["depth_scale"]`` (multiplier to metres)
 if present; else the master's ``depth_kind == "dap_estimated"`` means DAP codes; else a float16 map with all
@@ -66,8 +66,9 @@ def poses_to_c2w(poses: np.ndarray) -> np.ndarray:
 
 
 def _times(meta: dict, n_ann: int, video_fps: float, video_frames: int) -> np.ndarray:
-    if "frame_times" in meta:
-        return np.asarray(meta["frame_times"], np.float64)[:n_ann]
+    for key in ("frame_times", "frame_times_s"):
+        if key in meta:
+            return np.asarray(meta[key], np.float64)[:n_ann]
     fps = float(meta.get("fps") or video_fps)
     if "frame_indices" in meta:
         return np.asarray(meta["frame_indices"], np.float64)[:n_ann] / fps

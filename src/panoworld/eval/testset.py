@@ -135,7 +135,7 @@ def read_master(
     """Read ``master.csv`` into :class:`Clip` records (in file order), optionally keeping only ``splits``.
 
     ``scene_type`` / ``motion_kind`` come from the CSV's own columns when present, else from a strata CSV
-    (reference ``strata.csv``), else ``motion_kind`` = ``trajectory_kind`` (or ``static``) and
+    (reference ``strata.csv``), else ``scene_type`` = the synth column ``scene_kind``, else ``motion_kind`` = ``trajectory_kind`` (or ``static``) and
     ``scene_type`` = ``unknown``.
     """
     p = Path(path)
@@ -183,7 +183,7 @@ def read_master(
                 has_camera_poses=_flag(row.get("has_camera_poses")),
                 depth_kind=(row.get("depth_kind") or "").strip(),
                 pose_kind=(row.get("pose_kind") or "").strip(),
-                scene_type=(row.get("scene_type") or st.get("scene_type") or "unknown").strip(),
+                scene_type=(row.get("scene_type") or st.get("scene_type") or row.get("scene_kind") or "unknown").strip(),
                 motion_kind=motion.strip(),
                 extra={k: v for k, v in row.items() if k},
             )

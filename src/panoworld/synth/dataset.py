@@ -1,0 +1,356 @@
+"""Write a synthetic split in the official test-set layout (reference sections 8.4 and 9.2), resumably.
+
+Layout under ``out_dir`` (see docs/synth.md for every file, shape, dtype and unit)::
+
+    master.csv                                  one row per clip, paths relative to this folder
+    split.json                                  the settings the split was made with
+    videos/<name>.mp4                           H.264 ERP video, spherical metadata
+    inputs/<name>.png, inputs/<name>.json       perspective input (frame 0) and its fov / yaw / pitch
+    captions/<name>.json                        {"short", "medium", "long"}
+    annotations/<split>__<name>/                depth/, instances/, tracks, poses, meta.json (written last)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from panoworld.errors import InputError
+from panoworld.io import VideoWriter, atomic_write_bytes, atomic_write_json, atomic_write_text, write_image
+from panoworld.sphere import erp_to_perspective
+
+from .captions import make_captions
+from .render import ClipRenderer
+from .scene import TRAJECTORY_KINDS, Scene
+
+__all__ = [
+    "MASTER_COLUMNS",
+    "ANNOTATION_FILES",
+    "ClipPlan",
+    "plan_split",
+    "write_clip",
+    "write_split",
+    "annotation_frame_indices",
+    "check_settings",
+    "input_size",
+    "master_row",
+]
+
+#: master.csv columns: the reference schema (section 9.2) followed by our extra columns.
+MASTER_COLUMNS = (
+    "clip_id", "split", "video_path", "annotation_dir", "caption_path", "n_frames", "fps", "resolution",
+    "is_static", "has_depth", "has_tracks", "has_camera_poses", "depth_kind", "pose_kind", "trajectory_kind",
+    "scene_id", "input_path", "input_fov_x", "input_yaw", "input_pitch", "scene_kind", "n_video_frames", "seed",
+)
+
+#: Per-clip annotation files: name -> (shape with symbols, dtype). N tracks, K annotation frames,
+#: T video frames, H x W the ERP size. ``depth/`` and ``instances/`` hold K files each.
+ANNOTATION_FILES = {
+    "depth/{k:04d}.npy": (("H", "W"), "float16|float32"),
+    "instances/{k:04d}.npy": (("H", "W"), "uint16"),
+    "tracks_2d.npy": (("N", "K", 2), "float32"),
+    "visibility.npy": (("N", "K"), "float16"),
+    "tracks_3d.npy": (("N", "K", 3), "float32"),
+    "tracks_3d_raw.npy": (("N", "K", 3), "float32"),
+    "tracks_3d_world.npy": (("N", "K", 3), "float32"),
+    "track_is_static.npy": (("N",), "float32"),
+    "query_points.npy": (("N", 2), "float32"),
+    "camera_poses.npy": (("K", 12), "float32"),
+    "camera_c2w.npy": (("T", 4, 4), "float64"),
+    "meta.json": ((), "json"),
+}
+
+DEFAULT_TRAJECTORIES = (25, 12, 8, 5)
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    """What one clip of a split will be: its name, scene seed, scene kind and trajectory kind."""
+
+    index: int
+    name: str
+    seed: int
+    kind: str
+    trajectory: str
+
+
+def _counts(total: int, weights) -> list[int]:
+    """Largest-remainder apportionment of ``total`` items to ``weights``."""
+    w = [float(x) for x in weights]
+    if any(x < 0 for x in w) or sum(w) <= 0:
+        raise InputError(f"proportions must be non-negative with a positive sum, got {list(weights)}")
+    raw = [total * x / sum(w) for x in w]
+    base = [int(math.floor(r)) for r in raw]
+    order = sorted(range(len(w)), key=lambda i: (-(raw[i] - base[i]), i))
+    for i in order[: total - sum(base)]:
+        base[i] += 1
+    return base
+
+
+def plan_split(clips: int, seed: int, *, trajectories=DEFAULT_TRAJECTORIES, indoor_fraction: float = 0.5) -> list[ClipPlan]:
+    """Deterministic list of clips: trajectory kinds in the given proportions (static, rotate, walk,
+    walk_rotate), indoor / outdoor in ``indoor_fraction``, both shuffled by ``seed``."""
+    if clips < 1:
+        raise InputError(f"--clips must be at least 1, got {clips}")
+    if len(trajectories) != len(TRAJECTORY_KINDS):
+        raise InputError(f"give {len(TRAJECTORY_KINDS)} trajectory proportions ({', '.join(TRAJECTORY_KINDS)})")
+    if not 0.0 <= indoor_fraction <= 1.0:
+        raise InputError(f"indoor fraction must be in [0, 1], got {indoor_fraction}")
+    rng = random.Random(f"panoworld-synth-split:{seed}")
+    kinds = [k for k, n in zip(TRAJECTORY_KINDS, _counts(clips, trajectories)) for _ in range(n)]
+    rng.shuffle(kinds)
+    n_in = int(round(clips * indoor_fraction))
+    scene_kinds = ["indoor"] * n_in + ["outdoor"] * (clips - n_in)
+    rng.shuffle(scene_kinds)
+    return [
+        ClipPlan(i, f"clip{i:04d}", rng.randrange(2**31), scene_kinds[i], kinds[i]) for i in range(clips)
+    ]
+
+
+def annotation_frame_indices(n_frames: int, n_ann: int) -> list[int]:
+    """``n_ann`` video frame indices evenly spread over [0, n_frames - 1] (all frames if fewer)."""
+    if n_ann <= 0 or n_ann >= n_frames:
+        return list(range(n_frames))
+    return [int(round(i * (n_frames - 1) / (n_ann - 1))) for i in range(n_ann)] if n_ann > 1 else [0]
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    atomic_write_bytes(path, _npy_bytes(array))
+
+
+def input_size(height: int) -> tuple[int, int]:
+    """Perspective input size for an ERP of ``height`` rows: 480x640 at 512 rows, same ratio otherwise."""
+    return max(2, 2 * round(height * 480 / 1024)), max(2, 2 * round(height * 640 / 1024))
+
+
+def write_clip(
+    root: Path,
+    plan: ClipPlan,
+    scene: Scene,
+    *,
+    split: str,
+    frames: int,
+    size: tuple[int, int],
+    fps: float,
+    ann_frames: int,
+    grid_size: int,
+    device: str,
+    supersample: int,
+    shadows: bool,
+    depth_dtype: str,
+    input_fov: float,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """Render one clip and write its files (meta.json last); returns its master.csv row."""
+    height, width = size
+    renderer = ClipRenderer(scene, frames=frames, size=size, fps=fps, device=device, supersample=supersample, shadows=shadows)
+    ann_idx = annotation_frame_indices(frames, ann_frames)
+    ann_dir = root / "annotations" / f"{split}__{plan.name}"
+    video = root / "videos" / f"{plan.name}.mp4"
+    input_png = root / "inputs" / f"{plan.name}.png"
+    np_depth = np.float16 if depth_dtype == "float16" else np.float32
+    max_depth = 0.0
+    with VideoWriter(video, fps, crf=18, spherical=True) as writer:
+        for i in range(frames):
+            rgb, depth, inst = renderer.render_frame(i)
+            writer.write(rgb.cpu())
+            if i == 0:
+                persp = erp_to_perspective(rgb.cpu(), fov_x=input_fov, size=input_size(height))
+                write_image(input_png, persp)
+            if i in ann_idx:
+                k = ann_idx.index(i)
+                d = depth.cpu().numpy()
+                max_depth = max(max_depth, float(np.nanmax(np.where(np.isfinite(d), d, np.nan))))
+                _save(ann_dir / "depth" / f"{k:04d}.npy", d.astype(np_depth))
+                _save(ann_dir / "instances" / f"{k:04d}.npy", inst.cpu().numpy().astype(np.uint16))
+            if progress is not None:
+                progress(1)
+    atomic_write_json(root / "inputs" / f"{plan.name}.json",
+                      {"fov_x": input_fov, "yaw": 0.0, "pitch": 0.0, "roll": 0.0, "size": list(input_size(height))})
+    captions = make_captions(scene)
+    atomic_write_json(root / "captions" / f"{plan.name}.json", captions)
+    tr = renderer.tracks(grid_size)
+    sel = torch.tensor(ann_idx)
+    vis = tr.visibility[sel].T.numpy()
+    nan = np.float32(np.nan)
+    cam0 = tr.tracks3d_cam0[sel].permute(1, 0, 2).numpy().astype(np.float32)
+    raw = tr.tracks3d_cam[sel].permute(1, 0, 2).numpy().astype(np.float32)
+    _save(ann_dir / "tracks_2d.npy", tr.tracks2d[sel].permute(1, 0, 2).numpy().astype(np.float32))
+    _save(ann_dir / "visibility.npy", vis.astype(np.float16))
+    _save(ann_dir / "tracks_3d.npy", np.where(vis[..., None], cam0, nan))
+    _save(ann_dir / "tracks_3d_raw.npy", np.where(vis[..., None], raw, nan))
+    _save(ann_dir / "tracks_3d_world.npy", tr.tracks3d_world[sel].permute(1, 0, 2).numpy().astype(np.float32))
+    _save(ann_dir / "track_is_static.npy", tr.static.numpy().astype(np.float32))
+    _save(ann_dir / "query_points.npy", tr.queries.numpy().astype(np.float32))
+    poses = renderer.poses
+    rel = torch.linalg.inv(poses[sel]) @ poses[0]  # frame-0 camera -> frame-t camera point transform
+    _save(ann_dir / "camera_poses.npy", torch.cat([rel[:, :3, :3].reshape(-1, 9), rel[:, :3, 3]], 1).numpy().astype(np.float32))
+    _save(ann_dir / "camera_c2w.npy", poses.numpy().astype(np.float64))
+    is_static = scene.trajectory.kind == "static"
+    meta = {
+        "video_resolution": [width, height],
+        "n_frames": len(ann_idx),
+        "n_tracks": int(tr.queries.shape[0]),
+        "grid_size": grid_size,
+        "max_depth_m": round(max_depth, 4),
+        "camera_motion": {"method": "ground_truth", "is_static": is_static, "inlier_ratio": 1.0},
+        "track_method": "analytic_depth_pose",
+        "frame_indices": ann_idx,
+        "frame_times_s": [round(i / fps, 6) for i in ann_idx],
+        "fps": fps,
+        "n_video_frames": frames,
+        "depth_unit": "m",
+        "depth_scale": 1.0,
+        "depth_dtype": depth_dtype,
+        "depth_kind": "synth_gt",
+        "pose_convention": "camera_poses: [R|t] row-major, p_t = R p_0 + t (frame-0 camera -> frame-t camera), "
+                           "OpenCV axes; camera_c2w: camera-to-world per video frame",
+        "trajectory_kind": scene.trajectory.kind,
+        "scene_kind": scene.kind,
+        "scene_id": f"{scene.kind}/{scene.description.get('place', '')}/{plan.seed}",
+        "seed": plan.seed,
+        "instance_labels": {str(k): v for k, v in sorted(scene.instance_labels().items())},
+        "dynamic_instances": sorted(scene.dynamic_instances),
+        "n_static_tracks": int(tr.static.sum()),
+    }
+    atomic_write_json(ann_dir / "meta.json", meta)
+    return master_row(root, plan, split, meta, input_fov)
+
+
+def master_row(root: Path, plan: ClipPlan, split: str, meta: dict, input_fov: float) -> dict:
+    """The master.csv row of a written clip (paths relative to ``root``)."""
+    width, height = meta["video_resolution"]
+    return {
+        "clip_id": f"{split}::{plan.name}",
+        "split": split,
+        "video_path": f"videos/{plan.name}.mp4",
+        "annotation_dir": f"annotations/{split}__{plan.name}",
+        "caption_path": f"captions/{plan.name}.json",
+        "n_frames": meta["n_frames"],
+        "fps": meta["fps"],
+        "resolution": f"{width}x{height}",
+        "is_static": int(meta["camera_motion"]["is_static"]),
+        "has_depth": 1,
+        "has_tracks": 1,
+        "has_camera_poses": 1,
+        "depth_kind": "synth_gt",
+        "pose_kind": "synth_gt",
+        "trajectory_kind": meta["trajectory_kind"],
+        "scene_id": meta["scene_id"],
+        "input_path": f"inputs/{plan.name}.png",
+        "input_fov_x": input_fov,
+        "input_yaw": 0.0,
+        "input_pitch": 0.0,
+        "scene_kind": meta["scene_kind"],
+        "n_video_frames": meta["n_video_frames"],
+        "seed": plan.seed,
+    }
+
+
+def check_settings(*, size, frames, fps, grid_size, depth_dtype, split, clips, trajectories, indoor_fraction,
+                   supersample) -> None:
+    """Raise :class:`InputError` (one line) for settings :func:`write_split` cannot use."""
+    height, width = size
+    if width != 2 * height or height < 2 or height % 2:
+        raise InputError(f"--size must be HxW with W = 2H and H even, got {height}x{width}")
+    if frames < 1 or fps <= 0 or grid_size < 1:
+        raise InputError("--frames, --fps and --grid must be positive")
+    if supersample < 1 or supersample % 2 == 0:
+        raise InputError(f"--supersample must be odd (1, 3, 5, ...), got {supersample}")
+    if depth_dtype not in ("float16", "float32"):
+        raise InputError(f"--depth-dtype must be float16 or float32, got {depth_dtype!r}")
+    if not split or "/" in split or "::" in split:
+        raise InputError(f"--split-name must be a plain name, got {split!r}")
+    plan_split(clips, 0, trajectories=trajectories, indoor_fraction=indoor_fraction)
+
+
+def _clip_done(root: Path, split: str, plan: ClipPlan) -> dict | None:
+    meta = root / "annotations" / f"{split}__{plan.name}" / "meta.json"
+    needed = [root / "videos" / f"{plan.name}.mp4", root / "inputs" / f"{plan.name}.png",
+              root / "inputs" / f"{plan.name}.json", root / "captions" / f"{plan.name}.json"]
+    if meta.is_file() and all(p.is_file() for p in needed):
+        return json.loads(meta.read_text())
+    return None
+
+
+def write_split(
+    out_dir: str | os.PathLike,
+    *,
+    clips: int = 50,
+    frames: int = 93,
+    size: tuple[int, int] = (512, 1024),
+    seed: int = 0,
+    fps: float = 16.0,
+    trajectories=DEFAULT_TRAJECTORIES,
+    indoor_fraction: float = 0.5,
+    ann_frames: int = 20,
+    grid_size: int = 30,
+    split: str = "synth",
+    device: str = "cpu",
+    supersample: int = 1,
+    shadows: bool = True,
+    depth_dtype: str = "float16",
+    input_fov: float = 90.0,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Render and write a split of ``clips`` clips; returns the path of ``master.csv``.
+
+    Resumable: finished clips (their meta.json exists) are skipped; the same settings and seed give
+    byte-identical files. ``progress(n)`` is called with the number of frames rendered.
+    """
+    check_settings(size=size, frames=frames, fps=fps, grid_size=grid_size, depth_dtype=depth_dtype, split=split,
+                   clips=clips, trajectories=trajectories, indoor_fraction=indoor_fraction, supersample=supersample)
+    height, width = size
+    root = Path(out_dir)
+    settings = {
+        "clips": clips, "frames": frames, "size": [height, width], "seed": seed, "fps": fps,
+        "trajectories": list(trajectories), "indoor_fraction": indoor_fraction, "ann_frames": ann_frames,
+        "grid_size": grid_size, "split": split, "supersample": supersample, "shadows": shadows,
+        "depth_dtype": depth_dtype, "input_fov": input_fov,
+    }
+    settings_path = root / "split.json"
+    if settings_path.is_file():
+        old = json.loads(settings_path.read_text())
+        if old != settings:
+            raise InputError(f"{root} holds a split made with other settings ({settings_path}); "
+                             "use a new --out folder or repeat the original settings")
+    root.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(settings_path, settings)
+    from . import make_scene
+
+    rows = []
+    for plan in plan_split(clips, seed, trajectories=trajectories, indoor_fraction=indoor_fraction):
+        meta = _clip_done(root, split, plan)
+        if meta is not None:
+            rows.append(master_row(root, plan, split, meta, input_fov))
+            if progress is not None:
+                progress(frames)
+            continue
+        scene = make_scene(plan.seed, plan.kind, plan.trajectory)
+        rows.append(write_clip(root, plan, scene, split=split, frames=frames, size=size, fps=fps, ann_frames=ann_frames,
+                               grid_size=grid_size, device=device, supersample=supersample, shadows=shadows,
+                               depth_dtype=depth_dtype, input_fov=input_fov, progress=progress))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=MASTER_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    master = root / "master.csv"
+    atomic_write_text(master, text.getvalue())
+    return master
+

@@ -1,0 +1,246 @@
+"""Analytic ray / primitive intersection, batched over rays (pure torch, any device and float dtype).
+
+Every finite primitive lives in its own *local* frame (centred at the origin, axis along local y);
+rays are given in that frame. Functions take ray origins ``o`` (..., 3) and unit directions ``d``
+(..., 3) (broadcastable) and return ``(t, face)``: the range along the ray in metres (``inf`` for a
+miss) and an integer face code (int8) that :func:`local_normal` turns into a surface normal:
+
+- 0..5: the flat faces +x, -x, +y, -y, +z, -z (outward normals of a solid; the inside of a room box
+  reports the wall it hits with its inward normal);
+- 6: a round surface whose normal is ``p - q`` with ``q = (0, clamp(p_y, -a, a), 0)`` (sphere: a = 0,
+  cylinder side: a = half height, capsule: a = half segment length);
+- 7: the inside of a sphere (sky dome), normal pointing to the centre.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = [
+    "KINDS",
+    "FACE_ROUND",
+    "FACE_DOME",
+    "intersect",
+    "local_normal",
+    "bounding_radius",
+    "erp_windows",
+]
+
+#: Primitive kinds. ``size`` is (hx, hy, hz) half extents for boxes/rooms, (r, a, 0) for round kinds
+#: (radius, half length of the axis segment), (radius, 0, 0) for the dome; ``ground`` is the plane y = 0.
+KINDS = ("box", "room", "sphere", "cylinder", "capsule", "ground", "dome")
+FACE_ROUND = 6
+FACE_DOME = 7
+_EPS = 1e-6
+
+
+def _miss_like(x: torch.Tensor) -> torch.Tensor:
+    return torch.full_like(x, math.inf)
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Dot product over the last axis of size 3, written out (reductions over a size-3 axis are slow)."""
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
+
+
+def _slabs(o: torch.Tensor, d: torch.Tensor, half: tuple[float, float, float]):
+    """Per-axis entry/exit ranges of the slab test: two lists of three (...,) tensors."""
+    tmins, tmaxs = [], []
+    for axis in range(3):
+        da = d[..., axis]
+        safe = torch.where(da.abs() < 1e-12, torch.full_like(da, 1e-12), da)
+        inv = 1.0 / safe
+        oa = o[..., axis]
+        t1 = (-half[axis] - oa) * inv
+        t2 = (half[axis] - oa) * inv
+        tmins.append(torch.minimum(t1, t2))
+        tmaxs.append(torch.maximum(t1, t2))
+    return tmins, tmaxs
+
+
+def _face(d: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
+    """Face code 2*axis + (d[axis] > 0) (the outward face entered, or the room wall left)."""
+    comp = torch.where(axis == 0, d[..., 0], torch.where(axis == 1, d[..., 1], d[..., 2]))
+    return (2 * axis + (comp > 0).to(torch.int8)).to(torch.int8)
+
+
+def _arg3(best: torch.Tensor, values: list[torch.Tensor]) -> torch.Tensor:
+    """Index (int8) of the first of three tensors equal to ``best``."""
+    one, two = torch.ones_like(best, dtype=torch.int8), torch.full_like(best, 2, dtype=torch.int8)
+    return torch.where(values[0] == best, torch.zeros_like(one), torch.where(values[1] == best, one, two))
+
+
+def _box(o, d, half):
+    tmin, tmax = _slabs(o, d, half)
+    tnear = torch.maximum(torch.maximum(tmin[0], tmin[1]), tmin[2])
+    tfar = torch.minimum(torch.minimum(tmax[0], tmax[1]), tmax[2])
+    hit = (tnear <= tfar) & (tnear > _EPS)
+    return torch.where(hit, tnear, _miss_like(tnear)), _face(d, _arg3(tnear, tmin))
+
+
+def _room(o, d, half):
+    _, tmax = _slabs(o, d, half)
+    tfar = torch.minimum(torch.minimum(tmax[0], tmax[1]), tmax[2])
+    return torch.where(tfar > _EPS, tfar, _miss_like(tfar)), _face(d, _arg3(tfar, tmax))
+
+
+def _sphere_t(o, d, r, *, inside: bool = False):
+    b = _dot(o, d)
+    c = _dot(o, o) - r * r
+    disc = b * b - c
+    root = torch.sqrt(disc.clamp_min(0))
+    if inside:
+        t = -b + root
+    else:
+        q = -b - root
+        # For rays that start inside (q < 0) the far root is not a visible front face; count a miss.
+        t = q
+    ok = (disc >= 0) & (t > _EPS)
+    return torch.where(ok, t, _miss_like(t))
+
+
+def _sphere(o, d, r):
+    t = _sphere_t(o, d, r)
+    return t, torch.full(t.shape, FACE_ROUND, dtype=torch.int8, device=t.device)
+
+
+def _dome(o, d, r):
+    t = _sphere_t(o, d, r, inside=True)
+    return t, torch.full(t.shape, FACE_DOME, dtype=torch.int8, device=t.device)
+
+
+def _side(o, d, r, a):
+    """Entry range of the infinite cylinder x^2 + z^2 = r^2 restricted to |y| <= a."""
+    ox, oy, oz = o.unbind(-1)
+    dx, dy, dz = d.unbind(-1)
+    qa = dx * dx + dz * dz
+    qb = ox * dx + oz * dz
+    qc = ox * ox + oz * oz - r * r
+    disc = qb * qb - qa * qc
+    t = (-qb - torch.sqrt(disc.clamp_min(0))) / qa.clamp_min(1e-12)
+    y = oy + t * dy
+    ok = (disc >= 0) & (qa > 1e-12) & (t > _EPS) & (y.abs() <= a)
+    return torch.where(ok, t, _miss_like(t))
+
+
+def _cylinder(o, d, r, a):
+    t_side = _side(o, d, r, a)
+    dy = d[..., 1]
+    oy = o[..., 1]
+    safe = torch.where(dy.abs() < 1e-12, torch.full_like(dy, 1e-12), dy)
+    cap_y = torch.where(dy > 0, torch.full_like(dy, -a), torch.full_like(dy, a))
+    t_cap = (cap_y - oy) / safe
+    px = o[..., 0] + t_cap * d[..., 0]
+    pz = o[..., 2] + t_cap * d[..., 2]
+    cap_ok = (t_cap > _EPS) & (px * px + pz * pz <= r * r) & (dy.abs() >= 1e-12)
+    t_cap = torch.where(cap_ok, t_cap, _miss_like(t_cap))
+    cap_face = torch.where(dy > 0, 3, 2).to(torch.int8)
+    use_cap = t_cap < t_side
+    t = torch.minimum(t_cap, t_side)
+    face = torch.where(use_cap, cap_face, torch.full_like(cap_face, FACE_ROUND))
+    return t, face
+
+
+def _capsule(o, d, r, a):
+    t = _side(o, d, r, a)
+    for sign in (-1.0, 1.0):
+        shift = torch.zeros(3, dtype=o.dtype, device=o.device)
+        shift[1] = sign * a
+        t = torch.minimum(t, _sphere_t(o - shift, d, r))
+    return t, torch.full(t.shape, FACE_ROUND, dtype=torch.int8, device=t.device)
+
+
+def _ground(o, d):
+    dy = d[..., 1]
+    oy = o[..., 1]
+    t = -oy / torch.where(dy.abs() < 1e-12, torch.full_like(dy, 1e-12), dy)
+    t = torch.where((dy > 1e-12) & (t > _EPS), t, _miss_like(t))
+    return t, torch.full(t.shape, 3, dtype=torch.int8, device=t.device)
+
+
+def intersect(kind: str, size: tuple[float, float, float], o: torch.Tensor, d: torch.Tensor):
+    """Intersect rays with one primitive in its local frame; returns (t (...,), face (...,) int8)."""
+    o, d = torch.broadcast_tensors(o, d)
+    if kind == "box":
+        return _box(o, d, size)
+    if kind == "room":
+        return _room(o, d, size)
+    if kind == "sphere":
+        return _sphere(o, d, size[0])
+    if kind == "cylinder":
+        return _cylinder(o, d, size[0], size[1])
+    if kind == "capsule":
+        return _capsule(o, d, size[0], size[1])
+    if kind == "ground":
+        return _ground(o, d)
+    if kind == "dome":
+        return _dome(o, d, size[0])
+    raise ValueError(f"unknown primitive kind {kind!r}; expected one of {KINDS}")
+
+
+_FACE_NORMALS = torch.tensor(
+    [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=torch.float64
+)
+
+
+def local_normal(face: torch.Tensor, p_local: torch.Tensor, axis_half: torch.Tensor | float) -> torch.Tensor:
+    """Unit normals (..., 3) from face codes (...,) and local hit points (..., 3).
+
+    ``axis_half`` (scalar or (...,)) is the half axis-segment length used by round faces (code 6).
+    """
+    table = _FACE_NORMALS.to(device=p_local.device, dtype=p_local.dtype)
+    flat = table[face.long().clamp(0, 5)]
+    a = torch.as_tensor(axis_half, dtype=p_local.dtype, device=p_local.device)
+    qy = torch.maximum(torch.minimum(p_local[..., 1], a), -a)
+    q = torch.stack([torch.zeros_like(qy), qy, torch.zeros_like(qy)], -1)
+    radial = p_local - q
+    radial = torch.where((face == FACE_DOME).unsqueeze(-1), -p_local, radial)
+    radial = radial / _dot(radial, radial).sqrt().clamp_min(1e-12).unsqueeze(-1)
+    return torch.where((face >= FACE_ROUND).unsqueeze(-1), radial, flat)
+
+
+def bounding_radius(kind: str, size: tuple[float, float, float]) -> float:
+    """Radius of a sphere around the local origin that contains the primitive (``inf`` if unbounded)."""
+    if kind == "box":
+        return math.sqrt(sum(s * s for s in size))
+    if kind == "sphere":
+        return size[0]
+    if kind == "cylinder":
+        return math.hypot(size[0], size[1])
+    if kind == "capsule":
+        return size[0] + size[1]
+    return math.inf
+
+
+def erp_windows(center_cam, radius: float, height: int, width: int) -> list[tuple[int, int, int, int]]:
+    """ERP pixel windows (row0, row1, col0, col1), end-exclusive, that contain every pixel whose ray can
+    hit a sphere of ``radius`` around ``center_cam`` (camera frame, 3 floats). Wraps become two windows."""
+    x, y, z = (float(v) for v in center_cam)
+    dist = math.sqrt(x * x + y * y + z * z)
+    if not math.isfinite(radius) or dist <= radius * 1.02 + 1e-6:
+        return [(0, height, 0, width)]
+    alpha = math.asin(min(1.0, radius / dist))
+    lon = math.atan2(x, z)
+    lat = math.atan2(-y, math.hypot(x, z))
+    lat_hi, lat_lo = lat + alpha, lat - alpha
+    margin = 1.5
+    row0 = max(0, int(math.floor((math.pi / 2 - lat_hi) * height / math.pi - 0.5 - margin)))
+    row1 = min(height, int(math.ceil((math.pi / 2 - lat_lo) * height / math.pi - 0.5 + margin)) + 1)
+    if lat_hi >= math.pi / 2 or lat_lo <= -math.pi / 2:
+        return [(row0, row1, 0, width)]
+    cos_edge = math.cos(max(abs(lat_hi), abs(lat_lo)))
+    s = math.sin(alpha) / max(cos_edge, 1e-9)
+    if s >= 1.0:
+        return [(row0, row1, 0, width)]
+    dlon = math.asin(s)
+    col0 = int(math.floor((lon - dlon + math.pi) * width / (2 * math.pi) - 0.5 - margin))
+    col1 = int(math.ceil((lon + dlon + math.pi) * width / (2 * math.pi) - 0.5 + margin)) + 1
+    if col1 - col0 >= width:
+        return [(row0, row1, 0, width)]
+    if col0 < 0:
+        return [(row0, row1, 0, col1), (row0, row1, col0 + width, width)]
+    if col1 > width:
+        return [(row0, row1, col0, width), (row0, row1, 0, col1 - width)]
+    return [(row0, row1, col0, col1)]

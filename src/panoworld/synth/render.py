@@ -1,0 +1,350 @@
+"""Ray-cast ERP rendering of a :class:`~panoworld.synth.scene.Scene` with exact ground truth.
+
+Units and shapes (T frames, H x W ERP, N tracks):
+
+- ``frames`` (T, 3, H, W) float32 in [0, 1];
+- ``depth`` (T, H, W) float32: metric range along each pixel-centre ray, metres (``inf`` where a ray
+  leaves a scene without sky; never happens for :func:`make_scene` worlds);
+- ``instances`` (T, H, W) int16: object id per pixel (0 = sky);
+- ``poses`` (T, 4, 4) float64: camera-to-world, OpenCV camera axes (x right, y down, z forward);
+- ``tracks2d`` (T, N, 2) float32: (x, y) continuous ERP pixel coordinates (pixel centres at integers,
+  x wrapped into [0, W)); ``visibility`` (T, N) bool from exact ray casts (occlusion tests);
+- ``tracks3d_world`` / ``tracks3d_cam0`` / ``tracks3d_cam`` (T, N, 3) float64 metres: the tracked
+  surface point in the world, in the frame-0 camera and in the frame-t camera;
+- ``static`` (N,) bool: the point lies on a non-moving object.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import torch
+
+from panoworld.sphere import direction_to_lonlat, erp_directions, lonlat_to_direction, lonlat_to_pixel, pixel_to_lonlat
+
+from .geometry import _dot, erp_windows, intersect
+from .scene import Scene
+from .shading import PackedScene
+
+__all__ = ["Clip", "ClipRenderer", "Tracks", "render_clip", "query_grid"]
+
+_UNBOUNDED = ("room", "ground", "dome")
+
+
+@dataclass
+class Tracks:
+    """Ground-truth point tracks of frame-0 grid queries (see the module docstring for units)."""
+
+    queries: torch.Tensor
+    tracks2d: torch.Tensor
+    visibility: torch.Tensor
+    tracks3d_world: torch.Tensor
+    tracks3d_cam0: torch.Tensor
+    tracks3d_cam: torch.Tensor
+    static: torch.Tensor
+    instances: torch.Tensor
+
+
+@dataclass
+class Clip:
+    """A rendered clip with its ground truth; see the module docstring for shapes and units."""
+
+    frames: torch.Tensor
+    depth: torch.Tensor
+    instances: torch.Tensor
+    poses: torch.Tensor
+    times: torch.Tensor
+    fps: float
+    tracks: Tracks
+    trajectory: str
+    captions: dict
+    scene: Scene
+    instance_labels: dict = field(default_factory=dict)
+
+    # Flat aliases of the track fields, so ``clip.tracks2d`` etc. work directly.
+    @property
+    def tracks2d(self) -> torch.Tensor:
+        return self.tracks.tracks2d
+
+    @property
+    def visibility(self) -> torch.Tensor:
+        return self.tracks.visibility
+
+    @property
+    def tracks3d_world(self) -> torch.Tensor:
+        return self.tracks.tracks3d_world
+
+    @property
+    def tracks3d_cam0(self) -> torch.Tensor:
+        return self.tracks.tracks3d_cam0
+
+    @property
+    def static(self) -> torch.Tensor:
+        return self.tracks.static
+
+
+def query_grid(grid_size: int, height: int, width: int) -> torch.Tensor:
+    """(G*G, 2) float64 (x, y) pixel coordinates of cell-centred frame-0 queries, row-major (y outer)."""
+    ys = (torch.arange(grid_size, dtype=torch.float64) + 0.5) * height / grid_size - 0.5
+    xs = (torch.arange(grid_size, dtype=torch.float64) + 0.5) * width / grid_size - 0.5
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx.reshape(-1), gy.reshape(-1)], -1)
+
+
+class ClipRenderer:
+    """Frame-by-frame renderer of one scene (streaming: memory is bounded by one frame).
+
+    Args:
+        scene: the world.
+        frames: number of frames T; frame i is at time i / fps seconds.
+        size: (H, W) of the ERP output, W = 2H.
+        fps: frames per second.
+        device: torch device for the image rays.
+        supersample: odd factor s; colour is averaged over s x s rays per pixel, while depth and ids
+            come from the middle ray, which is exactly the pixel centre.
+        shadows: cast shadow rays towards the light.
+    """
+
+    def __init__(
+        self,
+        scene: Scene,
+        *,
+        frames: int = 93,
+        size: tuple[int, int] = (512, 1024),
+        fps: float = 16.0,
+        device: str | torch.device = "cpu",
+        supersample: int = 1,
+        shadows: bool = True,
+    ):
+        height, width = size
+        if width != 2 * height or height <= 0:
+            raise ValueError(f"ERP size must be H x 2H, got {height}x{width}")
+        if supersample < 1 or supersample % 2 == 0:
+            raise ValueError(f"supersample must be an odd factor >= 1, got {supersample}")
+        if frames < 1 or fps <= 0:
+            raise ValueError(f"need frames >= 1 and fps > 0, got {frames} and {fps}")
+        self.scene = scene
+        self.size = (height, width)
+        self.n_frames = frames
+        self.fps = float(fps)
+        self.device = torch.device(device)
+        self.ss = supersample
+        self.shadows = shadows
+        self.times = torch.arange(frames, dtype=torch.float64) / self.fps
+        self.poses = scene.trajectory.poses(self.times)
+        self.packed = PackedScene(scene, self.times, self.device)
+        hs, ws = height * supersample, width * supersample
+        self.rays_cam = erp_directions(hs, ws, device=self.device, dtype=torch.float32)
+        self.static_camera = bool((self.poses - self.poses[:1]).abs().max() == 0)
+        self._bg_cache = None
+
+    # ------------------------------------------------------------------ image rays
+    def _camera(self, i: int):
+        pose = self.poses[i]
+        return pose[:3, :3], pose[:3, 3]
+
+    def _cast_culled(self, i: int, rays: torch.Tensor, ids: list[int], buffers) -> None:
+        """Update (t, id, face) image buffers in place with primitives ``ids``, ray-casting only the ERP
+        windows that can contain each primitive."""
+        t_buf, id_buf, face_buf = buffers
+        rot, cen = self._camera(i)
+        cam_c = cen.to(self.device, torch.float32)
+        hs, ws = rays.shape[:2]
+        for k in ids:
+            if self.packed.kinds[k] in _UNBOUNDED:
+                windows = [(0, hs, 0, ws)]
+            else:
+                c_cam = (rot.T @ (self.packed.cen64[i, k] - cen)).tolist()
+                windows = erp_windows(c_cam, self.packed.radius[k], hs, ws)
+            for r0, r1, c0, c1 in windows:
+                o_l, d_l = self.packed.local_rays(k, i, cam_c, rays[r0:r1, c0:c1])
+                t, face = intersect(self.packed.kinds[k], self.packed.sizes[k], o_l, d_l)
+                tv = t_buf[r0:r1, c0:c1]
+                better = t < tv
+                tv.copy_(torch.where(better, t, tv))
+                iv = id_buf[r0:r1, c0:c1]
+                iv.copy_(torch.where(better, torch.full_like(iv, k), iv))
+                fv = face_buf[r0:r1, c0:c1]
+                fv.copy_(torch.where(better, face, fv))
+
+    def _shade(self, i: int, t, ids, faces, d, cam_c, occluders):
+        """Flat hit arrays (M,) -> (p, n, base, direct, lit) for pixels that hit something."""
+        p = cam_c + t.unsqueeze(-1) * d
+        n, base, direct = self.packed.surface(i, p, d, ids, faces)
+        if self.shadows:
+            lit = self.packed.lit(i, p, n, occluders)
+        else:
+            lit = torch.ones_like(t)
+        return p, n, base, direct, lit
+
+    def _background(self, i: int, rays: torch.Tensor):
+        hs, ws = rays.shape[:2]
+        dev = self.device
+        buffers = (
+            torch.full((hs, ws), math.inf, device=dev),
+            torch.full((hs, ws), -1, dtype=torch.int64, device=dev),
+            torch.zeros((hs, ws), dtype=torch.int8, device=dev),
+        )
+        self._cast_culled(i, rays, self.packed.static_ids, buffers)
+        t, ids, faces = (b.reshape(-1) for b in buffers)
+        d = rays.reshape(-1, 3)
+        cam_c = self._camera(i)[1].to(dev, torch.float32)
+        hit = ids >= 0
+        color = torch.zeros(d.shape[0], 3, device=dev)
+        p = torch.zeros(d.shape[0], 3, device=dev)
+        n = torch.zeros(d.shape[0], 3, device=dev)
+        static_occ = [k for k in self.packed.occluders if not self.packed.dynamic[k]]
+        if bool(hit.any()):
+            hp, hn, base, direct, lit = self._shade(i, t[hit], ids[hit], faces[hit], d[hit], cam_c, static_occ)
+            p[hit], n[hit] = hp, hn
+            color[hit] = base
+            shade_direct = torch.zeros_like(color)
+            shade_direct[hit] = direct * lit.unsqueeze(-1)
+        else:
+            shade_direct = torch.zeros_like(color)
+        return t, ids, faces, p, n, color, shade_direct
+
+    def render_frame(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Frame ``i`` -> (rgb (3, H, W) float32 [0, 1], depth (H, W) float32 m, instances (H, W) int16)."""
+        rot, cen = self._camera(i)
+        rays = self.rays_cam @ rot.to(self.device, torch.float32).T
+        if self.static_camera and self._bg_cache is not None:
+            bg = self._bg_cache
+        else:
+            bg = self._background(i, rays)
+            if self.static_camera:
+                self._bg_cache = bg
+        t_bg, id_bg, face_bg, p_bg, n_bg, base_bg, direct_bg = bg
+        hs, ws = rays.shape[:2]
+        t = t_bg.clone().reshape(hs, ws)
+        ids = id_bg.clone().reshape(hs, ws)
+        faces = face_bg.clone().reshape(hs, ws)
+        dyn = self.packed.dynamic_ids
+        if dyn:
+            self._cast_culled(i, rays, dyn, (t, ids, faces))
+        t, ids, faces = t.reshape(-1), ids.reshape(-1), faces.reshape(-1)
+        color = base_bg.clone()
+        dyn_occ = [k for k in self.packed.occluders if self.packed.dynamic[k]]
+        changed = ids != id_bg
+        keep = (~changed) & (id_bg >= 0)
+        if self.shadows and dyn_occ and bool(keep.any()):
+            lit_dyn = self.packed.lit(i, p_bg[keep], n_bg[keep], dyn_occ)
+            color[keep] += direct_bg[keep] * lit_dyn.unsqueeze(-1)
+        else:
+            color += direct_bg * keep.unsqueeze(-1)
+        if bool(changed.any()):
+            d = rays.reshape(-1, 3)[changed]
+            cam_c = cen.to(self.device, torch.float32)
+            _, _, base, direct, lit = self._shade(
+                i, t[changed], ids[changed], faces[changed], d, cam_c, self.packed.occluders
+            )
+            color[changed] = base + direct * lit.unsqueeze(-1)
+        color = color.clamp(0, 1).reshape(hs, ws, 3).permute(2, 0, 1)
+        depth = t.reshape(hs, ws)
+        inst = torch.where(ids >= 0, self.packed.instance[ids.clamp_min(0)], torch.zeros_like(ids))
+        inst = inst.reshape(hs, ws)
+        if self.ss > 1:
+            s, mid = self.ss, self.ss // 2
+            color = torch.nn.functional.avg_pool2d(color[None], s)[0]
+            depth = depth[mid::s, mid::s]
+            inst = inst[mid::s, mid::s]
+        return color.contiguous(), depth.contiguous(), inst.to(torch.int16).contiguous()
+
+    def iter_frames(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Yield :meth:`render_frame` for every frame in order."""
+        for i in range(self.n_frames):
+            yield self.render_frame(i)
+
+    # ------------------------------------------------------------------ tracks
+    def tracks(self, grid_size: int = 30) -> Tracks:
+        """Exact tracks of a ``grid_size`` x ``grid_size`` grid of frame-0 queries (float64 ray casts)."""
+        height, width = self.size
+        packed = self.packed
+        everything = list(range(len(packed.kinds)))
+        queries = query_grid(grid_size, height, width)
+        d_cam = lonlat_to_direction(pixel_to_lonlat(queries[:, 0], queries[:, 1], height, width))
+        rot0, cen0 = self._camera(0)
+        d0 = d_cam @ rot0.T
+        t0, k0, _ = packed.cast(0, cen0, d0, everything, f64=True)
+        hit = torch.isfinite(t0)
+        p0 = cen0 + torch.where(hit, t0, torch.zeros_like(t0)).unsqueeze(-1) * d0
+        k0 = k0.clamp_min(0)
+        # Surface point in its primitive's frame at frame 0, carried along with the primitive.
+        p_local = ((p0 - packed.cen64[0, k0]).unsqueeze(-2) @ packed.rot64[0, k0]).squeeze(-2)
+        world = packed.cen64[:, k0] + (packed.rot64[:, k0] @ p_local.unsqueeze(-1)).squeeze(-1)
+        n_t = self.n_frames
+        rots, cens = self.poses[:, :3, :3], self.poses[:, :3, 3]
+        cam = ((world - cens[:, None]).unsqueeze(-2) @ rots[:, None]).squeeze(-2)
+        cam0 = ((world - cens[0]).unsqueeze(-2) @ rots[0]).squeeze(-2)
+        pix = lonlat_to_pixel(direction_to_lonlat(cam), height, width)
+        pix[..., 0] = torch.remainder(pix[..., 0], width)
+        visible = torch.zeros(n_t, queries.shape[0], dtype=torch.bool)
+        for i in range(n_t):
+            rel = world[i] - cens[i]
+            dist = _dot(rel, rel).sqrt()
+            dirs = rel / dist.clamp_min(1e-12).unsqueeze(-1)
+            t_hit, _, _ = packed.cast(i, cens[i], dirs, everything, f64=True)
+            visible[i] = hit & (t_hit >= dist * (1 - 1e-6) - 1e-6)
+        dynamic = torch.tensor(packed.dynamic, dtype=torch.bool)
+        static = hit & ~dynamic[k0]
+        inst = torch.where(hit, packed.instance.cpu()[k0], torch.zeros_like(k0))
+        nan = torch.full_like(world, math.nan)
+        world = torch.where(hit[None, :, None], world, nan)
+        cam = torch.where(hit[None, :, None], cam, nan)
+        cam0 = torch.where(hit[None, :, None], cam0, nan)
+        return Tracks(
+            queries=queries.float(),
+            tracks2d=pix.float(),
+            visibility=visible,
+            tracks3d_world=world,
+            tracks3d_cam0=cam0,
+            tracks3d_cam=cam,
+            static=static,
+            instances=inst,
+        )
+
+
+def render_clip(
+    scene: Scene,
+    *,
+    frames: int = 93,
+    size: tuple[int, int] = (512, 1024),
+    fps: float = 16.0,
+    device: str | torch.device = "cpu",
+    supersample: int = 1,
+    shadows: bool = True,
+    grid_size: int = 30,
+    progress: Callable[[int], None] | None = None,
+) -> Clip:
+    """Render ``frames`` ERP frames of ``scene`` with full ground truth (see the module docstring).
+
+    Frames, depth and instances are returned on the CPU; ``progress(1)`` is called after each frame.
+    """
+    from .captions import make_captions
+
+    renderer = ClipRenderer(
+        scene, frames=frames, size=size, fps=fps, device=device, supersample=supersample, shadows=shadows
+    )
+    height, width = size
+    rgb = torch.empty(frames, 3, height, width)
+    depth = torch.empty(frames, height, width)
+    inst = torch.empty(frames, height, width, dtype=torch.int16)
+    for i, (c, d, k) in enumerate(renderer.iter_frames()):
+        rgb[i], depth[i], inst[i] = c.cpu(), d.cpu(), k.cpu()
+        if progress is not None:
+            progress(1)
+    return Clip(
+        frames=rgb,
+        depth=depth,
+        instances=inst,
+        poses=renderer.poses,
+        times=renderer.times,
+        fps=float(fps),
+        tracks=renderer.tracks(grid_size),
+        trajectory=scene.trajectory.kind,
+        captions=make_captions(scene),
+        scene=scene,
+        instance_labels=scene.instance_labels(),
+    )

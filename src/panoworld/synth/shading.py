@@ -1,0 +1,222 @@
+"""Packed scene tables and shading: albedo from procedural textures, ambient + Lambert + light, shadows.
+
+``PackedScene`` turns a :class:`~panoworld.synth.scene.Scene` into per-primitive tensors on one
+device (float32 for images, float64 for ground-truth rays) and the per-frame object poses.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .geometry import _dot, bounding_radius, intersect, local_normal
+from .scene import Scene
+from .textures import PATTERNS, evaluate_pattern, sky_color
+
+__all__ = ["PackedScene"]
+
+_NO_SHADOW = ("room", "ground", "dome")
+
+
+class PackedScene:
+    """Per-primitive tensors and per-frame poses of a scene at ``times`` (T,) seconds."""
+
+    def __init__(self, scene: Scene, times: torch.Tensor, device: torch.device, dtype=torch.float32):
+        self.scene = scene
+        self.device = device
+        self.dtype = dtype
+        prims = scene.prims
+        self.kinds = [p.kind for p in prims]
+        self.sizes = [tuple(float(v) for v in p.size) for p in prims]
+        self.radius = [bounding_radius(p.kind, p.size) for p in prims]
+        self.dynamic = [p.motion is not None for p in prims]
+        self.static_ids = [k for k, p in enumerate(prims) if p.motion is None]
+        self.dynamic_ids = [k for k, p in enumerate(prims) if p.motion is not None]
+        self.occluders = [
+            k for k, p in enumerate(prims) if p.kind not in _NO_SHADOW and p.face_materials()[0].emissive < 0.5
+        ]
+        self.instance = torch.tensor([p.instance for p in prims], dtype=torch.int64, device=device)
+        self.axis_half = torch.tensor(
+            [p.size[1] if p.kind in ("cylinder", "capsule") else 0.0 for p in prims], dtype=dtype, device=device
+        )
+        mats = [m for p in prims for m in p.face_materials()]
+        self.pattern = torch.tensor([PATTERNS.index(m.pattern) for m in mats], dtype=torch.int64, device=device)
+        self.color_a = torch.tensor([m.color_a for m in mats], dtype=dtype, device=device)
+        self.color_b = torch.tensor([m.color_b for m in mats], dtype=dtype, device=device)
+        self.scale = torch.tensor([m.scale for m in mats], dtype=dtype, device=device)
+        self.emissive = torch.tensor([m.emissive for m in mats], dtype=dtype, device=device)
+        self.is_dome = torch.tensor([p.kind == "dome" for p in prims], dtype=torch.bool, device=device)
+        self.is_room = torch.tensor([p.kind == "room" for p in prims], dtype=torch.bool, device=device)
+        # Object poses per frame, float64 (T, K, 3, 3) and (T, K, 3) for every primitive.
+        n_t, n_k = times.shape[0], len(prims)
+        rot = torch.eye(3, dtype=torch.float64).expand(n_t, n_k, 3, 3).clone()
+        cen = torch.tensor([p.center for p in prims], dtype=torch.float64).expand(n_t, n_k, 3).clone()
+        for k, p in enumerate(prims):
+            if p.motion is not None:
+                r_obj, c_obj = p.motion.poses(times)
+                rot[:, k] = r_obj
+                cen[:, k] = c_obj + (r_obj @ torch.tensor(p.center, dtype=torch.float64)[:, None])[..., 0]
+        self.rot64, self.cen64 = rot, cen
+        self.rot = rot.to(device=device, dtype=dtype)
+        self.cen = cen.to(device=device, dtype=dtype)
+        light = scene.light
+        self.light_kind = light.kind
+        self.light_pos = torch.tensor(light.position, dtype=dtype, device=device)
+        sun = torch.tensor(light.direction, dtype=torch.float64)
+        self.light_dir = (sun / torch.linalg.vector_norm(sun)).to(device=device, dtype=dtype)
+        self.light_color = torch.tensor(light.color, dtype=dtype, device=device)
+        self.ambient = torch.tensor(light.ambient, dtype=dtype, device=device)
+        self.decals = scene.decals
+
+    # ------------------------------------------------------------------ ray casting
+    def local_rays(self, k: int, frame: int, o: torch.Tensor, d: torch.Tensor, *, f64: bool = False):
+        """Origins and directions of world rays in primitive ``k``'s local frame at ``frame``."""
+        rot = (self.rot64 if f64 else self.rot)[frame, k]
+        cen = (self.cen64 if f64 else self.cen)[frame, k]
+        if self.dynamic[k]:
+            return (o - cen) @ rot, d @ rot
+        return o - cen, d
+
+    def cast(self, frame: int, o: torch.Tensor, d: torch.Tensor, ids: list[int], *, f64: bool = False):
+        """Nearest hit of world rays (o (...,3) or (3,), d (..., 3)) over primitives ``ids``, no culling.
+
+        Returns (t (...,), prim id (...,) int64, -1 for none, face (...,) int8).
+        """
+        shape = d.shape[:-1]
+        t_best = torch.full(shape, math.inf, dtype=d.dtype, device=d.device)
+        id_best = torch.full(shape, -1, dtype=torch.int64, device=d.device)
+        face_best = torch.zeros(shape, dtype=torch.int8, device=d.device)
+        for k in ids:
+            o_l, d_l = self.local_rays(k, frame, o, d, f64=f64)
+            t, face = intersect(self.kinds[k], self.sizes[k], o_l, d_l)
+            better = t < t_best
+            t_best = torch.where(better, t, t_best)
+            id_best = torch.where(better, torch.full_like(id_best, k), id_best)
+            face_best = torch.where(better, face, face_best)
+        return t_best, id_best, face_best
+
+    # ------------------------------------------------------------------ shading
+    def surface(self, frame: int, p: torch.Tensor, d: torch.Tensor, ids: torch.Tensor, faces: torch.Tensor):
+        """World normals (M, 3) and (base, direct) radiance (M, 3) each of hit points ``p`` (M, 3).
+
+        The final colour is ``base + direct * lit`` where ``lit`` in [0, 1] is the shadow factor.
+        """
+        ids = ids.clamp_min(0)
+        mat = ids * 8 + faces.long()
+        p_local = p - self.cen[frame][ids]
+        dyn_mask = torch.zeros_like(ids, dtype=torch.bool)
+        for k in self.dynamic_ids:
+            dyn_mask |= ids == k
+        rot_dyn = None
+        if bool(dyn_mask.any()):
+            rot_dyn = self.rot[frame][ids[dyn_mask]]
+            p_local[dyn_mask] = (p_local[dyn_mask].unsqueeze(-2) @ rot_dyn).squeeze(-2)
+        n_local = local_normal(faces, p_local, self.axis_half[ids])
+        n_world = n_local.clone()
+        p_tex = p.clone()
+        if rot_dyn is not None:
+            n_world[dyn_mask] = (rot_dyn @ n_local[dyn_mask].unsqueeze(-1)).squeeze(-1)
+            p_tex[dyn_mask] = p_local[dyn_mask]
+        n_tex = torch.where(dyn_mask.unsqueeze(-1), n_local, n_world)
+        albedo = torch.empty_like(p)
+        pats = self.pattern[mat]
+        for index in torch.unique(pats).tolist():
+            sel = (pats == index).nonzero().squeeze(-1)
+            k_sel = mat[sel]
+            albedo[sel] = evaluate_pattern(
+                PATTERNS[index], p_tex[sel], n_tex[sel], self.color_a[k_sel], self.color_b[k_sel], self.scale[k_sel]
+            )
+        emit = self.emissive[mat]
+        if self.decals:
+            emit = self._apply_decals(p, ids, albedo, emit, d)
+        up = -n_world[:, 1]
+        amb = self.ambient * (0.8 + 0.2 * up).unsqueeze(-1)
+        base = albedo * (amb * (1 - emit).unsqueeze(-1) + emit.unsqueeze(-1))
+        if self.light_kind == "point":
+            to_light = self.light_pos - p
+            dist2 = _dot(to_light, to_light)
+            lam = (_dot(n_world, to_light) / dist2.sqrt().clamp_min(1e-6)).clamp_min(0)
+            lam = lam * 6.0 / (4.0 + dist2)
+        else:
+            lam = _dot(n_world, self.light_dir).clamp_min(0)
+        direct = albedo * self.light_color * (lam * (1 - emit)).unsqueeze(-1)
+        sky = self.is_dome[ids]
+        if bool(sky.any()):
+            base[sky] = sky_color(d[sky], self.light_dir, self.scene.light.sky_zenith, self.scene.light.sky_horizon)
+            direct[sky] = 0.0
+        return n_world, base, direct
+
+    def _apply_decals(self, p, ids, albedo, emit, d):
+        """Paint windows / paintings / doors onto room-wall hits (in place on ``albedo``); returns emission."""
+        wall = self.is_room[ids]
+        if not bool(wall.any()):
+            return emit
+        emit = emit.clone()
+        sel = wall.nonzero().squeeze(-1)
+        pw = p[sel]
+        for dec in self.decals:
+            c = torch.tensor(dec.center, dtype=p.dtype, device=p.device)
+            along = 2 - dec.axis  # the horizontal coordinate along the wall
+            du = pw[:, along] - c[along]
+            dv = pw[:, 1] - c[1]
+            inside = (
+                ((pw[:, dec.axis] - c[dec.axis]).abs() < 1e-3)
+                & (du.abs() <= dec.half[0])
+                & (dv.abs() <= dec.half[1])
+            )
+            if not bool(inside.any()):
+                continue
+            idx = sel[inside]
+            u, v = du[inside] / dec.half[0], dv[inside] / dec.half[1]
+            frame = ((u.abs() > 0.94) | (v.abs() > 0.94)).to(p.dtype).unsqueeze(-1)
+            col = torch.tensor(dec.color, dtype=p.dtype, device=p.device)
+            if dec.kind == "window":
+                mullion = ((u.abs() < 0.03) | (v.abs() < 0.03)).to(p.dtype).unsqueeze(-1)
+                sky = sky_color(d[idx], self.light_dir, self.scene.light.sky_zenith, self.scene.light.sky_horizon)
+                white = torch.full_like(sky, 0.92)
+                albedo[idx] = sky + (white - sky) * torch.maximum(frame, mullion)
+                emit[idx] = 1.0
+            elif dec.kind == "painting":
+                art = 0.5 + 0.5 * torch.sin(3.0 * u + 2.0 * torch.sin(4.0 * v) + col[0] * 6.0)
+                inner = col * (0.6 + 0.4 * art.unsqueeze(-1))
+                albedo[idx] = inner + (torch.full_like(inner, 0.15) - inner) * frame
+            else:
+                knob = ((u - 0.75).pow(2) + (v - 0.05).pow(2) < 0.004).to(p.dtype).unsqueeze(-1)
+                panel = col * (0.85 + 0.15 * (v.abs() > 0.5).to(p.dtype)).unsqueeze(-1)
+                albedo[idx] = panel + (torch.full_like(panel, 0.8) - panel) * torch.maximum(frame * 0.5, knob)
+        return emit
+
+    # ------------------------------------------------------------------ shadows
+    def lit(self, frame: int, p: torch.Tensor, n: torch.Tensor, occluders: list[int]) -> torch.Tensor:
+        """Shadow factor (M,) in {0, 1}: 1 where the light is not blocked by any of ``occluders``."""
+        lit = torch.ones(p.shape[0], dtype=p.dtype, device=p.device)
+        if not occluders or p.shape[0] == 0:
+            return lit
+        origin = p + n * 2e-3
+        if self.light_kind == "point":
+            to_light = self.light_pos - origin
+            dist = _dot(to_light, to_light).sqrt()
+            dirs = to_light / dist.clamp_min(1e-9).unsqueeze(-1)
+        else:
+            dist = torch.full_like(lit, math.inf)
+            dirs = self.light_dir.expand_as(origin)
+        for k in occluders:
+            c = self.cen[frame, k]
+            r = self.radius[k]
+            rel = c - origin
+            along = _dot(rel, dirs)
+            perp2 = _dot(rel, rel) - along * along
+            cand = (perp2 < r * r) & (along > -r) & (along < dist + r)
+            idx = cand.nonzero().squeeze(-1)
+            if idx.numel() == 0:
+                continue
+            o_l, d_l = self.local_rays(k, frame, origin[idx], dirs[idx])
+            t, _ = intersect(self.kinds[k], self.sizes[k], o_l, d_l)
+            blocked = t < dist[idx]
+            lit[idx] = torch.where(blocked, torch.zeros_like(t), lit[idx])
+        return lit
+
+    def is_sky(self, ids: torch.Tensor) -> torch.Tensor:
+        """True where the primitive id is the sky dome."""
+        return self.is_dome[ids.clamp_min(0)] & (ids >= 0)
