@@ -65,7 +65,7 @@ def test_run_is_idempotent_resumable_and_shardable(evaluated, tiny_split):
     key = [(r["method"], r["clip_id"], r["metric"]) for r in second]
     assert len(key) == len(set(key))
     assert len(second) == len([r for r in first if r["method"] in ("oracle", "static")])
-    victim = evaluated / "_scores" / "static" / "synth__clip01.csv"
+    victim = evaluated / "_scores" / "static" / "synth__clip0001.csv"
     victim.unlink()
     assert main([*args, "--shard", "1/2"]) == 0  # shard 1 holds clips 1 and 3
     assert victim.is_file()
@@ -97,3 +97,30 @@ def test_user_errors_are_one_line(tmp_path, tiny_split, capsys):
                  "--lpips", str(tmp_path / "missing")]) == 2
     assert "LPIPS weights not found" in capsys.readouterr().err
     assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(tmp_path), "--methods", "nope"]) == 2
+
+
+def test_panoworld_runner_calls_the_pipeline(tmp_path, tiny_split):
+    pytest.importorskip("panoworld.pipelines")
+    import torch
+
+    from panoworld.eval.runners import RunRequest, get_method, run_method
+    from panoworld.eval.runners import panoworld as runner
+    from panoworld.eval.testset import read_master
+
+    calls = []
+
+    class FakePipeline:
+        def __call__(self, image, prompt, config=None):
+            calls.append((tuple(image.shape), prompt, config.seed))
+            return type("R", (), {"video": torch.rand(5, 3, 32, 64)})()
+
+    runner.PIPELINE_FACTORY = lambda config, device: FakePipeline()
+    try:
+        spec = get_method("panoworld")
+        clip = read_master(tiny_split)[0]
+        rec = run_method(spec, RunRequest(clip=clip, out_dir=tmp_path / "o", work_dir=tmp_path / "w", spec=spec,
+                                          seed=3))
+    finally:
+        runner.PIPELINE_FACTORY = None
+    assert calls == [((3, 480, 640), clip.caption_for("medium"), 3)]
+    assert rec["num_frames"] == 5 and rec["native_fps"] == 16.0
