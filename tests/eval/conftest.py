@@ -26,10 +26,13 @@ class HashTokenizer:
 
 
 def make_tiny_backbones():
-    """Tiny randomly initialised LPIPS, CLIP, FID-Inception and VideoMAE networks."""
+    """Tiny randomly initialised LPIPS, CLIP, FID-Inception, VideoMAE and AutoencoderKL networks."""
     from transformers import CLIPConfig, CLIPModel, VideoMAEConfig, VideoMAEModel
 
+    from diffusers import AutoencoderKL
+
     from panoworld.eval.backbones import Backbones
+    from panoworld.eval.backbones.autoencoder import AutoencoderBackbone
     from panoworld.eval.backbones.clip import ClipBackbone
     from panoworld.eval.backbones.inception import FIDInception
     from panoworld.eval.backbones.lpips import LPIPSNet
@@ -45,8 +48,11 @@ def make_tiny_backbones():
     video = VideoBackbone(VideoMAEModel(VideoMAEConfig(image_size=32, patch_size=16, num_frames=4, tubelet_size=2,
                                                        hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                                                        intermediate_size=37)))
+    vae = AutoencoderKL(block_out_channels=(8,), down_block_types=("DownEncoderBlock2D",),
+                        up_block_types=("UpDecoderBlock2D",), latent_channels=4, norm_num_groups=4, layers_per_block=1)
     return Backbones(lpips=LPIPSNet(width_mult=0.25).eval(), clip=clip,
-                     inception=FIDInception(width=1 / 16, input_size=75).eval(), video=video)
+                     inception=FIDInception(width=1 / 16, input_size=75).eval(), video=video,
+                     autoencoder=AutoencoderBackbone(vae, size=16, pool=2))
 
 
 @pytest.fixture(scope="session")

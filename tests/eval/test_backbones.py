@@ -60,3 +60,6 @@ def test_clip_and_video_backbones(tiny_backbones, tmp_path):
         load_backbones(clip=str(tmp_path / "no-clip"))
     with pytest.raises(MissingComponentError, match="--video-model"):
         load_backbones(video=str(tmp_path / "no-videomae"))
+    assert tiny_backbones.autoencoder.features(video[:3]).shape == (3, 4 * 2 * 4)
+    with pytest.raises(MissingComponentError, match="--autoencoder"):
+        load_backbones(autoencoder=str(tmp_path / "no-vae"))

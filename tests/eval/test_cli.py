@@ -11,7 +11,8 @@ import pytest
 from panoworld.cli import main
 from panoworld.eval.report import FAMILIES
 
-NO_NETS = ["--lpips", "none", "--clip", "none", "--inception", "none", "--video-model", "none"]
+NO_NETS = ["--lpips", "none", "--clip", "none", "--inception", "none", "--video-model", "none",
+           "--autoencoder", "none"]
 
 
 def _rows(path):

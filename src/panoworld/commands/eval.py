@@ -114,6 +114,8 @@ def run(
                                   help="FID Inception weights (pytorch-fid pt_inception .pth) for FID/OmniFID, or none."),
     video_model: str = typer.Option("MCG-NJU/videomae-base-finetuned-kinetics", "--video-model",
                                     help="VideoMAE model (folder or hub id) for FVD, or none."),
+    autoencoder: str = typer.Option("stabilityai/sd-vae-ft-mse", "--autoencoder", help="diffusers AutoencoderKL "
+                                    "(folder or hub id) for fd_vae (a FAED-style latent distance), or none."),
     min_bucket: int = typer.Option(8, "--min-bucket", min=2, help="Fewest clips for a Fréchet bucket (else NaN)."),
     fid_frames: int = typer.Option(8, "--fid-frames", min=1, help="Frames per clip for FID and OmniFID."),
     caption_style: str = STYLE,
@@ -130,7 +132,8 @@ def run(
     method_list = _list(methods) or []
     cfg = ScoreConfig(align=AlignConfig(frames, fps), solid_angle=solid_angle, views=views, fid_frames=fid_frames,
                       min_bucket=min_bucket, device=device)
-    bb = load_backbones(lpips=lpips, clip=clip, inception=inception, video=video_model, device=device)
+    bb = load_backbones(lpips=lpips, clip=clip, inception=inception, video=video_model, autoencoder=autoencoder,
+                        device=device)
     scorer = Scorer(results, bb, cfg)
     clips = take_shard(all_clips, shard)
     total = sum(1 for m in method_list for c in clips if scorer.has_result(m, c))

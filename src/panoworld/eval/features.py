@@ -12,7 +12,7 @@ from .metrics.visual import clip_frame_indices
 __all__ = ["FEATURE_KINDS", "fingerprint", "compute_features", "split_omnifid", "clip_features"]
 
 #: kind -> backbone attribute it needs.
-FEATURE_KINDS = {"fvd": "video", "fid": "inception", "omnifid": "inception"}
+FEATURE_KINDS = {"fvd": "video", "fid": "inception", "omnifid": "inception", "fd_vae": "autoencoder"}
 
 
 def fingerprint(net) -> str:
@@ -25,12 +25,12 @@ def fingerprint(net) -> str:
 
 @torch.no_grad()
 def compute_features(kind: str, net, video: torch.Tensor, *, n_frames: int, face_size: int) -> np.ndarray:
-    """Features of one aligned (T, 3, H, W) video: fvd (1, D); fid (k, D) of k frames; omnifid (6k, D) =
+    """Features of one aligned (T, 3, H, W) video: fvd (1, D); fid and fd_vae (k, D) of k frames; omnifid (6k, D) =
     k*4 side faces, k up faces, k down faces."""
     if kind == "fvd":
         return net.features(video[None]).cpu().numpy()
     frames = video[clip_frame_indices(video.shape[0], n_frames)]
-    if kind == "fid":
+    if kind in ("fid", "fd_vae"):
         return net.features(frames).cpu().numpy()
     groups = cube_face_groups(frames, face_size)
     return torch.cat([net.features(groups[g]) for g in ("sides", "up", "down")]).cpu().numpy()

@@ -34,7 +34,7 @@ FAMILIES = ("visual", "distributional", "panorama", "depth", "tracks", "camera",
 HEADLINE = {
     "visual": ["psnr/erp", "psnr/erp_sw", "psnr/views", "ssim/erp", "lpips/erp", "lpips/views", "clip_t/erp",
                "clip_t/views"],
-    "distributional": ["fvd/videomae", "fid/erp", "omnifid"],
+    "distributional": ["fvd/videomae", "fid/erp", "omnifid", "fd_vae/erp"],
     "panorama": ["seam/end_continuity_gap", "seam/discontinuity_gap", "seam/flicker_gap", "seam/lpips_excess",
                  "psnr/pole", "omnifid/up", "omnifid/down"],
     "depth": ["depth/abs_rel/raw", "depth/abs_rel/raw@median", "depth/abs_rel/raw@scale_shift",

@@ -209,7 +209,7 @@ class Scorer:
                     rows.append(self._row(method, None, "omnifid", float(np.mean(list(parts.values()))), bucket,
                                           len(items)))
                 else:
-                    name = "fvd/videomae" if kind == "fvd" else "fid/erp"
+                    name = {"fvd": "fvd/videomae", "fid": "fid/erp", "fd_vae": "fd_vae/erp"}[kind]
                     value = bucket_frechet(preds, gts, min_clips=self.cfg.min_bucket, device=self.cfg.device)
                     rows.append(self._row(method, None, name, value, bucket, len(items)))
         path = self.results / "_scores" / method / "_distributional.csv"

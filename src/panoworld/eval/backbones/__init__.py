@@ -1,4 +1,4 @@
-"""Learned networks used by metrics: LPIPS, CLIP, FID Inception, a video network for FVD.
+"""Learned networks used by metrics: LPIPS, CLIP, FID Inception, a video network for FVD, an image VAE.
 
 Each loads from a local path or hub id (``load_backbones``); absent weights raise a one-line
 :class:`~panoworld.errors.MissingComponentError` naming the flag that points at them.
@@ -30,9 +30,10 @@ class Backbones:
     clip: object | None = None
     inception: object | None = None
     video: object | None = None
+    autoencoder: object | None = None
 
 
-def load_backbones(*, lpips=None, clip=None, inception=None, video=None, device="cpu") -> Backbones:
+def load_backbones(*, lpips=None, clip=None, inception=None, video=None, autoencoder=None, device="cpu") -> Backbones:
     """Load each network whose source is given (a path or hub id; None or "none" skips it)."""
 
     def given(src):
@@ -55,4 +56,8 @@ def load_backbones(*, lpips=None, clip=None, inception=None, video=None, device=
         from .video import VideoBackbone
 
         out.video = VideoBackbone.from_pretrained(str(video), device)
+    if given(autoencoder):
+        from .autoencoder import AutoencoderBackbone
+
+        out.autoencoder = AutoencoderBackbone.from_pretrained(str(autoencoder), device)
     return out

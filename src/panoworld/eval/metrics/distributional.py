@@ -21,7 +21,7 @@ __all__ = ["MIN_BUCKET_CLIPS", "frechet_distance", "fit_gaussian", "FeatureCache
 #: A bucket with fewer clips than this gets NaN: with fewer samples the covariance is too poorly estimated.
 MIN_BUCKET_CLIPS = 8
 
-for _name in ("fvd", "fid", "omnifid", "fd_ae"):
+for _name in ("fvd", "fid", "omnifid", "fd_vae"):
     register_info(_name, MetricInfo("distributional", "1", False, 0.0))
 
 
