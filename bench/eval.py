@@ -136,6 +136,30 @@ def full_backbones(device: str) -> Backbones:
     )
 
 
+def tiny_backbones() -> Backbones:
+    """Tiny random networks: a quick CPU smoke test of the learned-metric code path (timings meaningless)."""
+    from transformers import CLIPConfig, CLIPModel, VideoMAEConfig, VideoMAEModel
+
+    from panoworld.eval.backbones.clip import ClipBackbone
+    from panoworld.eval.backbones.inception import FIDInception
+    from panoworld.eval.backbones.lpips import LPIPSNet
+    from panoworld.eval.backbones.video import VideoBackbone
+
+    torch.manual_seed(0)
+    text = dict(vocab_size=49408, hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=4,
+                max_position_embeddings=77)
+    vision = dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=37, num_hidden_layers=1,
+                  num_attention_heads=4)
+    return Backbones(
+        lpips=LPIPSNet(width_mult=0.25).eval(),
+        clip=ClipBackbone(CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)), _Tok()),
+        inception=FIDInception(width=1 / 16, input_size=75).eval(),
+        video=VideoBackbone(VideoMAEModel(VideoMAEConfig(image_size=32, patch_size=16, num_frames=4, tubelet_size=2,
+                                                         hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
+                                                         intermediate_size=37))),
+    )
+
+
 def sync(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -165,6 +189,9 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=20, help="GT frames per clip (annotation frames too)")
     ap.add_argument("--height", type=int, default=512, help="GT ERP height in pixels (width = 2x)")
     ap.add_argument("--target", type=int, default=150, help="clips to extrapolate to")
+    ap.add_argument("--backbones", choices=("full", "tiny", "none"), default=None,
+                    help="learned metrics: full-size random nets (default on cuda), tiny ones (smoke test) or none "
+                    "(default on cpu)")
     ap.add_argument("--budget-s", type=float, default=240.0, help="stop scoring new clips once the two methods "
                     "have used this many seconds (the rest is extrapolated)")
     ap.add_argument("--fd-dim", type=int, default=None, help="feature size of the Fréchet comparison "
@@ -185,7 +212,8 @@ def main() -> None:
             if not is_done(out):
                 run_method(spec, RunRequest(clip=c, out_dir=out, work_dir=results / "_work" / c.dirname, spec=spec))
     t_gen = time.perf_counter() - t0
-    bb = full_backbones(dev) if dev.startswith("cuda") else Backbones()
+    kind = args.backbones or ("full" if dev.startswith("cuda") else "none")
+    bb = {"full": lambda: full_backbones(dev), "tiny": tiny_backbones, "none": Backbones}[kind]()
     cfg = ScoreConfig(align=AlignConfig(80, 16.0), device=dev, min_bucket=2)
     per_method, done = {}, {}
     for name in ("oracle", "static"):
@@ -208,7 +236,8 @@ def main() -> None:
     fd_dim = args.fd_dim or (2048 if dev.startswith("cuda") else 512)
     fd = frechet_comparison(fd_dim, max(1200, fd_dim // 2))
     gpu = torch.cuda.get_device_name(0) if dev.startswith("cuda") else platform.processor() or platform.machine()
-    metrics = "all metrics, full-size random-weight backbones" if dev.startswith("cuda") else "non-learned metrics"
+    metrics = {"full": "all metrics, full-size random-weight backbones", "tiny": "all metrics, TINY backbones "
+               "(smoke test)", "none": "non-learned metrics"}[kind]
     per_clip = float(np.mean(list(per_method.values())))
     pixel_scale = (512 * 1024) / (args.height * 2 * args.height)  # per-pixel work dominates: scale to 512x1024
     summary = {
