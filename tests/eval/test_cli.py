@@ -55,6 +55,12 @@ def test_report_ranks_oracle_first_and_static_last(evaluated, tmp_path):
     assert "| method | psnr/erp ↑" in md and "±" in md
     by_scene = {r["group"] for r in _rows(out / "summary_by_scene.csv")}
     assert by_scene == {"indoor", "outdoor"}
+    two = tmp_path / "two"
+    assert main(["eval", "report", "--in", str(long_csv), "--out", str(two), "--methods", "oracle,static",
+                 "--no-charts"]) == 0
+    for r in _rows(two / "ranking.csv"):  # oracle first and static last on every family
+        assert float(r["mean_rank"]) < 1.5 if r["method"] == "oracle" else float(r["mean_rank"]) > 1.5, r
+    assert not (two / "charts").exists()
 
 
 def test_run_is_idempotent_resumable_and_shardable(evaluated, tiny_split):

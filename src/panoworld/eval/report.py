@@ -36,7 +36,7 @@ HEADLINE = {
                "clip_t/views"],
     "distributional": ["fvd/videomae", "fid/erp", "omnifid", "fd_vae/erp"],
     "panorama": ["seam/end_continuity_gap", "seam/discontinuity_gap", "seam/flicker_gap", "seam/lpips_excess",
-                 "psnr/pole", "omnifid/up", "omnifid/down"],
+                 "psnr/pole", "lpips/pole", "omnifid/up", "omnifid/down"],
     "depth": ["depth/abs_rel/raw", "depth/abs_rel/raw@median", "depth/abs_rel/raw@scale_shift",
               "depth/abs_rel/sky_masked", "depth/abs_rel/texture_weighted", "depth/delta1/raw",
               "depth/delta1/raw@median", "depth/abs_rel/pole"],

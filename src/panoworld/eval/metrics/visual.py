@@ -146,7 +146,8 @@ class VisualMetrics(Metric):
 
     Names written (each per-frame metric averaged over frames):
     ``psnr/erp``, ``psnr/erp_sw`` (solid-angle weighted), ``psnr/views`` (4 yaw views), ``psnr/pole``
-    (|lat| > 60 degrees); the same for ``ssim`` and ``lpips`` (``lpips/*`` only with an LPIPS backbone);
+    (|lat| > 60 degrees, solid-angle weighted); the same for ``ssim`` and ``lpips`` (``lpips/*`` only with an LPIPS
+    backbone);
     ``clip_t/erp`` and ``clip_t/views`` (cosine of image and caption embeddings, 8 frames; needs a CLIP backbone).
     """
 
@@ -169,7 +170,7 @@ class VisualMetrics(Metric):
             out[f"psnr/{tag}"] = float((10.0 * torch.log10(1.0 / mse.clamp_min(1e-10))).clamp_max(PSNR_CAP_DB).mean())
             out[f"ssim/{tag}"] = float(_weighted_mean(smap, wmap).mean())
         if self.lpips is not None:
-            lp = {k: v for k, v in variants.items() if k != "pole"}
+            lp = dict(variants)
             out.update({f"lpips/{k}": v for k, v in _weighted_lpips(self.lpips, pred, gt, lp, self.chunk).items()})
         if self.views:
             pv, gv = yaw_views(pred), yaw_views(gt)
