@@ -189,7 +189,8 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
         md.append("## Ranking per metric family (mean rank, 1 = best)\n")
         md.append("| method | " + " | ".join(fams) + " |\n|---|" + "---:|" * len(fams))
         for m in methods:
-            md.append(f"| {m} | " + " | ".join(f"{ranking[f].get(m, float('nan')):.2f}" for f in fams) + " |")
+            cells = [f"{ranking[f][m]:.2f}" if m in ranking[f] else "–" for f in fams]
+            md.append(f"| {m} | " + " | ".join(cells) + " |")
         md.append("")
     for name, grouping in GROUPINGS.items():
         groups = sorted({r["group"] for r in summaries[name]})
@@ -212,6 +213,8 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
                 vals = [index.get((m, metric), {"mean": float("nan")})["mean"] for m in methods]
                 errs = [index.get((m, metric), {"ci95": float("nan")})["ci95"] for m in methods]
                 target = out / "charts" / (metric.replace("/", "__").replace("@", "_at_") + ".png")
-                bar_chart(target, metric + _arrow(metric), methods, vals, errs, subtitle=f"{fam}; mean, 95% CI")
+                info = metric_info(metric)
+                better = "" if info is None else (" (higher is better)" if info.higher_is_better else " (lower is better)")
+                bar_chart(target, metric + better, methods, vals, errs, subtitle=f"{fam}; mean and 95% CI over clips")
                 files.append(target)
     return {"files": [str(f) for f in files], "ranking": ranking}
