@@ -89,3 +89,15 @@ def test_resize_wraps_longitude():
     img[..., 0] = 1.0  # first column bright: after downscaling both edge columns see it
     out = resize_video(img, (8, 16))
     assert out[0, 0, 4, -1] > 0.05 and out[0, 0, 4, 0] > 0.2
+
+
+def test_habitat_opengl_poses_become_opencv(tmp_path):
+    root = tmp_path / "hab"
+    root.mkdir()
+    c2w_gl = np.tile(np.eye(4), (3, 1, 1))
+    c2w_gl[:, :3, 3] = [[0, 0, 0], [0, 0, -1], [0, 0, -2]]  # walking along -z = forward in OpenGL axes
+    np.save(root / "camera_poses.npy", c2w_gl)
+    ann = load_annotations(root, video_fps=25.0, video_frames=3, pose_kind="habitat_gt")
+    forward_cv = ann.poses[:, :3, :3] @ np.array([0.0, 0.0, 1.0])  # the camera's +z (OpenCV forward) in world
+    assert np.allclose(forward_cv, [0.0, 0.0, -1.0])  # = the direction of travel
+    assert np.allclose(load_annotations(root, video_fps=25.0, video_frames=3).poses, c2w_gl)

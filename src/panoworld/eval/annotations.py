@@ -50,12 +50,17 @@ def has_annotations(folder: str | os.PathLike | None) -> bool:
     return folder is not None and any((Path(folder) / f).exists() for f in FILES)
 
 
-def poses_to_c2w(poses: np.ndarray) -> np.ndarray:
-    """(T, 4, 4) camera-to-world as is; (T, 12) reference point transforms ``P_t = R P_0 + t`` -> their
-    inverse, i.e. camera-to-world with the frame-0 camera as the world."""
+#: OpenGL / Habitat camera axes (x right, y up, z backward) -> OpenCV axes (x right, y down, z forward).
+GL_TO_CV = np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+def poses_to_c2w(poses: np.ndarray, *, opengl: bool = False) -> np.ndarray:
+    """(T, 4, 4) camera-to-world as is (``opengl=True``: camera axes y up / -z forward, as Habitat writes them,
+    converted to OpenCV axes); (T, 12) reference point transforms ``P_t = R P_0 + t`` -> their inverse, i.e.
+    camera-to-world with the frame-0 camera as the world."""
     poses = np.asarray(poses, np.float64)
     if poses.ndim == 3 and poses.shape[1:] == (4, 4):
-        return poses
+        return poses @ GL_TO_CV if opengl else poses
     if poses.ndim == 2 and poses.shape[1] == 12:
         out = np.tile(np.eye(4), (len(poses), 1, 1))
         rot, t = poses[:, :9].reshape(-1, 3, 3), poses[:, 9:]
@@ -96,8 +101,13 @@ def load_annotations(
     video_frames: int = 0,
     video_size: tuple[int, int] = (0, 0),
     depth_kind: str = "",
+    pose_kind: str = "",
 ) -> Annotations:
-    """Load an annotation folder. ``video_*`` describe the annotated video (for timestamps and size)."""
+    """Load an annotation folder. ``video_*`` describe the annotated video (for timestamps and size).
+
+    (T, 4, 4) poses are taken as OpenGL-axis camera-to-world when ``pose_kind == "habitat_gt"`` (the reference's
+    Habitat renderer: y up, -z forward) or ``meta["pose_axes"] == "opengl"``; otherwise OpenCV axes (DESIGN.md).
+    """
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"annotation folder not found: {root}")
@@ -131,5 +141,6 @@ def load_annotations(
         visibility=None if vis is None else (vis.astype(np.float32) > 0.5),
         tracks_3d=None if opt("tracks_3d.npy") is None else opt("tracks_3d.npy").astype(np.float64),
         static=opt("track_is_static.npy"),
-        poses=None if poses is None else poses_to_c2w(poses),
+        poses=None if poses is None else poses_to_c2w(
+            poses, opengl=pose_kind == "habitat_gt" or str(meta.get("pose_axes", "")).lower() == "opengl"),
     )

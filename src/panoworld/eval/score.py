@@ -136,7 +136,8 @@ class Scorer:
                       n_frames=self.cfg.fid_frames, face_size=self.cfg.face_size)
         if has_annotations(clip.annotation_dir) and has_annotations(rdir):
             gann = load_annotations(clip.annotation_dir, video_fps=info["gt_fps"], video_frames=info["gt_frames"],
-                                    video_size=info["size"], depth_kind=clip.depth_kind)
+                                    video_size=info["size"], depth_kind=clip.depth_kind,
+                                    pose_kind=clip.pose_kind)
             pann = load_annotations(rdir, video_fps=info["pred_fps"], video_frames=info["pred_frames"],
                                     video_size=info["pred_size"])
             values.update(geometry_metrics(gann, pann, self.cfg.align, gt_video=clip.video_path,

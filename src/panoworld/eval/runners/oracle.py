@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
-from panoworld.io import atomic_path
+from panoworld.io import atomic_path, atomic_write_json
 
 from ..annotations import has_annotations
 from .base import MethodSpec, RunRequest, register
@@ -21,6 +22,10 @@ def run(request: RunRequest) -> None:
                 shutil.copytree(item, dst, dirs_exist_ok=True)
             else:
                 shutil.copyfile(item, dst)
+        if clip.pose_kind == "habitat_gt":  # keep the GT's OpenGL pose axes explicit for the copy
+            meta_path = request.out_dir / "meta.json"
+            meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+            atomic_write_json(meta_path, {**meta, "pose_axes": "opengl"})
 
 
 SPEC = register(
