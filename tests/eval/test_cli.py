@@ -92,6 +92,10 @@ def test_external_command_template(tmp_path, tiny_split):
                  "--runner-config", str(cfg), "--shard", "0/4"]) == 0
     run = json.loads(next(res.glob("argus/*/run.json")).read_text())
     assert run["native_fps"] == 8.0 and run["num_frames"] == 25 and run["size"] == [480, 640]
+    cfg.write_text(json.dumps({"argus": {"command": "{python} -c \"import sys; sys.exit(3)\"", "python": sys.executable}}))
+    assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", "argus",
+                 "--runner-config", str(cfg), "--shard", "1/4"]) == 2  # failure recorded, batch continues
+    assert "exit 3" in next(res.glob("argus/*/error.txt")).read_text()
 
 
 def test_user_errors_are_one_line(tmp_path, tiny_split, capsys):

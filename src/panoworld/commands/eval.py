@@ -81,14 +81,22 @@ def infer(
     for spec in specs:
         check_command_config(spec, config.get(spec.name, {}))
     todo = [(s, c) for s in specs for c in clips if force or not is_done(result_dir(results, s.name, c))]
+    failed: list[str] = []
     with progress_bar("generating", len(todo)) as advance:
         for spec, clip in todo:
             out = result_dir(results, spec.name, clip)
             request = RunRequest(clip=clip, out_dir=out, work_dir=results / "_work" / spec.name / clip.dirname,
                                  spec=spec, config=config.get(spec.name, {}), device=device, seed=seed)
-            run_method(spec, request)
+            try:
+                run_method(spec, request)
+            except InputError as exc:  # a failing clip does not stop the batch; the reason is kept beside it
+                failed.append(f"{spec.name}/{clip.dirname}: {exc}")
+                out.mkdir(parents=True, exist_ok=True)
+                (out / "error.txt").write_text(f"{exc}\n", encoding="utf-8")
             advance(1)
-    console.print(f"{len(todo)} clip(s) generated, {len(specs) * len(clips) - len(todo)} already done")
+    console.print(f"{len(todo) - len(failed)} clip(s) generated, {len(specs) * len(clips) - len(todo)} already done")
+    if failed:
+        raise InputError(f"{len(failed)} clip(s) failed (reasons in error.txt beside each); first: {failed[0]}")
 
 
 @app.command()
