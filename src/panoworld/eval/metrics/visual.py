@@ -85,12 +85,11 @@ def ssim_map(pred: torch.Tensor, gt: torch.Tensor, *, circular: bool = True, win
     k = _gaussian_kernel(window, sigma, pred)
     c1, c2 = 0.01**2, 0.03**2
     out = []
-    for start in range(0, pred.shape[0], 8):  # chunks of 8 frames bound the memory of the 5 blurred maps
+    for start in range(0, pred.shape[0], 8):  # chunks of 8 frames bound the memory of the blurred maps
         x, y = pred[start : start + 8], gt[start : start + 8]
-        mu_x, mu_y = _blur(x, k, circular), _blur(y, k, circular)
-        sxx = _blur(x * x, k, circular) - mu_x**2
-        syy = _blur(y * y, k, circular) - mu_y**2
-        sxy = _blur(x * y, k, circular) - mu_x * mu_y
+        blurred = _blur(torch.cat([x, y, x * x, y * y, x * y], dim=1), k, circular)  # one grouped conv pass
+        mu_x, mu_y, exx, eyy, exy = blurred.chunk(5, dim=1)
+        sxx, syy, sxy = exx - mu_x**2, eyy - mu_y**2, exy - mu_x * mu_y
         smap = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
         out.append(smap.mean(dim=1))
     return torch.cat(out)
