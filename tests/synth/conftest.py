@@ -14,7 +14,7 @@ def open_scene(prims, *, start=(0.0, -1.5, 0.0), yaw=0.0, kind="static", **traj)
     """A scene with the ground plane, a sky dome and ``prims``; camera at ``start``."""
     base = [
         Prim("ground", (0, 0, 0), (0, 0, 0), GREY, 1, "ground"),
-        Prim("dome", (100.0, 0, 0), (0, 0, 0), Material(emissive=1.0), 0, "sky"),
+        Prim("dome", (100.0, 0, 0), (0, 0, 0), Material("sky", emissive=1.0), 0, "sky"),
     ]
     light = Light("sun", direction=(0.3, -0.8, 0.2))
     return Scene("outdoor", 0, base + list(prims), light, Trajectory(kind, start, yaw, **traj), sky=True)

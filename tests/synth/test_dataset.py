@@ -72,8 +72,8 @@ def test_split_writes_reads_back_resumes_and_is_byte_identical(tmp_path):
 
 def test_fifty_clip_split_in_one_command(tmp_path):
     out = tmp_path / "s"
-    args = ["synth", "--out", str(out), "--clips", "50", "--frames", "2", "--size", "8x16", "--grid", "2",
-            "--ann-frames", "2", "--no-shadows"]
+    args = ["synth", "--out", str(out), "--clips", "50", "--frames", "1", "--size", "8x16", "--grid", "2",
+            "--ann-frames", "1", "--no-shadows"]
     assert main(args) == 0
     rows = check_split(out, height=8, width=16, grid=2)
     kinds = [r["trajectory_kind"] for r in rows]

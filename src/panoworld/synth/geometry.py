@@ -244,3 +244,42 @@ def erp_windows(center_cam, radius: float, height: int, width: int) -> list[tupl
     if col1 > width:
         return [(row0, row1, col0, width), (row0, row1, 0, col1 - width)]
     return [(row0, row1, col0, col1)]
+
+
+def erp_windows_upright_box(center_rel, half, height: int, width: int, yaw_rad: float) -> list[tuple[int, int, int, int]]:
+    """Tight ERP windows of an axis-aligned box seen by a level camera (no pitch / roll) turned by
+    ``yaw_rad``; ``center_rel`` is the box centre minus the camera position (world axes, y down).
+
+    Longitudes come from the four vertical edges, latitudes from the top / bottom faces at the
+    smallest horizontal distance; returns the whole image when the camera is above or below the box.
+    """
+    cx, cy, cz = (float(v) for v in center_rel)
+    hx, hy, hz = (float(v) for v in half)
+    dx = max(abs(cx) - hx, 0.0)
+    dz = max(abs(cz) - hz, 0.0)
+    dmin = math.hypot(dx, dz)
+    if dmin < 1e-3:
+        return [(0, height, 0, width)]
+    lat_hi = math.atan2(-(cy - hy), dmin)
+    lat_lo = math.atan2(-(cy + hy), dmin)
+    lat_hi = max(lat_hi, math.atan2(-(cy - hy), dmin + 2 * (hx + hz)))
+    lat_lo = min(lat_lo, math.atan2(-(cy + hy), dmin + 2 * (hx + hz)))
+    lon_c = math.atan2(cx, cz)
+    rel = []
+    for sx in (-1, 1):
+        for sz in (-1, 1):
+            lon = math.atan2(cx + sx * hx, cz + sz * hz)
+            rel.append((lon - lon_c + math.pi) % (2 * math.pi) - math.pi)
+    lon_lo, lon_hi = lon_c + min(rel) - yaw_rad, lon_c + max(rel) - yaw_rad
+    margin = 1.5
+    row0 = max(0, int(math.floor((math.pi / 2 - lat_hi) * height / math.pi - 0.5 - margin)))
+    row1 = min(height, int(math.ceil((math.pi / 2 - lat_lo) * height / math.pi - 0.5 + margin)) + 1)
+    col0 = int(math.floor((lon_lo + math.pi) * width / (2 * math.pi) - 0.5 - margin))
+    col1 = int(math.ceil((lon_hi + math.pi) * width / (2 * math.pi) - 0.5 + margin)) + 1
+    if col1 - col0 >= width:
+        return [(row0, row1, 0, width)]
+    shift = (col0 // width) * width
+    col0, col1 = col0 - shift, col1 - shift
+    if col1 > width:
+        return [(row0, row1, col0, width), (row0, row1, 0, col1 - width)]
+    return [(row0, row1, col0, col1)]

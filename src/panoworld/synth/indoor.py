@@ -243,13 +243,14 @@ def make_room(seed: int, trajectory: str, rng: random.Random) -> Scene:
         "noise": builder.material("noise", rng.choice(["beige", "grey", "sage"]), "light grey", 0.2, word="carpeted"),
     }[floor_name]
     paint = rng.choice(WALL_PAINTS)
+    light_paint = tuple(0.75 * c + 0.25 * w for c, w in zip(named(paint), named("white")))
     wall_kind = rng.choice(["paint", "paint", "stripes", "brick"])
     wall = {
-        "paint": builder.material("noise", paint, "white", 0.8, word="painted"),
+        "paint": builder.material("noise", paint, light_paint, 0.8, word="painted"),
         "stripes": builder.material("stripes", paint, "white", 0.3, word="striped"),
         "brick": builder.material("brick", rng.choice(["terracotta", "red", "cream"]), "light grey", 0.5, word="brick"),
     }[wall_kind]
-    plain = builder.material("noise", paint, "white", 0.8, word="painted")
+    plain = builder.material("noise", paint, light_paint, 0.8, word="painted")
     ceiling = builder.material("noise", "white", "light grey", 1.5, word="white")
     walls = [wall if wall_kind != "brick" or i == 0 else plain for i in range(4)]
     builder.add(Prim("room", (hw, height / 2, hd), (0.0, -height / 2, 0.0),
@@ -267,7 +268,7 @@ def make_room(seed: int, trajectory: str, rng: random.Random) -> Scene:
     decals = _decals(rng, hw, hd, height)
     warm = rng.uniform(0.9, 1.0)
     light = Light("point", position=(lx, -height + 0.35, lz), color=(1.0 * warm, 0.96 * warm, 0.88 * warm),
-                  ambient=(0.42, 0.42, 0.45), sky_zenith=(0.35, 0.55, 0.9), sky_horizon=(0.85, 0.9, 0.95))
+                  ambient=(0.55, 0.55, 0.57), sky_zenith=(0.35, 0.55, 0.9), sky_horizon=(0.85, 0.9, 0.95))
     description = {
         "setting": "indoor", "place": room_type, "floor": floor.name, "walls": f"{wall.name}",
         "ceiling": "white ceiling", "light": "a round ceiling lamp",

@@ -37,7 +37,7 @@ def make_street(seed: int, trajectory: str, rng: random.Random) -> Scene:
     side = rng.choice([-1, 1])  # the sidewalk the camera stands on
     ground = builder.material("road", (0.32, 0.32, 0.34), rng.choice(["light grey", "beige"]), road_hw, word="asphalt")
     builder.add(Prim("ground", (0, 0, 0), (0, 0, 0), ground, 1, "street"))
-    sky = builder.material("flat", "sky blue", "white", 1.0, emissive=1.0)
+    sky = builder.material("sky", "sky blue", "white", 1.0, emissive=1.0)
     builder.add(Prim("dome", (SKY_RADIUS, 0, 0), (0, 0, 0), sky, 0, "sky"))
     buildings = []
     for s in (-1, 1):
@@ -56,7 +56,7 @@ def make_street(seed: int, trajectory: str, rng: random.Random) -> Scene:
             buildings.append({"label": "building", "instance": inst, "position": (x + w / 2, 0.0, s * z0), "dynamic": False,
                               "material": f"{color} {round(h / 3):d}-storey", "height": h})
             x += w + (rng.uniform(3.0, 6.0) if rng.random() < 0.2 else rng.uniform(0.0, 1.0))
-    cam_z = side * (road_hw + 1.2)
+    cam_z = side * (road_hw + 1.4)
     traj, _ = camera_trajectory(rng, trajectory, (12.0, 0.0), height_range=(1.5, 1.8), speed=(0.4, 0.9),
                                 headings=(90.0, -90.0), start_z=cam_z)
     cam_x = traj.start[0]
@@ -68,9 +68,9 @@ def make_street(seed: int, trajectory: str, rng: random.Random) -> Scene:
     for s in (-1, 1):
         x = rng.uniform(-40.0, -30.0)
         while x < 40.0:
-            z = s * (road_hw + 2.6)
+            z = s * (road_hw + 2.7)
             inst = builder.new_instance("tree")
-            r = rng.uniform(1.3, 2.0)
+            r = rng.uniform(1.1, 1.5) if s == side else rng.uniform(1.3, 2.0)
             builder.add(Prim("cylinder", (0.16, 1.3, 0), (x, -1.3, z), bark, inst, "tree"))
             builder.add(Prim("sphere", (r, 0, 0), (x, -2.3 - r * 0.85, z), leaves, inst, "tree"))
             objects.append({"label": "tree", "instance": inst, "position": (x, 0.0, z), "dynamic": False, "material": "leafy green"})
@@ -78,7 +78,7 @@ def make_street(seed: int, trajectory: str, rng: random.Random) -> Scene:
         x = rng.uniform(-35.0, -25.0)
         while x < 35.0:
             z = s * (road_hw + 0.35)
-            if abs(x - cam_x) > 0.8 or s != side:
+            if s != side or rng.random() < 0.5:
                 inst = builder.new_instance("street lamp")
                 builder.add(Prim("cylinder", (0.07, 2.4, 0), (x, -2.4, z), metal, inst, "street lamp"))
                 builder.add(Prim("sphere", (0.22, 0, 0), (x, -4.95, z), bulb, inst, "street lamp"))
@@ -108,7 +108,7 @@ def make_street(seed: int, trajectory: str, rng: random.Random) -> Scene:
     for _ in range(rng.choice([1, 2, 3])):
         s = rng.choice([-1, 1])
         v = rng.uniform(0.9, 1.5) * rng.choice([-1, 1])
-        z = s * (road_hw + 1.9)
+        z = s * (road_hw + (2.25 if s == side else rng.uniform(1.2, 2.2)))
         start = (cam_x + rng.uniform(-12.0, 12.0), -0.72, z)
         color = rng.choice(["red", "blue", "yellow", "green", "orange", "purple", "white"])
         inst = builder.new_instance("person")

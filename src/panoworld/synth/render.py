@@ -24,9 +24,10 @@ import torch
 
 from panoworld.sphere import direction_to_lonlat, erp_directions, lonlat_to_direction, lonlat_to_pixel, pixel_to_lonlat
 
-from .geometry import _dot, erp_windows, intersect
+from .geometry import _dot, erp_windows, erp_windows_upright_box, intersect
 from .scene import Scene
 from .shading import PackedScene
+from .shadows import ShadowMap
 
 __all__ = ["Clip", "ClipRenderer", "Tracks", "render_clip", "query_grid"]
 
@@ -104,7 +105,9 @@ class ClipRenderer:
         device: torch device for the image rays.
         supersample: odd factor s; colour is averaged over s x s rays per pixel, while depth and ids
             come from the middle ray, which is exactly the pixel centre.
-        shadows: cast shadow rays towards the light.
+        shadows: cast shadows (shadow maps filled by ray casts towards the light).
+        optimize: cull primitives to their ERP windows and cast a static camera's background once
+            (False gives the naive renderer with identical output, for benchmarks).
     """
 
     def __init__(
@@ -117,6 +120,7 @@ class ClipRenderer:
         device: str | torch.device = "cpu",
         supersample: int = 1,
         shadows: bool = True,
+        optimize: bool = True,
     ):
         height, width = size
         if width != 2 * height or height <= 0:
@@ -137,8 +141,13 @@ class ClipRenderer:
         self.packed = PackedScene(scene, self.times, self.device)
         hs, ws = height * supersample, width * supersample
         self.rays_cam = erp_directions(hs, ws, device=self.device, dtype=torch.float32)
-        self.static_camera = bool((self.poses - self.poses[:1]).abs().max() == 0)
+        self.optimize = optimize
+        self.static_camera = optimize and bool((self.poses - self.poses[:1]).abs().max() == 0)
         self._bg_cache = None
+        self.shadow = None
+        if shadows and self.packed.occluders:
+            res = max(64, min(height * supersample, 512))
+            self.shadow = ShadowMap(self.packed, self.poses[0, :3, 3].to(self.device, torch.float32), resolution=res)
 
     # ------------------------------------------------------------------ image rays
     def _camera(self, i: int):
@@ -152,15 +161,27 @@ class ClipRenderer:
         rot, cen = self._camera(i)
         cam_c = cen.to(self.device, torch.float32)
         hs, ws = rays.shape[:2]
+        level = bool(abs(float(rot[1, 1]) - 1.0) < 1e-12)  # no pitch / roll: the horizon is the middle row
+        fill_last = []
         for k in ids:
-            if self.packed.kinds[k] in _UNBOUNDED:
+            kind = self.packed.kinds[k]
+            if kind == "dome" and self.optimize:
+                fill_last.append(k)
+                continue
+            if kind == "ground" and self.optimize and level and float(cen[1]) < 0:
+                windows = [(max(0, hs // 2 - 1), hs, 0, ws)]
+            elif kind in _UNBOUNDED or not self.optimize:
                 windows = [(0, hs, 0, ws)]
+            elif kind == "box" and level and not self.packed.dynamic[k]:
+                yaw = math.atan2(float(rot[0, 2]), float(rot[2, 2]))
+                rel = (self.packed.cen64[i, k] - cen).tolist()
+                windows = erp_windows_upright_box(rel, self.packed.sizes[k], hs, ws, yaw)
             else:
                 c_cam = (rot.T @ (self.packed.cen64[i, k] - cen)).tolist()
                 windows = erp_windows(c_cam, self.packed.radius[k], hs, ws)
             for r0, r1, c0, c1 in windows:
                 o_l, d_l = self.packed.local_rays(k, i, cam_c, rays[r0:r1, c0:c1])
-                t, face = intersect(self.packed.kinds[k], self.packed.sizes[k], o_l, d_l)
+                t, face = intersect(kind, self.packed.sizes[k], o_l, d_l)
                 tv = t_buf[r0:r1, c0:c1]
                 better = t < tv
                 tv.copy_(torch.where(better, t, tv))
@@ -168,18 +189,25 @@ class ClipRenderer:
                 iv.copy_(torch.where(better, torch.full_like(iv, k), iv))
                 fv = face_buf[r0:r1, c0:c1]
                 fv.copy_(torch.where(better, face, fv))
+        for k in fill_last:
+            # Backdrops (the sky dome) only where nothing nearer was hit.
+            miss = torch.isinf(t_buf).reshape(-1).nonzero().squeeze(-1)
+            if miss.numel() == 0:
+                continue
+            o_l, d_l = self.packed.local_rays(k, i, cam_c, rays.reshape(-1, 3)[miss])
+            t, face = intersect(self.packed.kinds[k], self.packed.sizes[k], o_l, d_l)
+            t_buf.view(-1).index_copy_(0, miss, t)
+            id_buf.view(-1).index_fill_(0, miss, k)
+            face_buf.view(-1).index_copy_(0, miss, face)
 
-    def _shade(self, i: int, t, ids, faces, d, cam_c, occluders):
-        """Flat hit arrays (M,) -> (p, n, base, direct, lit) for pixels that hit something."""
+    def _shade(self, i: int, t, ids, faces, d, cam_c):
+        """Flat hit arrays (M,) -> (p, n, base, direct) (M, 3) each."""
         p = cam_c + t.unsqueeze(-1) * d
         n, base, direct = self.packed.surface(i, p, d, ids, faces)
-        if self.shadows:
-            lit = self.packed.lit(i, p, n, occluders)
-        else:
-            lit = torch.ones_like(t)
-        return p, n, base, direct, lit
+        return p, n, base, direct
 
     def _background(self, i: int, rays: torch.Tensor):
+        """Static primitives only: flat (t, id, face, p, n, base, direct) of every pixel."""
         hs, ws = rays.shape[:2]
         dev = self.device
         buffers = (
@@ -192,19 +220,16 @@ class ClipRenderer:
         d = rays.reshape(-1, 3)
         cam_c = self._camera(i)[1].to(dev, torch.float32)
         hit = ids >= 0
-        color = torch.zeros(d.shape[0], 3, device=dev)
-        p = torch.zeros(d.shape[0], 3, device=dev)
-        n = torch.zeros(d.shape[0], 3, device=dev)
-        static_occ = [k for k in self.packed.occluders if not self.packed.dynamic[k]]
-        if bool(hit.any()):
-            hp, hn, base, direct, lit = self._shade(i, t[hit], ids[hit], faces[hit], d[hit], cam_c, static_occ)
-            p[hit], n[hit] = hp, hn
-            color[hit] = base
-            shade_direct = torch.zeros_like(color)
-            shade_direct[hit] = direct * lit.unsqueeze(-1)
+        if bool(hit.all()):
+            out = list(self._shade(i, t, ids, faces, d, cam_c))
         else:
-            shade_direct = torch.zeros_like(color)
-        return t, ids, faces, p, n, color, shade_direct
+            out = [torch.zeros(d.shape[0], 3, device=dev) for _ in range(4)]
+            if bool(hit.any()):
+                for buf, val in zip(out, self._shade(i, t[hit], ids[hit], faces[hit], d[hit], cam_c)):
+                    buf[hit] = val
+        if self.shadow is not None:
+            out += list(self.shadow.coords(out[0], out[1]))
+        return (t, ids, faces, *out)
 
     def render_frame(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Frame ``i`` -> (rgb (3, H, W) float32 [0, 1], depth (H, W) float32 m, instances (H, W) int16)."""
@@ -216,32 +241,33 @@ class ClipRenderer:
             bg = self._background(i, rays)
             if self.static_camera:
                 self._bg_cache = bg
-        t_bg, id_bg, face_bg, p_bg, n_bg, base_bg, direct_bg = bg
+        t_bg, id_bg, face_bg, _, _, base, direct = bg[:7]
+        shadow_coords = bg[7:]
         hs, ws = rays.shape[:2]
-        t = t_bg.clone().reshape(hs, ws)
-        ids = id_bg.clone().reshape(hs, ws)
-        faces = face_bg.clone().reshape(hs, ws)
-        dyn = self.packed.dynamic_ids
-        if dyn:
-            self._cast_culled(i, rays, dyn, (t, ids, faces))
-        t, ids, faces = t.reshape(-1), ids.reshape(-1), faces.reshape(-1)
-        color = base_bg.clone()
-        dyn_occ = [k for k in self.packed.occluders if self.packed.dynamic[k]]
-        changed = ids != id_bg
-        keep = (~changed) & (id_bg >= 0)
-        if self.shadows and dyn_occ and bool(keep.any()):
-            lit_dyn = self.packed.lit(i, p_bg[keep], n_bg[keep], dyn_occ)
-            color[keep] += direct_bg[keep] * lit_dyn.unsqueeze(-1)
+        t, ids = t_bg, id_bg
+        lit_map = self.shadow.frame_map(i) if self.shadow is not None else None
+        if lit_map is not None:
+            color = torch.addcmul(base, direct, self.shadow.test(lit_map, *shadow_coords).unsqueeze(-1))
         else:
-            color += direct_bg * keep.unsqueeze(-1)
-        if bool(changed.any()):
-            d = rays.reshape(-1, 3)[changed]
-            cam_c = cen.to(self.device, torch.float32)
-            _, _, base, direct, lit = self._shade(
-                i, t[changed], ids[changed], faces[changed], d, cam_c, self.packed.occluders
-            )
-            color[changed] = base + direct * lit.unsqueeze(-1)
-        color = color.clamp(0, 1).reshape(hs, ws, 3).permute(2, 0, 1)
+            color = base + direct
+        if self.packed.dynamic_ids:
+            t = t_bg.clone().reshape(hs, ws)
+            ids = id_bg.clone().reshape(hs, ws)
+            faces = face_bg.clone().reshape(hs, ws)
+            self._cast_culled(i, rays, self.packed.dynamic_ids, (t, ids, faces))
+            t, ids, faces = t.reshape(-1), ids.reshape(-1), faces.reshape(-1)
+            changed = (ids != id_bg).nonzero().squeeze(-1)
+            if changed.numel():
+                d = rays.reshape(-1, 3)[changed]
+                cam_c = cen.to(self.device, torch.float32)
+                p_ch, n_ch, base_ch, direct_ch = self._shade(i, t[changed], ids[changed], faces[changed], d, cam_c)
+                if lit_map is not None:
+                    lit_ch = self.shadow.test(lit_map, *self.shadow.coords(p_ch, n_ch))
+                    color_ch = torch.addcmul(base_ch, direct_ch, lit_ch.unsqueeze(-1))
+                else:
+                    color_ch = base_ch + direct_ch
+                color = color.index_copy_(0, changed, color_ch)
+        color = color.clamp_(0, 1).reshape(hs, ws, 3).permute(2, 0, 1)
         depth = t.reshape(hs, ws)
         inst = torch.where(ids >= 0, self.packed.instance[ids.clamp_min(0)], torch.zeros_like(ids))
         inst = inst.reshape(hs, ws)

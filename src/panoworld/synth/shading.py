@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .geometry import _dot, bounding_radius, intersect, local_normal
+from .geometry import _FACE_NORMALS, FACE_ROUND, _dot, bounding_radius, intersect, local_normal
 from .scene import Scene
 from .textures import PATTERNS, evaluate_pattern, sky_color
 
@@ -46,8 +46,9 @@ class PackedScene:
         self.color_b = torch.tensor([m.color_b for m in mats], dtype=dtype, device=device)
         self.scale = torch.tensor([m.scale for m in mats], dtype=dtype, device=device)
         self.emissive = torch.tensor([m.emissive for m in mats], dtype=dtype, device=device)
-        self.is_dome = torch.tensor([p.kind == "dome" for p in prims], dtype=torch.bool, device=device)
         self.is_room = torch.tensor([p.kind == "room" for p in prims], dtype=torch.bool, device=device)
+        self.is_dynamic = torch.tensor(self.dynamic, dtype=torch.bool, device=device)
+        self.face_normals = _FACE_NORMALS.to(device=device, dtype=dtype)
         # Object poses per frame, float64 (T, K, 3, 3) and (T, K, 3) for every primitive.
         n_t, n_k = times.shape[0], len(prims)
         rot = torch.eye(3, dtype=torch.float64).expand(n_t, n_k, 3, 3).clone()
@@ -103,36 +104,36 @@ class PackedScene:
         The final colour is ``base + direct * lit`` where ``lit`` in [0, 1] is the shadow factor.
         """
         ids = ids.clamp_min(0)
-        mat = ids * 8 + faces.long()
-        p_local = p - self.cen[frame][ids]
-        dyn_mask = torch.zeros_like(ids, dtype=torch.bool)
-        for k in self.dynamic_ids:
-            dyn_mask |= ids == k
-        rot_dyn = None
-        if bool(dyn_mask.any()):
-            rot_dyn = self.rot[frame][ids[dyn_mask]]
-            p_local[dyn_mask] = (p_local[dyn_mask].unsqueeze(-2) @ rot_dyn).squeeze(-2)
-        n_local = local_normal(faces, p_local, self.axis_half[ids])
-        n_world = n_local.clone()
-        p_tex = p.clone()
-        if rot_dyn is not None:
-            n_world[dyn_mask] = (rot_dyn @ n_local[dyn_mask].unsqueeze(-1)).squeeze(-1)
-            p_tex[dyn_mask] = p_local[dyn_mask]
-        n_tex = torch.where(dyn_mask.unsqueeze(-1), n_local, n_world)
-        albedo = torch.empty_like(p)
+        face = faces.long()
+        mat = ids * 8 + face
+        n_world = self.face_normals[face.clamp(max=5)]
+        p_tex, n_tex = p, n_world
+        # Round faces (spheres, cylinders, capsules, dome) and moving primitives need local coordinates.
+        special = (self.is_dynamic[ids] | (face == FACE_ROUND)).nonzero().squeeze(-1)
+        if special.numel():
+            k_sp = ids[special]
+            rot = self.rot[frame][k_sp]
+            p_loc = ((p[special] - self.cen[frame][k_sp]).unsqueeze(-2) @ rot).squeeze(-2)
+            n_loc = local_normal(faces[special], p_loc, self.axis_half[k_sp])
+            n_sp = (rot @ n_loc.unsqueeze(-1)).squeeze(-1)
+            n_world = n_world.index_copy(0, special, n_sp)
+            dyn = self.is_dynamic[k_sp]
+            p_tex = p.index_copy(0, special, torch.where(dyn.unsqueeze(-1), p_loc, p[special]))
+            n_tex = n_world.index_copy(0, special, torch.where(dyn.unsqueeze(-1), n_loc, n_sp))
         pats = self.pattern[mat]
-        for index in torch.unique(pats).tolist():
-            sel = (pats == index).nonzero().squeeze(-1)
-            k_sel = mat[sel]
-            albedo[sel] = evaluate_pattern(
-                PATTERNS[index], p_tex[sel], n_tex[sel], self.color_a[k_sel], self.color_b[k_sel], self.scale[k_sel]
-            )
+        present = torch.bincount(pats, minlength=len(PATTERNS)).nonzero().squeeze(-1).tolist()
+        if len(present) == 1:
+            albedo = self._albedo(PATTERNS[present[0]], p_tex, n_tex, mat, d)
+        else:
+            albedo = torch.empty_like(p)
+            for index in present:
+                sel = (pats == index).nonzero().squeeze(-1)
+                albedo[sel] = self._albedo(PATTERNS[index], p_tex[sel], n_tex[sel], mat[sel], d[sel])
         emit = self.emissive[mat]
         if self.decals:
             emit = self._apply_decals(p, ids, albedo, emit, d)
-        up = -n_world[:, 1]
-        amb = self.ambient * (0.8 + 0.2 * up).unsqueeze(-1)
-        base = albedo * (amb * (1 - emit).unsqueeze(-1) + emit.unsqueeze(-1))
+        up = n_world[:, 1].mul(-0.2).add_(0.8)
+        base = albedo * self.ambient * up.unsqueeze(-1)
         if self.light_kind == "point":
             to_light = self.light_pos - p
             dist2 = _dot(to_light, to_light)
@@ -140,20 +141,29 @@ class PackedScene:
             lam = lam * 6.0 / (4.0 + dist2)
         else:
             lam = _dot(n_world, self.light_dir).clamp_min(0)
-        direct = albedo * self.light_color * (lam * (1 - emit)).unsqueeze(-1)
-        sky = self.is_dome[ids]
-        if bool(sky.any()):
-            base[sky] = sky_color(d[sky], self.light_dir, self.scene.light.sky_zenith, self.scene.light.sky_horizon)
-            direct[sky] = 0.0
+        direct = albedo * self.light_color * lam.unsqueeze(-1)
+        glow = (emit > 0).nonzero().squeeze(-1)
+        if glow.numel():
+            e = emit[glow].unsqueeze(-1)
+            base[glow] = base[glow] * (1 - e) + albedo[glow] * e
+            direct[glow] = direct[glow] * (1 - e)
         return n_world, base, direct
+
+    def _albedo(self, pattern: str, p_tex, n_tex, mat, d):
+        if pattern == "sky":
+            light = self.scene.light
+            return sky_color(d, self.light_dir, light.sky_zenith, light.sky_horizon)
+        return evaluate_pattern(pattern, p_tex, n_tex, self.color_a[mat], self.color_b[mat], self.scale[mat])
 
     def _apply_decals(self, p, ids, albedo, emit, d):
         """Paint windows / paintings / doors onto room-wall hits (in place on ``albedo``); returns emission."""
-        wall = self.is_room[ids]
-        if not bool(wall.any()):
+        y_lo = min(dec.center[1] - dec.half[1] for dec in self.decals)
+        y_hi = max(dec.center[1] + dec.half[1] for dec in self.decals)
+        y = p[:, 1]
+        sel = (self.is_room[ids] & (y >= y_lo) & (y <= y_hi)).nonzero().squeeze(-1)
+        if sel.numel() == 0:
             return emit
         emit = emit.clone()
-        sel = wall.nonzero().squeeze(-1)
         pw = p[sel]
         for dec in self.decals:
             c = torch.tensor(dec.center, dtype=p.dtype, device=p.device)
@@ -186,37 +196,3 @@ class PackedScene:
                 panel = col * (0.85 + 0.15 * (v.abs() > 0.5).to(p.dtype)).unsqueeze(-1)
                 albedo[idx] = panel + (torch.full_like(panel, 0.8) - panel) * torch.maximum(frame * 0.5, knob)
         return emit
-
-    # ------------------------------------------------------------------ shadows
-    def lit(self, frame: int, p: torch.Tensor, n: torch.Tensor, occluders: list[int]) -> torch.Tensor:
-        """Shadow factor (M,) in {0, 1}: 1 where the light is not blocked by any of ``occluders``."""
-        lit = torch.ones(p.shape[0], dtype=p.dtype, device=p.device)
-        if not occluders or p.shape[0] == 0:
-            return lit
-        origin = p + n * 2e-3
-        if self.light_kind == "point":
-            to_light = self.light_pos - origin
-            dist = _dot(to_light, to_light).sqrt()
-            dirs = to_light / dist.clamp_min(1e-9).unsqueeze(-1)
-        else:
-            dist = torch.full_like(lit, math.inf)
-            dirs = self.light_dir.expand_as(origin)
-        for k in occluders:
-            c = self.cen[frame, k]
-            r = self.radius[k]
-            rel = c - origin
-            along = _dot(rel, dirs)
-            perp2 = _dot(rel, rel) - along * along
-            cand = (perp2 < r * r) & (along > -r) & (along < dist + r)
-            idx = cand.nonzero().squeeze(-1)
-            if idx.numel() == 0:
-                continue
-            o_l, d_l = self.local_rays(k, frame, origin[idx], dirs[idx])
-            t, _ = intersect(self.kinds[k], self.sizes[k], o_l, d_l)
-            blocked = t < dist[idx]
-            lit[idx] = torch.where(blocked, torch.zeros_like(t), lit[idx])
-        return lit
-
-    def is_sky(self, ids: torch.Tensor) -> torch.Tensor:
-        """True where the primitive id is the sky dome."""
-        return self.is_dome[ids.clamp_min(0)] & (ids >= 0)

@@ -13,7 +13,7 @@ import torch
 
 __all__ = ["PATTERNS", "evaluate_pattern", "planar_uv", "sky_color"]
 
-PATTERNS = ("flat", "noise", "tiles", "wood", "brick", "stripes", "checker", "facade", "ball", "person", "road")
+PATTERNS = ("flat", "noise", "tiles", "wood", "brick", "stripes", "checker", "facade", "ball", "person", "road", "sky")
 
 
 def _fract(x: torch.Tensor) -> torch.Tensor:
@@ -26,15 +26,11 @@ def _hash2(i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
 
 
 def _noise(p: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-    """Smooth band-limited noise in [0, 1] from a few incommensurate sinusoids of the 3-D point."""
-    x, y, z = (p / s.unsqueeze(-1)).unbind(-1)
-    v = (
-        torch.sin(1.7 * x + 2.3 * z + 0.5 * y)
-        + 0.6 * torch.sin(3.1 * z - 2.9 * y + 1.3 * x + 1.0)
-        + 0.4 * torch.sin(5.3 * y + 4.7 * x - 3.7 * z + 2.0)
-        + 0.25 * torch.sin(9.1 * x - 8.3 * z + 7.9 * y)
-    )
-    return (v / 4.5 + 0.5).clamp(0, 1)
+    """Smooth band-limited noise in [0, 1]: a product of two incommensurate sinusoids of the 3-D point."""
+    q = p / s.unsqueeze(-1)
+    x, y, z = q.unbind(-1)
+    v = torch.sin(1.7 * x + 2.3 * z + 0.5 * y) * torch.sin(3.1 * z - 2.9 * y + 1.3 * x + 1.0)
+    return v.mul_(0.5).add_(0.5)
 
 
 def planar_uv(p: torch.Tensor, n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,7 +53,7 @@ def _lines(u: torch.Tensor, width: float) -> torch.Tensor:
 
 
 def evaluate_pattern(name: str, p, n, a, b, s) -> torch.Tensor:
-    """Albedo (M, 3) of pattern ``name`` (one of :data:`PATTERNS`)."""
+    """Albedo (M, 3) of pattern ``name`` (one of :data:`PATTERNS` except ``sky``, see :func:`sky_color`)."""
     if name == "flat":
         return a
     if name == "noise":
