@@ -192,7 +192,7 @@ def main() -> None:
     ap.add_argument("--backbones", choices=("full", "tiny", "none"), default=None,
                     help="learned metrics: full-size random nets (default on cuda), tiny ones (smoke test) or none "
                     "(default on cpu)")
-    ap.add_argument("--budget-s", type=float, default=240.0, help="stop scoring new clips once the two methods "
+    ap.add_argument("--budget-s", type=float, default=180.0, help="stop scoring new clips once the two methods "
                     "have used this many seconds (the rest is extrapolated)")
     ap.add_argument("--fd-dim", type=int, default=None, help="feature size of the Fréchet comparison "
                     "(default 2048 on cuda, 512 on cpu)")
