@@ -53,21 +53,24 @@ def align_scale(pred: torch.Tensor, gt: torch.Tensor, weight: torch.Tensor, mode
     """Align ``pred`` to ``gt`` over pixels with ``weight > 0``: ``median`` (s = median g / median p) or
     ``scale_shift`` (weighted least squares s p + t ~ g); one (s, t) per clip."""
     valid = weight > 0
-    p, g, w = pred[valid].double(), gt[valid].double(), weight[valid].double()
+    s, t = _fit_affine(pred[valid].double(), gt[valid].double(), weight[valid].double(), mode)
+    return (pred.double() * s + t).to(pred.dtype)
+
+
+def _fit_affine(p: torch.Tensor, g: torch.Tensor, w: torch.Tensor, mode: str) -> tuple[torch.Tensor | float, ...]:
+    """(s, t) of :func:`align_scale` from gathered 1-D pixels; (1, 0) when there are too few."""
+    if mode not in ("median", "scale_shift"):
+        raise ValueError(f"unknown alignment {mode!r}; use median or scale_shift")
     if p.numel() < MIN_VALID:
-        return pred
+        return 1.0, 0.0
     if mode == "median":
-        return pred * (g.median() / p.median().clamp_min(EPS)).to(pred)
-    if mode == "scale_shift":
-        sw, sp, sg = w.sum(), (w * p).sum(), (w * g).sum()
-        spp, spg = (w * p * p).sum(), (w * p * g).sum()
-        det = sw * spp - sp * sp
-        if det.abs() < 1e-12:
-            return pred
-        s = (sw * spg - sp * sg) / det
-        t = (sg - s * sp) / sw
-        return (pred.double() * s + t).to(pred)
-    raise ValueError(f"unknown alignment {mode!r}; use median or scale_shift")
+        return g.median() / p.median().clamp_min(EPS), 0.0
+    sw, sp, sg = w.sum(), (w * p).sum(), (w * g).sum()
+    det = sw * (w * p * p).sum() - sp * sp
+    if det.abs() < 1e-12:
+        return 1.0, 0.0
+    s = (sw * (w * p * g).sum() - sp * sg) / det
+    return s, (sg - s * sp) / sw
 
 
 def _valid(pred: torch.Tensor, gt: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -91,6 +94,15 @@ def delta1(pred: torch.Tensor, gt: torch.Tensor, weight: torch.Tensor, threshold
     p, g, w = pred[v].double(), gt[v].double(), weight[v].double()
     ok = (p > EPS) & (torch.maximum(p / g.clamp_min(EPS), g / p.clamp_min(EPS)) < threshold)
     return float((w * ok).sum() / w.sum())
+
+
+def _scores(p: torch.Tensor, g: torch.Tensor, w: torch.Tensor) -> tuple[float, float]:
+    """(AbsRel, delta1) of gathered valid pixels; NaN below :data:`MIN_VALID` pixels."""
+    if p.numel() < MIN_VALID:
+        return float("nan"), float("nan")
+    total = w.sum()
+    ok = (p > EPS) & (torch.maximum(p / g.clamp_min(EPS), g / p.clamp_min(EPS)) < 1.25)
+    return float((w * (p - g).abs() / g).sum() / total), float((w * ok).sum() / total)
 
 
 class DepthMetrics(Metric):
@@ -117,10 +129,12 @@ class DepthMetrics(Metric):
             weights["texture_weighted"] = base * texture_weights(frames)
         out: dict[str, float] = {}
         for tag, wmap in weights.items():
+            v = _valid(pred, gt, wmap)  # one gather per variant; the alignments reuse the same pixels
+            pv, gv, wv = pred[v].double(), gt[v].double(), wmap[v].double()
             for align in ("", "@median", "@scale_shift"):
-                p = pred if not align else align_scale(pred, gt, wmap * _valid(pred, gt, wmap), align[1:])
-                out[f"depth/abs_rel/{tag}{align}"] = abs_rel(p, gt, wmap)
-                out[f"depth/delta1/{tag}{align}"] = delta1(p, gt, wmap)
+                scale, shift = _fit_affine(pv, gv, wv, align[1:]) if align else (1.0, 0.0)
+                q = pv * scale + shift
+                out[f"depth/abs_rel/{tag}{align}"], out[f"depth/delta1/{tag}{align}"] = _scores(q, gv, wv)
         pole = base * pole_mask(h, w, device=gt.device)
         out["depth/abs_rel/pole"] = abs_rel(pred, gt, pole)
         out["depth/delta1/pole"] = delta1(pred, gt, pole)
