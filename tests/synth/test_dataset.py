@@ -8,10 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from panoworld.cli import main
 from panoworld.io import probe_video, read_image
+from panoworld.sphere import direction_to_lonlat, lonlat_to_pixel
 from panoworld.synth import ANNOTATION_FILES, MASTER_COLUMNS, plan_split
+from panoworld.synth.contact import contact_sheet
 
 ARGS = ["--clips", "3", "--frames", "5", "--size", "16x32", "--seed", "4", "--ann-frames", "3", "--grid", "4"]
 
@@ -52,6 +55,14 @@ def check_split(root: Path, *, height: int, width: int, grid: int) -> list[dict]
         t3 = np.load(ann / "tracks_3d.npy")
         assert np.isnan(t3[vis == 0]).all() and np.isfinite(t3[vis == 1]).all()
         assert row["is_static"] == str(int(row["trajectory_kind"] == "static"))
+        # The stored 3-D tracks and poses reproject onto the stored 2-D tracks where visible.
+        c2w = torch.from_numpy(np.load(ann / "camera_c2w.npy"))[meta["frame_indices"]]
+        world = torch.from_numpy(np.load(ann / "tracks_3d_world.npy")).double().permute(1, 0, 2)
+        cam = ((world - c2w[:, None, :3, 3]).unsqueeze(-2) @ c2w[:, None, :3, :3]).squeeze(-2)
+        pix = lonlat_to_pixel(direction_to_lonlat(cam), height, width).permute(1, 0, 2).numpy()
+        err = np.abs(pix - np.load(ann / "tracks_2d.npy"))
+        err[..., 0] = np.minimum(err[..., 0], width - err[..., 0])
+        assert err[vis == 1].max() < 0.05
     return rows
 
 
@@ -93,3 +104,9 @@ def test_bad_arguments_fail_with_one_line(tmp_path, bad, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:")
     assert not (tmp_path / "x" / "master.csv").exists()
+
+
+def test_contact_sheet_tiles_first_middle_last_frames():
+    sheet = contact_sheet(size=(8, 16), frames=3, samples=(("indoor", "walk"), ("outdoor", "static")))
+    assert sheet.shape == (3, 2 * 10, 3 * 18)
+    assert float(sheet.min()) >= 0.0 and float(sheet.max()) <= 1.0

@@ -17,6 +17,7 @@ from .textures import PATTERNS, evaluate_pattern, sky_color
 __all__ = ["PackedScene"]
 
 _NO_SHADOW = ("room", "ground", "dome")
+_NO_NORMAL = ("flat", "noise", "ball", "person", "road")  # patterns that ignore the normal
 
 
 class PackedScene:
@@ -115,11 +116,13 @@ class PackedScene:
             rot = self.rot[frame][k_sp]
             p_loc = ((p[special] - self.cen[frame][k_sp]).unsqueeze(-2) @ rot).squeeze(-2)
             n_loc = local_normal(faces[special], p_loc, self.axis_half[k_sp])
-            n_sp = (rot @ n_loc.unsqueeze(-1)).squeeze(-1)
-            n_world = n_world.index_copy(0, special, n_sp)
-            dyn = self.is_dynamic[k_sp]
-            p_tex = p.index_copy(0, special, torch.where(dyn.unsqueeze(-1), p_loc, p[special]))
-            n_tex = n_world.index_copy(0, special, torch.where(dyn.unsqueeze(-1), n_loc, n_sp))
+            n_world.index_copy_(0, special, (rot @ n_loc.unsqueeze(-1)).squeeze(-1))
+            dyn = self.is_dynamic[k_sp].nonzero().squeeze(-1)
+            if dyn.numel():
+                p_tex = p.index_copy(0, special[dyn], p_loc[dyn])
+                n_tex = n_world.index_copy(0, special[dyn], n_loc[dyn])
+            else:
+                n_tex = n_world
         pats = self.pattern[mat]
         present = torch.bincount(pats, minlength=len(PATTERNS)).nonzero().squeeze(-1).tolist()
         if len(present) == 1:
@@ -128,7 +131,13 @@ class PackedScene:
             albedo = torch.empty_like(p)
             for index in present:
                 sel = (pats == index).nonzero().squeeze(-1)
-                albedo[sel] = self._albedo(PATTERNS[index], p_tex[sel], n_tex[sel], mat[sel], d[sel])
+                name = PATTERNS[index]
+                if name == "sky":
+                    albedo[sel] = self._albedo(name, None, None, None, d[sel])
+                elif name in _NO_NORMAL:
+                    albedo[sel] = self._albedo(name, p_tex[sel], None, mat[sel], None)
+                else:
+                    albedo[sel] = self._albedo(name, p_tex[sel], n_tex[sel], mat[sel], None)
         emit = self.emissive[mat]
         if self.decals:
             emit = self._apply_decals(p, ids, albedo, emit, d)

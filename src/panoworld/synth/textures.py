@@ -55,13 +55,33 @@ def _lines(u: torch.Tensor, width: float) -> torch.Tensor:
 def evaluate_pattern(name: str, p, n, a, b, s) -> torch.Tensor:
     """Albedo (M, 3) of pattern ``name`` (one of :data:`PATTERNS` except ``sky``, see :func:`sky_color`)."""
     if name == "flat":
-        return a
+        return a.clone()
     if name == "noise":
         return _mix(a, b, _noise(p, s))
     if name == "checker":
         u, v = planar_uv(p, n)
         c = (torch.floor(u / s) + torch.floor(v / s)) % 2
         return _mix(a, b, c)
+    if name == "ball":
+        ang = torch.atan2(p[..., 0], p[..., 2])
+        seg = torch.floor((ang + math.pi) / (math.pi / 3)) % 2
+        cap = (p[..., 1].abs() > 0.8 * s).to(p.dtype)
+        return _mix(_mix(a, b, seg), torch.ones_like(a), cap)
+    if name == "person":
+        # Shirt colour above the belt (local y < 0 is up), trousers below, darker shoes.
+        y = p[..., 1]
+        pants = (y > 0.05).to(p.dtype)
+        shoes = (y > 0.75 * s).to(p.dtype)
+        out = _mix(a, b, pants)
+        return _mix(out, torch.full_like(a, 0.08), shoes)
+    if name == "road":
+        asphalt = _mix(a, a * 0.75, _noise(p, torch.full_like(s, 0.4)))
+        mark = ((p[..., 2].abs() < 0.08) & (_fract(p[..., 0] / 6.0) < 0.5)).to(p.dtype)
+        edge = ((p[..., 2].abs() - s).abs() < 0.1).to(p.dtype)
+        curb = (p[..., 2].abs() > s + 0.1).to(p.dtype)
+        side = _mix(b, b * 0.85, torch.maximum(_lines(p[..., 0] / 1.5, 0.02), _lines(p[..., 2] / 1.5, 0.02)))
+        out = _mix(asphalt, side, curb)
+        return _mix(out, torch.full_like(a, 0.92), torch.maximum(mark, edge) * (1 - curb))
     u, v = planar_uv(p, n)
     us, vs = u / s, v / s
     if name == "tiles":
@@ -96,26 +116,6 @@ def evaluate_pattern(name: str, p, n, a, b, s) -> torch.Tensor:
         glass = torch.stack([0.18 + 0.5 * lit * (lit > 0.8), 0.22 + 0.45 * lit * (lit > 0.8), 0.3 + 0.1 * lit], -1)
         wall = _mix(a, b, 0.3 * _noise(p, torch.full_like(s, 0.7)))
         return _mix(wall, glass.clamp(0, 1), win)
-    if name == "ball":
-        ang = torch.atan2(p[..., 0], p[..., 2])
-        seg = torch.floor((ang + math.pi) / (math.pi / 3)) % 2
-        cap = (p[..., 1].abs() > 0.8 * s).to(p.dtype)
-        return _mix(_mix(a, b, seg), torch.ones_like(a), cap)
-    if name == "person":
-        # Shirt colour above the belt (local y < 0 is up), trousers below, darker shoes.
-        y = p[..., 1]
-        pants = (y > 0.05).to(p.dtype)
-        shoes = (y > 0.75 * s).to(p.dtype)
-        out = _mix(a, b, pants)
-        return _mix(out, torch.full_like(a, 0.08), shoes)
-    if name == "road":
-        asphalt = _mix(a, a * 0.75, _noise(p, torch.full_like(s, 0.4)))
-        mark = ((p[..., 2].abs() < 0.08) & (_fract(p[..., 0] / 6.0) < 0.5)).to(p.dtype)
-        edge = ((p[..., 2].abs() - s).abs() < 0.1).to(p.dtype)
-        curb = (p[..., 2].abs() > s + 0.1).to(p.dtype)
-        side = _mix(b, b * 0.85, torch.maximum(_lines(p[..., 0] / 1.5, 0.02), _lines(p[..., 2] / 1.5, 0.02)))
-        out = _mix(asphalt, side, curb)
-        return _mix(out, torch.full_like(a, 0.92), torch.maximum(mark, edge) * (1 - curb))
     raise ValueError(f"unknown pattern {name!r}; expected one of {PATTERNS}")
 
 
