@@ -8,7 +8,7 @@ import sys
 import click
 import typer
 
-from panoworld.commands import annotate, convert, data, demo, generate, project, synth
+from panoworld.commands import annotate, convert, data, demo, eval, generate, project, synth
 from panoworld.commands import weights as weights_cmd
 from panoworld.errors import PanoworldError
 
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(project.app, name="project")
 app.add_typer(data.app, name="data")
+app.add_typer(eval.app, name="eval")
 app.command(name="demo")(demo.demo)
 app.command(name="convert")(convert.convert)
 app.command(name="generate")(generate.generate)

@@ -1,0 +1,25 @@
+"""Metric families (one module each): visual, distributional, panorama, depth, tracks, camera, consistency.
+
+Every per-clip family is a :class:`Metric` with ``update(...)`` (returns that clip's values) and
+``compute()`` (means over clips); :func:`metric_info` says a metric's family, unit and direction.
+"""
+
+from ._base import METRIC_INFO, Metric, MetricInfo, metric_info
+from .camera import CameraMetrics, ate, rpe, umeyama
+from .consistency import ConsistencyMetrics, depth_temporal_cv, rigidity, track_lifetime
+from .depth import DepthMetrics, abs_rel, align_scale, delta1, sky_mask, texture_weights
+from .distributional import MIN_BUCKET_CLIPS, FeatureCache, bucket_frechet, fit_gaussian, frechet_distance
+from .panorama import SeamMetrics, cube_face_groups, discontinuity_score, end_continuity, seam_crop, seam_flicker
+from .tracks import THRESHOLDS_PX, TrackMetrics, angular_error_px, tapvid_metrics, track3d_error
+from .visual import VisualMetrics, clip_scores, pole_mask, psnr, ssim, yaw_views
+
+__all__ = [
+    "METRIC_INFO", "Metric", "MetricInfo", "metric_info",
+    "CameraMetrics", "ate", "rpe", "umeyama",
+    "ConsistencyMetrics", "depth_temporal_cv", "rigidity", "track_lifetime",
+    "DepthMetrics", "abs_rel", "align_scale", "delta1", "sky_mask", "texture_weights",
+    "MIN_BUCKET_CLIPS", "FeatureCache", "bucket_frechet", "fit_gaussian", "frechet_distance",
+    "SeamMetrics", "cube_face_groups", "discontinuity_score", "end_continuity", "seam_crop", "seam_flicker",
+    "THRESHOLDS_PX", "TrackMetrics", "angular_error_px", "tapvid_metrics", "track3d_error",
+    "VisualMetrics", "clip_scores", "pole_mask", "psnr", "ssim", "yaw_views",
+]

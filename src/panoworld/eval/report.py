@@ -1,0 +1,220 @@
+"""Aggregate tables from the long CSV: by split / scene type / motion kind, with clip counts and 95 % CIs.
+
+Writes into one folder: ``summary_{overall,by_split,by_scene,by_motion}.csv`` (every metric), ``ranking.csv``
+(rank of each method per metric family), ``report.md`` and ``report.tex`` (headline metrics), and one bar
+chart PNG per headline metric (``charts/``). Per-clip rows are averaged per group; distributional rows are
+taken from their own bucket (never averaged with other buckets).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from panoworld.errors import InputError
+from panoworld.io import atomic_write_text
+
+from .charts import bar_chart
+from .metrics import metric_info
+from .score import read_rows
+
+__all__ = ["GROUPINGS", "HEADLINE", "summarise", "rank_families", "write_report"]
+
+GROUPINGS = {"overall": None, "by_split": "split", "by_scene": "scene_type", "by_motion": "motion_kind"}
+BUCKET_PREFIX = {"split": "split:", "scene_type": "scene:", "motion_kind": "motion:"}
+FAMILIES = ("visual", "distributional", "panorama", "depth", "tracks", "camera", "consistency")
+HEADLINE = {
+    "visual": ["psnr/erp", "psnr/erp_sw", "psnr/views", "ssim/erp", "lpips/erp", "lpips/views", "clip_t/erp",
+               "clip_t/views"],
+    "distributional": ["fvd/videomae", "fid/erp", "omnifid", "fd_vae/erp"],
+    "panorama": ["seam/end_continuity_gap", "seam/discontinuity_gap", "seam/flicker_gap", "seam/lpips_excess",
+                 "psnr/pole", "lpips/pole", "omnifid/up", "omnifid/down"],
+    "depth": ["depth/abs_rel/raw", "depth/abs_rel/raw@median", "depth/abs_rel/raw@scale_shift",
+              "depth/abs_rel/sky_masked", "depth/abs_rel/texture_weighted", "depth/delta1/raw",
+              "depth/delta1/raw@median", "depth/abs_rel/pole"],
+    "tracks": ["tracks/aj", "tracks/oa", "tracks/delta_avg", "tracks/err3d_sim3"],
+    "camera": ["camera/ate", "camera/rpe_trans", "camera/rpe_rot"],
+    "consistency": ["consistency/depth_temporal_cv_gap", "consistency/track_lifetime_gap",
+                    "consistency/rigidity_m_gap", "consistency/depth_temporal_cv", "consistency/track_lifetime"],
+}
+SUMMARY_COLUMNS = ("method", "metric", "family", "unit", "higher_is_better", "group", "mean", "ci95", "n_clips")
+
+
+def _family(metric: str) -> str:
+    info = metric_info(metric)
+    return info.family if info else "other"
+
+
+def _ci95(values: np.ndarray) -> float:
+    n = len(values)
+    if n < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
+
+
+def summarise(rows: list[dict], grouping: str | None) -> list[dict]:
+    """Mean, 95 % CI (Student t) and clip count per (method, metric, group)."""
+    acc: dict[tuple, list[float]] = defaultdict(list)
+    out = []
+    for r in rows:
+        v = float(r["value"])
+        if r["clip_id"]:
+            if math.isfinite(v):
+                acc[(r["method"], r["metric"], r[grouping] if grouping else "all")].append(v)
+            continue
+        bucket = r["bucket"]
+        if grouping is None and bucket == "all":
+            group = "all"
+        elif grouping and bucket.startswith(BUCKET_PREFIX[grouping]):
+            group = bucket[len(BUCKET_PREFIX[grouping]) :]
+        else:
+            continue
+        out.append({"method": r["method"], "metric": r["metric"], "group": group, "mean": v, "ci95": float("nan"),
+                    "n_clips": int(r["n_clips"] or 0)})
+    for (method, metric, group), vals in acc.items():
+        arr = np.asarray(vals, np.float64)
+        out.append({"method": method, "metric": metric, "group": group, "mean": float(arr.mean()),
+                    "ci95": _ci95(arr), "n_clips": len(arr)})
+    for r in out:
+        info = metric_info(r["metric"])
+        r.update(family=info.family if info else "other", unit=info.unit if info else "",
+                 higher_is_better=int(info.higher_is_better) if info else "")
+    return sorted(out, key=lambda r: (r["group"], r["family"], r["metric"], r["method"]))
+
+
+def rank_families(overall: list[dict], methods: list[str]) -> dict[str, dict[str, float]]:
+    """Per family: mean over its metrics (with an ideal value) of each method's rank by |mean - ideal| (1 = best).
+
+    Each metric ranks the methods that have it; ties share the average rank.
+    """
+    by_metric: dict[str, dict[str, float]] = defaultdict(dict)
+    for r in overall:
+        if math.isfinite(r["mean"]):
+            by_metric[r["metric"]][r["method"]] = r["mean"]
+    ranks: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for metric, vals in by_metric.items():
+        info = metric_info(metric)
+        have = [m for m in methods if m in vals]
+        if info is None or info.ideal is None or len(have) < 2:
+            continue
+        dist = [abs(vals[m] - info.ideal) for m in have]
+        for m, rank in zip(have, stats.rankdata(dist)):
+            ranks[info.family][m].append(float(rank))
+    return {fam: {m: float(np.mean(r)) for m, r in per.items()} for fam, per in ranks.items()}
+
+
+def _cell(r: dict | None, latex: bool = False) -> str:
+    if r is None or not math.isfinite(r["mean"]):
+        return "–" if not latex else "--"
+    pm = "$\\pm$" if latex else "±"
+    ci = f" {pm} {r['ci95']:.3g}" if math.isfinite(r["ci95"]) else ""
+    return f"{r['mean']:.4g}{ci} ({r['n_clips']})"
+
+
+def _arrow(metric: str, latex: bool = False) -> str:
+    info = metric_info(metric)
+    if info is None:
+        return ""
+    if latex:
+        return " $\\uparrow$" if info.higher_is_better else " $\\downarrow$"
+    return " ↑" if info.higher_is_better else " ↓"
+
+
+def _tex(text: str) -> str:
+    return re.sub(r"([_%&#$])", r"\\\1", text)
+
+
+def _table(summary: list[dict], methods: list[str], metrics: list[str], group: str, latex: bool) -> str:
+    index = {(r["method"], r["metric"]): r for r in summary if r["group"] == group}
+    metrics = [m for m in metrics if any((meth, m) in index for meth in methods)]
+    if not metrics:
+        return ""
+    if latex:
+        head = " & ".join(["method"] + [_tex(m) + _arrow(m, True) for m in metrics])
+        lines = ["\\begin{tabular}{l" + "r" * len(metrics) + "}", "\\toprule", head + " \\\\", "\\midrule"]
+        for meth in methods:
+            lines.append(" & ".join([_tex(meth)] + [_cell(index.get((meth, m)), True) for m in metrics]) + " \\\\")
+        return "\n".join(lines + ["\\bottomrule", "\\end{tabular}", ""])
+    lines = ["| method | " + " | ".join(m + _arrow(m) for m in metrics) + " |",
+             "|---|" + "---:|" * len(metrics)]
+    for meth in methods:
+        lines.append(f"| {meth} | " + " | ".join(_cell(index.get((meth, m))) for m in metrics) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _csv_text(rows: list[dict], columns) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, methods: list[str] | None = None,
+                 charts: bool = True) -> dict:
+    """Write every report file (see module doc); return {"files": [...], "ranking": {...}}."""
+    p = Path(long_csv)
+    if not p.is_file():
+        raise InputError(f"results CSV not found: {p} (run `panoworld eval run` first)")
+    rows = read_rows(p)
+    if not rows:
+        raise InputError(f"{p} has no rows")
+    present = list(dict.fromkeys(r["method"] for r in rows))
+    methods = [m for m in (methods or present) if m in present]
+    rows = [r for r in rows if r["method"] in methods]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files, summaries = [], {}
+    for name, grouping in GROUPINGS.items():
+        summaries[name] = summarise(rows, grouping)
+        files.append(atomic_write_text(out / f"summary_{name}.csv", _csv_text(summaries[name], SUMMARY_COLUMNS)))
+    ranking = rank_families(summaries["overall"], methods)
+    rank_rows = [{"family": f, "method": m, "mean_rank": r} for f, per in ranking.items() for m, r in per.items()]
+    files.append(atomic_write_text(out / "ranking.csv", _csv_text(rank_rows, ("family", "method", "mean_rank"))))
+    n_clips = len({r["clip_id"] for r in rows if r["clip_id"]})
+    md = [f"# Evaluation report\n\n{len(methods)} method(s), {n_clips} clip(s). Cells: mean ± 95 % CI (clips). "
+          "↑ higher is better, ↓ lower is better. Source: " + p.name + "\n"]
+    tex = ["% panoworld eval report (booktabs)\n"]
+    if ranking:
+        fams = [f for f in FAMILIES if f in ranking]
+        md.append("## Ranking per metric family (mean rank, 1 = best)\n")
+        md.append("| method | " + " | ".join(fams) + " |\n|---|" + "---:|" * len(fams))
+        for m in methods:
+            cells = [f"{ranking[f][m]:.2f}" if m in ranking[f] else "–" for f in fams]
+            md.append(f"| {m} | " + " | ".join(cells) + " |")
+        md.append("")
+    for name, grouping in GROUPINGS.items():
+        groups = sorted({r["group"] for r in summaries[name]})
+        for group in groups:
+            title = "Overall" if grouping is None else f"{grouping} = {group}"
+            for fam in FAMILIES:
+                metrics = HEADLINE[fam] if grouping is None else HEADLINE[fam][:3]
+                t_md = _table(summaries[name], methods, metrics, group, latex=False)
+                if t_md:
+                    md.append(f"## {title}: {fam}\n\n{t_md}")
+                    tex.append(f"% {title}: {fam}\n" + _table(summaries[name], methods, metrics, group, latex=True))
+    files.append(atomic_write_text(out / "report.md", "\n".join(md)))
+    files.append(atomic_write_text(out / "report.tex", "\n".join(tex)))
+    if charts:
+        index = {(r["method"], r["metric"]): r for r in summaries["overall"] if r["group"] == "all"}
+        for fam in FAMILIES:
+            for metric in HEADLINE[fam]:
+                if not any((m, metric) in index for m in methods):
+                    continue
+                vals = [index.get((m, metric), {"mean": float("nan")})["mean"] for m in methods]
+                errs = [index.get((m, metric), {"ci95": float("nan")})["ci95"] for m in methods]
+                target = out / "charts" / (metric.replace("/", "__").replace("@", "_at_") + ".png")
+                info = metric_info(metric)
+                better = "" if info is None else (" (higher is better)" if info.higher_is_better else " (lower is better)")
+                bar_chart(target, metric + better, methods, vals, errs, subtitle=f"{fam}; mean and 95% CI over clips")
+                files.append(target)
+    return {"files": [str(f) for f in files], "ranking": ranking}

@@ -1,0 +1,18 @@
+"""``imagine360``: Imagine360 (dual UNet + motion LoRA), via the user's command template
+(see ``_command.py``).
+
+Input parity (reference §10, orientation fixed): an upright (480, 640) crop (fov 90 degrees, yaw 0) of GT frame 0;
+caption: medium style.
+Native output: 64 frames at 8 fps, 512x1024.
+"""
+
+from ._command import run_command_method
+from .base import MethodSpec, register
+
+SPEC = register(
+    MethodSpec(
+        "imagine360", "Imagine360 (dual UNet + motion LoRA)", "perspective", run_command_method,
+        native_fps=8.0, native_size=(512, 1024), num_frames=64,
+        crop_size=(480, 640), caption_style="medium", uses_caption=True,
+    )
+)
