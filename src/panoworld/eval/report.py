@@ -214,7 +214,7 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
                 errs = [index.get((m, metric), {"ci95": float("nan")})["ci95"] for m in methods]
                 target = out / "charts" / (metric.replace("/", "__").replace("@", "_at_") + ".png")
                 info = metric_info(metric)
-                better = "" if info is None else (" (higher is better)" if info.higher_is_better else " (lower is better)")
+                better = "" if info is None else (" (higher" if info.higher_is_better else " (lower") + " is better)"
                 bar_chart(target, metric + better, methods, vals, errs, subtitle=f"{fam}; mean and 95% CI over clips")
                 files.append(target)
     return {"files": [str(f) for f in files], "ranking": ranking}
