@@ -53,7 +53,7 @@ def test_report_ranks_oracle_first_and_static_last(evaluated, tmp_path):
     md = (out / "report.md").read_text()
     table = [line for line in md.splitlines() if line.startswith("| oracle |")]
     assert table and all(line.count("|") >= 3 for line in table)
-    assert "| method | psnr/erp ↑" in md and "±" in md
+    assert "| method | psnr/erp ↑" in md and "±" in md and "cost/seconds ↓" in md
     by_scene = {r["group"] for r in _rows(out / "summary_by_scene.csv")}
     assert by_scene == {"indoor", "outdoor"}
     two = tmp_path / "two"

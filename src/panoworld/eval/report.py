@@ -30,7 +30,7 @@ __all__ = ["GROUPINGS", "HEADLINE", "summarise", "rank_families", "write_report"
 
 GROUPINGS = {"overall": None, "by_split": "split", "by_scene": "scene_type", "by_motion": "motion_kind"}
 BUCKET_PREFIX = {"split": "split:", "scene_type": "scene:", "motion_kind": "motion:"}
-FAMILIES = ("visual", "distributional", "panorama", "depth", "tracks", "camera", "consistency")
+FAMILIES = ("visual", "distributional", "panorama", "depth", "tracks", "camera", "consistency", "cost")
 HEADLINE = {
     "visual": ["psnr/erp", "psnr/erp_sw", "psnr/views", "ssim/erp", "lpips/erp", "lpips/views", "clip_t/erp",
                "clip_t/views"],
@@ -44,6 +44,7 @@ HEADLINE = {
     "camera": ["camera/ate", "camera/rpe_trans", "camera/rpe_rot"],
     "consistency": ["consistency/depth_temporal_cv_gap", "consistency/track_lifetime_gap",
                     "consistency/rigidity_m_gap", "consistency/depth_temporal_cv", "consistency/track_lifetime"],
+    "cost": ["cost/seconds"],
 }
 SUMMARY_COLUMNS = ("method", "metric", "family", "unit", "higher_is_better", "group", "mean", "ci95", "n_clips")
 
