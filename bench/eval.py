@@ -263,7 +263,8 @@ def main() -> None:
             f"| extrapolated {args.target} clips, one method | {per_clip * args.target / 60:.2f} min |",
         ]
         if pixel_scale != 1:
-            lines.append(f"| same, scaled by pixel count to 512x1024 | {per_clip * pixel_scale * args.target / 60:.1f} min |")
+            scaled = per_clip * pixel_scale * args.target / 60
+            lines.append(f"| same, scaled by pixel count to 512x1024 | {scaled:.1f} min |")
         lines += [
             f"| Fréchet {fd_dim}-d, ours (eigh, CPU float64) | {fd['ours_s']:.3f} s |",
             f"| Fréchet {fd_dim}-d, scipy sqrtm (reference) | {fd['scipy_sqrtm_s']:.3f} s |",

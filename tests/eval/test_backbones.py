@@ -14,8 +14,8 @@ from panoworld.eval.metrics import clip_scores
 
 def test_lpips_loads_torchvision_and_lpips_files_strictly(tmp_path):
     net = LPIPSNet()
-    torch.save({f"features.{k}": v for k, v in net.features.state_dict().items()} | {"classifier.1.weight": torch.ones(1)},
-               tmp_path / "alexnet-owt-7be5be79.pth")
+    trunk = {f"features.{k}": v for k, v in net.features.state_dict().items()}
+    torch.save(trunk | {"classifier.1.weight": torch.ones(1)}, tmp_path / "alexnet-owt-7be5be79.pth")
     torch.save({f"lin{i}.model.1.weight": lin.weight.detach() * 0 + 0.01 * (i + 1) for i, lin in enumerate(net.lins)},
                tmp_path / "alex.pth")
     loaded = load_backbones(lpips=tmp_path).lpips

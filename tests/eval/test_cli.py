@@ -33,7 +33,8 @@ def evaluated(tmp_path_factory, tiny_split):
 def test_report_ranks_oracle_first_and_static_last(evaluated, tmp_path):
     out = tmp_path / "report"
     long_csv = evaluated / "results_long.csv"
-    assert main(["eval", "report", "--in", str(long_csv), "--out", str(out), "--methods", "oracle,fov-only,static"]) == 0
+    methods = "oracle,fov-only,static"
+    assert main(["eval", "report", "--in", str(long_csv), "--out", str(out), "--methods", methods]) == 0
     for name in ("summary_overall.csv", "summary_by_split.csv", "summary_by_scene.csv", "summary_by_motion.csv",
                  "ranking.csv", "report.md", "report.tex"):
         assert (out / name).is_file(), name
@@ -52,7 +53,7 @@ def test_report_ranks_oracle_first_and_static_last(evaluated, tmp_path):
     md = (out / "report.md").read_text()
     table = [line for line in md.splitlines() if line.startswith("| oracle |")]
     assert table and all(line.count("|") >= 3 for line in table)
-    assert "| method | psnr/erp ↑" in md and "±" in md
+    assert "| method | psnr/erp ↑" in md and "±" in md and "cost/seconds ↓" in md
     by_scene = {r["group"] for r in _rows(out / "summary_by_scene.csv")}
     assert by_scene == {"indoor", "outdoor"}
     two = tmp_path / "two"
@@ -92,7 +93,8 @@ def test_external_command_template(tmp_path, tiny_split):
                  "--runner-config", str(cfg), "--shard", "0/4"]) == 0
     run = json.loads(next(res.glob("argus/*/run.json")).read_text())
     assert run["native_fps"] == 8.0 and run["num_frames"] == 25 and run["size"] == [480, 640]
-    cfg.write_text(json.dumps({"argus": {"command": "{python} -c \"import sys; sys.exit(3)\"", "python": sys.executable}}))
+    failing = {"command": "{python} -c \"import sys; sys.exit(3)\"", "python": sys.executable}
+    cfg.write_text(json.dumps({"argus": failing}))
     assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", "argus",
                  "--runner-config", str(cfg), "--shard", "1/4"]) == 2  # failure recorded, batch continues
     assert "exit 3" in next(res.glob("argus/*/error.txt")).read_text()

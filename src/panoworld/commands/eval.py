@@ -119,7 +119,8 @@ def run(
     clip: str = typer.Option("laion/CLIP-ViT-B-32-laion2B-s34B-b79K", "--clip", help="CLIP model (folder or hub "
                              "id) for CLIP-T, or none."),
     inception: str = typer.Option(str(WEIGHTS / "eval" / "pt_inception-2015-12-05-6726825d.pth"), "--inception",
-                                  help="FID Inception weights (pytorch-fid pt_inception .pth) for FID/OmniFID, or none."),
+                                  help="FID Inception weights (pytorch-fid pt_inception .pth) for FID/OmniFID, "
+                                  "or none."),
     video_model: str = typer.Option("MCG-NJU/videomae-base-finetuned-kinetics", "--video-model",
                                     help="VideoMAE model (folder or hub id) for FVD, or none."),
     autoencoder: str = typer.Option("stabilityai/sd-vae-ft-mse", "--autoencoder", help="diffusers AutoencoderKL "

@@ -30,7 +30,7 @@ __all__ = ["GROUPINGS", "HEADLINE", "summarise", "rank_families", "write_report"
 
 GROUPINGS = {"overall": None, "by_split": "split", "by_scene": "scene_type", "by_motion": "motion_kind"}
 BUCKET_PREFIX = {"split": "split:", "scene_type": "scene:", "motion_kind": "motion:"}
-FAMILIES = ("visual", "distributional", "panorama", "depth", "tracks", "camera", "consistency")
+FAMILIES = ("visual", "distributional", "panorama", "depth", "tracks", "camera", "consistency", "cost")
 HEADLINE = {
     "visual": ["psnr/erp", "psnr/erp_sw", "psnr/views", "ssim/erp", "lpips/erp", "lpips/views", "clip_t/erp",
                "clip_t/views"],
@@ -44,6 +44,7 @@ HEADLINE = {
     "camera": ["camera/ate", "camera/rpe_trans", "camera/rpe_rot"],
     "consistency": ["consistency/depth_temporal_cv_gap", "consistency/track_lifetime_gap",
                     "consistency/rigidity_m_gap", "consistency/depth_temporal_cv", "consistency/track_lifetime"],
+    "cost": ["cost/seconds"],
 }
 SUMMARY_COLUMNS = ("method", "metric", "family", "unit", "higher_is_better", "group", "mean", "ci95", "n_clips")
 
@@ -214,7 +215,7 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
                 errs = [index.get((m, metric), {"ci95": float("nan")})["ci95"] for m in methods]
                 target = out / "charts" / (metric.replace("/", "__").replace("@", "_at_") + ".png")
                 info = metric_info(metric)
-                better = "" if info is None else (" (higher is better)" if info.higher_is_better else " (lower is better)")
+                better = "" if info is None else (" (higher" if info.higher_is_better else " (lower") + " is better)"
                 bar_chart(target, metric + better, methods, vals, errs, subtitle=f"{fam}; mean and 95% CI over clips")
                 files.append(target)
     return {"files": [str(f) for f in files], "ranking": ranking}

@@ -143,6 +143,9 @@ class Scorer:
             values.update(geometry_metrics(gann, pann, self.cfg.align, gt_video=clip.video_path,
                                            gt_fps=info["gt_fps"], gt_frames=info["gt_frames"],
                                            is_static=clip.is_static, solid_angle=self.cfg.solid_angle, device=dev))
+        seconds = read_run_record(rdir).get("seconds")
+        if seconds is not None:  # cost next to quality: the method's own generation time for this clip
+            values["cost/seconds"] = float(seconds)
         rows = [self._row(method, clip, name, value) for name, value in sorted(values.items())]
         _write_rows(self.score_path(method, clip), rows)
         return rows

@@ -135,8 +135,8 @@ def read_master(
     """Read ``master.csv`` into :class:`Clip` records (in file order), optionally keeping only ``splits``.
 
     ``scene_type`` / ``motion_kind`` come from the CSV's own columns when present, else from a strata CSV
-    (reference ``strata.csv``), else ``scene_type`` = the synth column ``scene_kind``, else ``motion_kind`` = ``trajectory_kind`` (or ``static``) and
-    ``scene_type`` = ``unknown``.
+    (reference ``strata.csv``), else ``scene_type`` = the synth column ``scene_kind`` (else ``unknown``) and
+    ``motion_kind`` = ``trajectory_kind`` (or ``static``).
     """
     p = Path(path)
     if not p.is_file():
@@ -147,7 +147,7 @@ def read_master(
         reader = csv.DictReader(fh)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
-            raise InputError(f"{p} lacks the column(s) {', '.join(missing)} (see the master.csv schema in docs/eval.md)")
+            raise InputError(f"{p} lacks the column(s) {', '.join(missing)} (master.csv schema: docs/eval.md)")
         rows = list(reader)
     clips, seen = [], set()
     for row in rows:
@@ -183,7 +183,8 @@ def read_master(
                 has_camera_poses=_flag(row.get("has_camera_poses")),
                 depth_kind=(row.get("depth_kind") or "").strip(),
                 pose_kind=(row.get("pose_kind") or "").strip(),
-                scene_type=(row.get("scene_type") or st.get("scene_type") or row.get("scene_kind") or "unknown").strip(),
+                scene_type=(row.get("scene_type") or st.get("scene_type") or row.get("scene_kind") or "unknown")
+                .strip(),
                 motion_kind=motion.strip(),
                 extra={k: v for k, v in row.items() if k},
             )

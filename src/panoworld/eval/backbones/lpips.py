@@ -59,7 +59,8 @@ class LPIPSNet(nn.Module):
                  if k.startswith("features.")}  # fmt: skip
         net.features.load_state_dict(feats, strict=True)
         lin = torch.load(heads, map_location="cpu", weights_only=True)
-        net.lins.load_state_dict({k.replace("lin", "", 1).replace(".model.1.", "."): v for k, v in lin.items()}, strict=True)
+        heads = {k.replace("lin", "", 1).replace(".model.1.", "."): v for k, v in lin.items()}
+        net.lins.load_state_dict(heads, strict=True)
         return net.to(device).eval()
 
     def _layers(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -47,7 +47,7 @@ class MetricInfo:
     ideal: float | None = None
 
 
-METRIC_INFO: dict[str, MetricInfo] = {}
+METRIC_INFO: dict[str, MetricInfo] = {"cost/seconds": MetricInfo("cost", "s per clip (generation)", False, None)}
 
 
 def register_info(prefix: str, info: MetricInfo) -> None:

@@ -106,7 +106,8 @@ def _weighted_mean(maps: torch.Tensor, weights: torch.Tensor | None) -> torch.Te
     return (maps * wmap).sum(dim=(-2, -1)) / wmap.sum()
 
 
-def pole_mask(height: int, width: int, *, device=None, dtype=torch.float32, lat_deg: float = POLE_LAT_DEG) -> torch.Tensor:
+def pole_mask(height: int, width: int, *, device=None, dtype=torch.float32,
+              lat_deg: float = POLE_LAT_DEG) -> torch.Tensor:
     """(H, W) 1 for ERP pixels whose centre has |latitude| > ``lat_deg`` degrees, else 0."""
     lat = 90.0 - 180.0 * (torch.arange(height, device=device, dtype=torch.float64) + 0.5) / height
     band = (lat.abs() > lat_deg).to(dtype)

@@ -87,7 +87,9 @@ def run_command_method(request: RunRequest) -> None:
         proc = subprocess.run(cmd, shell=shell, cwd=work, env=env, capture_output=True, text=True,
                               timeout=cfg.get("timeout_s"))
     except FileNotFoundError as exc:
-        raise MissingComponentError(f"method {spec.name}: cannot start its command ({exc.filename} not found)") from None
+        raise MissingComponentError(
+            f"method {spec.name}: cannot start its command ({exc.filename} not found)"
+        ) from None
     except subprocess.TimeoutExpired:
         raise InputError(f"method {spec.name} timed out on {request.clip.clip_id}") from None
     (work / "command.log").write_text(proc.stdout + proc.stderr)

@@ -11,7 +11,8 @@ from .base import MethodSpec, register
 
 SPEC = register(
     MethodSpec(
-        "follow-your-canvas", "Follow-Your-Canvas (SD-2.1 outpainting; no ERP geometry)", "perspective", run_command_method,
+        "follow-your-canvas", "Follow-Your-Canvas (SD-2.1 outpainting; no ERP geometry)", "perspective",
+        run_command_method,
         native_fps=8.0, native_size=(512, 1024), num_frames=64,
         crop_size=(512, 512), caption_style="medium", uses_caption=True,
     )

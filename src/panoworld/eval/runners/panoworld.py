@@ -28,7 +28,9 @@ def _load_pipeline(config: dict, device: str):
     try:
         pipelines = importlib.import_module("panoworld.pipelines")
     except ImportError as exc:
-        raise MissingComponentError(f"the panoworld method needs panoworld.pipelines, which is not installed ({exc})") from None
+        raise MissingComponentError(
+            f"the panoworld method needs panoworld.pipelines, which is not installed ({exc})"
+        ) from None
     cls = getattr(pipelines, "PanoWorldPipeline")
     if not hasattr(cls, "from_pretrained"):
         raise MissingComponentError(
