@@ -24,7 +24,7 @@ import torch
 
 from panoworld.sphere import direction_to_lonlat, erp_directions, lonlat_to_direction, lonlat_to_pixel, pixel_to_lonlat
 
-from .geometry import _dot, erp_windows, erp_windows_upright_box, intersect
+from .geometry import dot3, erp_windows, erp_windows_upright_box, intersect
 from .scene import Scene
 from .shading import PackedScene
 from .shadows import ShadowMap
@@ -309,7 +309,7 @@ class ClipRenderer:
         visible = torch.zeros(n_t, queries.shape[0], dtype=torch.bool)
         for i in range(n_t):
             rel = world[i] - cens[i]
-            dist = _dot(rel, rel).sqrt()
+            dist = dot3(rel, rel).sqrt()
             dirs = rel / dist.clamp_min(1e-12).unsqueeze(-1)
             t_hit, _, _ = packed.cast(i, cens[i], dirs, everything, f64=True)
             visible[i] = hit & (t_hit >= dist * (1 - 1e-6) - 1e-6)
