@@ -90,7 +90,7 @@ def _movers(scene: Scene) -> list[str]:
     out = []
     for obj in scene.description.get("objects", []):
         if obj["dynamic"]:
-            label = "person in a " + obj["color"] + " shirt" if obj["label"] == "person" else f"{obj['color']} {obj['label']}"
+            label = f"person in {_article(obj['color'] + ' shirt')}" if obj["label"] == "person" else f"{obj['color']} {obj['label']}"
             where = sector_of(obj["position"], cam, yaw)
             out.append(f"{_article(label)} {obj['verb']}" + ("" if where == "front" else f" {'behind the camera' if where == 'behind' else 'on the ' + where}"))
     return out
@@ -130,7 +130,7 @@ def make_captions(scene: Scene) -> dict[str, str]:
         short = f"A {adjective} city street in the {time}" + (f" where {movers[0]}" if movers else "") + "."
         heights = [o["height"] for o in desc["objects"] if o["label"] == "building"]
         tallest = max(heights) if heights else 10.0
-        kinds = sorted({o["material"].split(" ")[0] for o in desc["objects"] if o["label"] == "building"})[:3]
+        kinds = sorted({o["color"] for o in desc["objects"] if o["label"] == "building"})[:3]
         medium = (
             f"A {adjective} city street in the {time} under a blue sky with scattered clouds. "
             f"{_join(kinds).capitalize()} buildings up to {round(tallest / 3):d} storeys line an asphalt road with "

@@ -22,10 +22,13 @@ __all__ = [
     "KINDS",
     "FACE_ROUND",
     "FACE_DOME",
+    "FACE_NORMALS",
+    "dot3",
     "intersect",
     "local_normal",
     "bounding_radius",
     "erp_windows",
+    "erp_windows_upright_box",
 ]
 
 #: Primitive kinds. ``size`` is (hx, hy, hz) half extents for boxes/rooms, (r, a, 0) for round kinds
@@ -40,7 +43,7 @@ def _miss_like(x: torch.Tensor) -> torch.Tensor:
     return torch.full_like(x, math.inf)
 
 
-def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def dot3(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Dot product over the last axis of size 3, written out (reductions over a size-3 axis are slow)."""
     return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
 
@@ -87,8 +90,8 @@ def _room(o, d, half):
 
 
 def _sphere_t(o, d, r, *, inside: bool = False):
-    b = _dot(o, d)
-    c = _dot(o, o) - r * r
+    b = dot3(o, d)
+    c = dot3(o, o) - r * r
     disc = b * b - c
     root = torch.sqrt(disc.clamp_min(0))
     if inside:
@@ -180,7 +183,7 @@ def intersect(kind: str, size: tuple[float, float, float], o: torch.Tensor, d: t
     raise ValueError(f"unknown primitive kind {kind!r}; expected one of {KINDS}")
 
 
-_FACE_NORMALS = torch.tensor(
+FACE_NORMALS = torch.tensor(
     [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=torch.float64
 )
 
@@ -190,14 +193,14 @@ def local_normal(face: torch.Tensor, p_local: torch.Tensor, axis_half: torch.Ten
 
     ``axis_half`` (scalar or (...,)) is the half axis-segment length used by round faces (code 6).
     """
-    table = _FACE_NORMALS.to(device=p_local.device, dtype=p_local.dtype)
+    table = FACE_NORMALS.to(device=p_local.device, dtype=p_local.dtype)
     flat = table[face.long().clamp(0, 5)]
     a = torch.as_tensor(axis_half, dtype=p_local.dtype, device=p_local.device)
     qy = torch.maximum(torch.minimum(p_local[..., 1], a), -a)
     q = torch.stack([torch.zeros_like(qy), qy, torch.zeros_like(qy)], -1)
     radial = p_local - q
     radial = torch.where((face == FACE_DOME).unsqueeze(-1), -p_local, radial)
-    radial = radial / _dot(radial, radial).sqrt().clamp_min(1e-12).unsqueeze(-1)
+    radial = radial / dot3(radial, radial).sqrt().clamp_min(1e-12).unsqueeze(-1)
     return torch.where((face >= FACE_ROUND).unsqueeze(-1), radial, flat)
 
 

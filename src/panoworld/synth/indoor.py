@@ -7,7 +7,7 @@ import math
 import random
 
 from .layout import Builder, camera_trajectory, clear_of, named, segment_rect_distance
-from .scene import Decal, Light, Material, Motion, Prim, Scene
+from .scene import Decal, Light, Motion, Prim, Scene
 
 __all__ = ["make_room"]
 

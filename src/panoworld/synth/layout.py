@@ -38,7 +38,8 @@ class Builder:
     @staticmethod
     def material(pattern, color_a, color_b, scale, *, emissive: float = 0.0, word: str = "") -> Material:
         name_a = color_a if isinstance(color_a, str) else ""
-        return Material(pattern, named(color_a), named(color_b), float(scale), emissive, f"{name_a} {word}".strip())
+        name = name_a if word in ("", name_a) else f"{name_a} {word}".strip()
+        return Material(pattern, named(color_a), named(color_b), float(scale), emissive, name)
 
 
 def clear_of(a: Rect, b: Rect, margin: float) -> bool:

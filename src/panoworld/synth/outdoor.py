@@ -54,7 +54,7 @@ def make_street(seed: int, trajectory: str, rng: random.Random) -> Scene:
             inst = builder.new_instance("building")
             builder.add(Prim("box", (w / 2, h / 2, depth / 2), (x + w / 2, -h / 2, s * (z0 + depth / 2)), mat, inst, "building"))
             buildings.append({"label": "building", "instance": inst, "position": (x + w / 2, 0.0, s * z0), "dynamic": False,
-                              "material": f"{color} {round(h / 3):d}-storey", "height": h})
+                              "material": f"{color} {round(h / 3):d}-storey", "color": color, "height": h})
             x += w + (rng.uniform(3.0, 6.0) if rng.random() < 0.2 else rng.uniform(0.0, 1.0))
     cam_z = side * (road_hw + 1.4)
     traj, _ = camera_trajectory(rng, trajectory, (12.0, 0.0), height_range=(1.5, 1.8), speed=(0.4, 0.9),

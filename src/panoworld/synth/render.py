@@ -24,7 +24,7 @@ import torch
 
 from panoworld.sphere import direction_to_lonlat, erp_directions, lonlat_to_direction, lonlat_to_pixel, pixel_to_lonlat
 
-from .geometry import _dot, erp_windows, erp_windows_upright_box, intersect
+from .geometry import dot3, erp_windows, erp_windows_upright_box, intersect
 from .scene import Scene
 from .shading import PackedScene
 from .shadows import ShadowMap
@@ -207,7 +207,7 @@ class ClipRenderer:
         return p, n, base, direct
 
     def _background(self, i: int, rays: torch.Tensor):
-        """Static primitives only: flat (t, id, face, p, n, base, direct) of every pixel."""
+        """Static primitives only: flat (t, id, face, base, direct[, shadow index, shadow reference]) per pixel."""
         hs, ws = rays.shape[:2]
         dev = self.device
         buffers = (
@@ -227,9 +227,8 @@ class ClipRenderer:
             if bool(hit.any()):
                 for buf, val in zip(out, self._shade(i, t[hit], ids[hit], faces[hit], d[hit], cam_c)):
                     buf[hit] = val
-        if self.shadow is not None:
-            out += list(self.shadow.coords(out[0], out[1]))
-        return (t, ids, faces, *out)
+        coords = list(self.shadow.coords(out[0], out[1])) if self.shadow is not None else []
+        return (t, ids, faces, out[2], out[3], *coords)
 
     def render_frame(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Frame ``i`` -> (rgb (3, H, W) float32 [0, 1], depth (H, W) float32 m, instances (H, W) int16)."""
@@ -241,8 +240,8 @@ class ClipRenderer:
             bg = self._background(i, rays)
             if self.static_camera:
                 self._bg_cache = bg
-        t_bg, id_bg, face_bg, _, _, base, direct = bg[:7]
-        shadow_coords = bg[7:]
+        t_bg, id_bg, face_bg, base, direct = bg[:5]
+        shadow_coords = bg[5:]
         hs, ws = rays.shape[:2]
         t, ids = t_bg, id_bg
         lit_map = self.shadow.frame_map(i) if self.shadow is not None else None
@@ -309,7 +308,7 @@ class ClipRenderer:
         visible = torch.zeros(n_t, queries.shape[0], dtype=torch.bool)
         for i in range(n_t):
             rel = world[i] - cens[i]
-            dist = _dot(rel, rel).sqrt()
+            dist = dot3(rel, rel).sqrt()
             dirs = rel / dist.clamp_min(1e-12).unsqueeze(-1)
             t_hit, _, _ = packed.cast(i, cens[i], dirs, everything, f64=True)
             visible[i] = hit & (t_hit >= dist * (1 - 1e-6) - 1e-6)

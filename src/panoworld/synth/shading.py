@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .geometry import _FACE_NORMALS, FACE_ROUND, _dot, bounding_radius, intersect, local_normal
+from .geometry import FACE_NORMALS, FACE_ROUND, dot3, bounding_radius, intersect, local_normal
 from .scene import Scene
 from .textures import PATTERNS, evaluate_pattern, sky_color
 
@@ -49,7 +49,7 @@ class PackedScene:
         self.emissive = torch.tensor([m.emissive for m in mats], dtype=dtype, device=device)
         self.is_room = torch.tensor([p.kind == "room" for p in prims], dtype=torch.bool, device=device)
         self.is_dynamic = torch.tensor(self.dynamic, dtype=torch.bool, device=device)
-        self.face_normals = _FACE_NORMALS.to(device=device, dtype=dtype)
+        self.face_normals = FACE_NORMALS.to(device=device, dtype=dtype)
         # Object poses per frame, float64 (T, K, 3, 3) and (T, K, 3) for every primitive.
         n_t, n_k = times.shape[0], len(prims)
         rot = torch.eye(3, dtype=torch.float64).expand(n_t, n_k, 3, 3).clone()
@@ -145,11 +145,11 @@ class PackedScene:
         base = albedo * self.ambient * up.unsqueeze(-1)
         if self.light_kind == "point":
             to_light = self.light_pos - p
-            dist2 = _dot(to_light, to_light)
-            lam = (_dot(n_world, to_light) / dist2.sqrt().clamp_min(1e-6)).clamp_min(0)
+            dist2 = dot3(to_light, to_light)
+            lam = (dot3(n_world, to_light) / dist2.sqrt().clamp_min(1e-6)).clamp_min(0)
             lam = lam * 6.0 / (4.0 + dist2)
         else:
-            lam = _dot(n_world, self.light_dir).clamp_min(0)
+            lam = dot3(n_world, self.light_dir).clamp_min(0)
         direct = albedo * self.light_color * lam.unsqueeze(-1)
         glow = (emit > 0).nonzero().squeeze(-1)
         if glow.numel():

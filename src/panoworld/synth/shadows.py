@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from .geometry import _dot, erp_windows, intersect
+from .geometry import dot3, erp_windows, intersect
 
 __all__ = ["ShadowMap"]
 
@@ -114,18 +114,18 @@ class ShadowMap:
         q = p + n * 0.03
         if self.point:
             v = q - self.origin
-            dist = _dot(v, v).sqrt()
+            dist = dot3(v, v).sqrt()
             lon = torch.atan2(v[:, 0], v[:, 2])
             lat = torch.atan2(-v[:, 1], torch.sqrt(v[:, 0] * v[:, 0] + v[:, 2] * v[:, 2]))
             col = ((lon + math.pi) * (self.cols / (2 * math.pi))).long().clamp(0, self.cols - 1)
             row = ((math.pi / 2 - lat) * (self.rows / math.pi)).long().clamp(0, self.rows - 1)
             return row * self.cols + col, dist - 0.03
         rel = q - self.center
-        col = ((_dot(rel, self.basis[0]) + self.extent) / self.texel).floor()
-        row = ((_dot(rel, self.basis[1]) + self.extent) / self.texel).floor()
+        col = ((dot3(rel, self.basis[0]) + self.extent) / self.texel).floor()
+        row = ((dot3(rel, self.basis[1]) + self.extent) / self.texel).floor()
         inside = (col >= 0) & (col < self.cols) & (row >= 0) & (row < self.rows)
         index = torch.where(inside, row.long() * self.cols + col.long(), torch.full_like(row, -1, dtype=torch.long))
-        return index, self.lift - _dot(rel, self.basis[2]) - 0.05
+        return index, self.lift - dot3(rel, self.basis[2]) - 0.05
 
     @staticmethod
     def test(depth_map: torch.Tensor, index: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
