@@ -8,7 +8,7 @@
 
 # Submodules are imported on first use (PEP 562), so importing one light submodule (e.g.
 # `paths` for `panoworld weights`) does not pull in diffusers and transformers.
-import importlib
+from panoworld._lazy import lazy_exports
 
 _EXPORTS = {
     "SIGLIP_ORIENTATIONS": ".image_encoder",
@@ -28,32 +28,6 @@ _EXPORTS = {
     "VideoVAE": ".vae",
 }
 
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
-
-__all__ = [
-    "COMPONENTS",
-    "SIGLIP_ORIENTATIONS",
-    "SYSTEM_PROMPT",
-    "WAN21_LATENTS_MEAN",
-    "WAN21_LATENTS_STD",
-    "ComponentPaths",
-    "ComponentSpec",
-    "ImageEncoder",
-    "PromptCache",
-    "TextEncoder",
-    "VideoVAE",
-    "resolve_component",
-    "siglip_input_view",
-    "standardize_and_concat",
-    "weights_root",
-]
+__all__ = list(_EXPORTS)
