@@ -47,6 +47,25 @@ def test_streaming_reads_in_chunks_and_selects_frames(tmp_path):
     assert torch.equal(picked, full[[0, 10, 20]])
 
 
+def test_uint8_frames_pass_through_reader_and_writer_unchanged(tmp_path, monkeypatch):
+    import av
+
+    path = write_video(tmp_path / "v.mp4", moving_frames(n=9), 16)
+    raw = torch.cat(list(iter_video(path, chunk_size=4, dtype=torch.uint8)))
+    assert raw.dtype == torch.uint8 and raw.shape == (9, 3, 32, 64)
+    assert torch.equal(raw.float().div(255.0), read_video(path))
+    # The encoder receives the same pixels from uint8 and from float frames (x264 output itself can vary
+    # between runs on a loaded machine, so the pixels handed to it are compared, not the files).
+    handed: dict[str, list] = {"u8": [], "f32": []}
+    encode = av.VideoFrame.from_ndarray
+    for name, frames in (("u8", raw), ("f32", raw.float().div(255.0))):
+        monkeypatch.setattr(av.VideoFrame, "from_ndarray",
+                            staticmethod(lambda arr, format, _n=name: handed[_n].append(arr.copy()) or encode(arr, format=format)))
+        with VideoWriter(tmp_path / f"{name}.mp4", 16) as writer:
+            writer.write(frames)
+    assert len(handed["u8"]) == 9 and all(np.array_equal(a, b) for a, b in zip(handed["u8"], handed["f32"]))
+
+
 def test_spherical_metadata_is_written_and_read_back(tmp_path):
     plain = write_video(tmp_path / "plain.mp4", moving_frames(), 16)
     erp = write_video(tmp_path / "erp.mp4", moving_frames(), 16, spherical=True)

@@ -209,7 +209,7 @@ def _cut_video(src: Path, out_dir: Path, video_id: str, opts: CutOptions) -> dic
     seen = 0  # decoded-and-converted frames so far
     try:
         for chunk in iter_video(src, chunk_size=_chunk_frames(opts.chunk, info.height, info.width),
-                                frame_indices=wanted):
+                                frame_indices=wanted, dtype=torch.uint8):
             if wanted is None:
                 indices = list(range(seen, seen + chunk.shape[0]))
             else:
@@ -225,8 +225,8 @@ def _cut_video(src: Path, out_dir: Path, video_id: str, opts: CutOptions) -> dic
             if not picks:
                 continue
             frames = chunk if picks == list(range(chunk.shape[0])) else chunk[picks]
-            if size is not None:
-                frames = resize_erp(frames, size)
+            if size is not None and tuple(frames.shape[-2:]) != tuple(size):
+                frames = resize_erp(frames.float().div_(255.0), size)
             cuts = shots.update(frames) if shots is not None else []
             bounds = [0, *cuts, len(picks)]
             for a, b in zip(bounds[:-1], bounds[1:]):

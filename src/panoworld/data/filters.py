@@ -61,8 +61,13 @@ def _luma(frames: torch.Tensor) -> torch.Tensor:
     return 0.299 * frames[:, 0] + 0.587 * frames[:, 1] + 0.114 * frames[:, 2]
 
 
+def _unit_float(frames: torch.Tensor) -> torch.Tensor:
+    """uint8 0..255 or float [0, 1] frames -> float32 in [0, 1]."""
+    return frames.float().div_(255.0) if frames.dtype == torch.uint8 else frames.float()
+
+
 class ClipStats:
-    """Running statistics of one clip's frames ((t, 3, H, W) float [0, 1] chunks, in order)."""
+    """Running statistics of one clip's frames ((t, 3, H, W) float [0, 1] or uint8 chunks, in order)."""
 
     def __init__(self, black_level: float = FilterConfig.black_level) -> None:
         self.black_level = float(black_level)
@@ -79,12 +84,12 @@ class ClipStats:
         Black fraction and motion use every 4th row and column, the interior column difference every
         4th row (all columns), the seam difference the full edge columns: cheap next to encoding.
         """
-        frames = frames.float()
-        rows = frames[..., ::4, :]
+        rows = _unit_float(frames[..., ::4, :])
         small = _luma(rows[..., ::4])
         self.frames += frames.shape[0]
         self._black += float((small < self.black_level).float().mean(dim=(1, 2)).sum())
-        self._seam += float((frames[..., 0] - frames[..., -1]).abs().mean(dim=(1, 2)).sum())
+        edges = _unit_float(frames[..., :: frames.shape[-1] - 1])
+        self._seam += float((edges[..., 0] - edges[..., -1]).abs().mean(dim=(1, 2)).sum())
         self._interior += float((rows[..., 1:] - rows[..., :-1]).abs().mean(dim=(1, 2, 3)).sum())
         if self._last is not None:
             small = torch.cat([self._last[None], small])

@@ -16,8 +16,10 @@ __all__ = ["ShotDetector", "colour_histogram"]
 
 
 def colour_histogram(frames: torch.Tensor, bins: int = 8) -> torch.Tensor:
-    """(T, 3, H, W) float [0, 1] -> (T, bins**3) joint RGB histograms that sum to 1."""
+    """(T, 3, H, W) float [0, 1] or uint8 -> (T, bins**3) joint RGB histograms that sum to 1."""
     small = frames[..., ::2, ::2]
+    if small.dtype == torch.uint8:
+        small = small.float().div_(255.0)
     q = (small.clamp(0, 1) * (bins - 1e-6)).long()
     idx = (q[:, 0] * bins + q[:, 1]) * bins + q[:, 2]
     idx = idx.flatten(1)

@@ -75,16 +75,25 @@ def probe_video(path: str | os.PathLike, *, count_frames: bool = False) -> Video
         container.close()
 
 
-def _frames_to_tensor(frames: list[np.ndarray]) -> torch.Tensor:
-    return torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float().div_(255.0)
+def _frames_to_tensor(frames: list[np.ndarray], dtype: torch.dtype) -> torch.Tensor:
+    raw = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)
+    if dtype == torch.uint8:
+        return raw
+    return raw.to(dtype).div_(255.0)
 
 
 def iter_video(
-    path: str | os.PathLike, *, chunk_size: int = 16, frame_indices: Iterable[int] | None = None
+    path: str | os.PathLike,
+    *,
+    chunk_size: int = 16,
+    frame_indices: Iterable[int] | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> Iterator[torch.Tensor]:
-    """Stream a video as (t, 3, H, W) float [0, 1] chunks of at most ``chunk_size`` frames.
+    """Stream a video as (t, 3, H, W) chunks of at most ``chunk_size`` frames.
 
-    ``frame_indices`` keeps only those (sorted, 0-based decode-order) frames.
+    ``frame_indices`` keeps only those (sorted, 0-based decode-order) frames. ``dtype`` float gives values in
+    [0, 1]; ``torch.uint8`` gives the decoded 0..255 values without a conversion (for pass-through work such as
+    clip cutting, where converting every pixel twice costs as much as encoding).
     """
     import av
 
@@ -105,12 +114,12 @@ def iter_video(
                     pointer += 1
                 buf.append(frame.to_ndarray(format="rgb24"))
                 if len(buf) == chunk_size:
-                    yield _frames_to_tensor(buf)
+                    yield _frames_to_tensor(buf, dtype)
                     buf = []
         except av.error.FFmpegError as exc:
             raise InputError(f"cannot read video {path}: corrupt stream ({type(exc).__name__})") from None
         if buf:
-            yield _frames_to_tensor(buf)
+            yield _frames_to_tensor(buf, dtype)
     finally:
         container.close()
 
@@ -171,7 +180,7 @@ class VideoWriter:
         self._stream = stream
 
     def write(self, frames: torch.Tensor) -> None:
-        """Append (t, C, H, W) or (C, H, W) float frames in [0, 1]."""
+        """Append (t, C, H, W) or (C, H, W) frames: float in [0, 1], or uint8 0..255 (written as they are)."""
         import av
 
         if frames.dim() == 3:
@@ -181,7 +190,8 @@ class VideoWriter:
         if frames.shape[1] == 1:
             frames = frames.expand(-1, 3, -1, -1)
         self._ensure_stream(int(frames.shape[2]), int(frames.shape[3]))
-        for arr in to_uint8(frames):
+        pixels = frames.movedim(-3, -1).cpu().numpy() if frames.dtype == torch.uint8 else to_uint8(frames)
+        for arr in pixels:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")
             frame.pts = self.num_frames
             frame.time_base = 1 / self.fps
