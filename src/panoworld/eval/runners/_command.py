@@ -4,7 +4,7 @@ The runner config (TOML, ``--runner-config``) has one table per method, e.g.::
 
     [argus]
     command = "conda run -n argus python {repo}/infer.py --image {input_video} --out {output} --seed {seed}"
-    repo = "/home/me/argus-code"      # any extra key is a placeholder
+    repo = "/opt/argus-code"          # any extra key is a placeholder
     timeout_s = 3600                  # optional
     shell = false                     # optional: run through /bin/sh (values are shell-quoted)
 

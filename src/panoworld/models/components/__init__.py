@@ -6,26 +6,28 @@
 - :func:`resolve_component` / :class:`ComponentPaths`: default locations under ``$PANOWORLD_WEIGHTS``.
 """
 
-from .image_encoder import SIGLIP_ORIENTATIONS, ImageEncoder, siglip_input_view
-from .paths import COMPONENTS, ComponentPaths, ComponentSpec, resolve_component, weights_root
-from .prompt_cache import PromptCache
-from .text_encoder import SYSTEM_PROMPT, TextEncoder, standardize_and_concat
-from .vae import WAN21_LATENTS_MEAN, WAN21_LATENTS_STD, VideoVAE
+# Submodules are imported on first use (PEP 562), so importing one light submodule (e.g.
+# `paths` for `panoworld weights`) does not pull in diffusers and transformers.
+from panoworld._lazy import lazy_exports
 
-__all__ = [
-    "COMPONENTS",
-    "SIGLIP_ORIENTATIONS",
-    "SYSTEM_PROMPT",
-    "WAN21_LATENTS_MEAN",
-    "WAN21_LATENTS_STD",
-    "ComponentPaths",
-    "ComponentSpec",
-    "ImageEncoder",
-    "PromptCache",
-    "TextEncoder",
-    "VideoVAE",
-    "resolve_component",
-    "siglip_input_view",
-    "standardize_and_concat",
-    "weights_root",
-]
+_EXPORTS = {
+    "SIGLIP_ORIENTATIONS": ".image_encoder",
+    "ImageEncoder": ".image_encoder",
+    "siglip_input_view": ".image_encoder",
+    "COMPONENTS": ".paths",
+    "ComponentPaths": ".paths",
+    "ComponentSpec": ".paths",
+    "resolve_component": ".paths",
+    "weights_root": ".paths",
+    "PromptCache": ".prompt_cache",
+    "SYSTEM_PROMPT": ".text_encoder",
+    "TextEncoder": ".text_encoder",
+    "standardize_and_concat": ".text_encoder",
+    "WAN21_LATENTS_MEAN": ".vae",
+    "WAN21_LATENTS_STD": ".vae",
+    "VideoVAE": ".vae",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = list(_EXPORTS)
