@@ -14,10 +14,9 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
-import time
 
 import torch
+from _common import append_markdown, is_cuda, machine_name, measure, parse_hw  # bench/ (and src/) on sys.path
 
 from panoworld.annotate.cotracker import CoTracker3Offline, CoTrackerConfig
 from panoworld.annotate.dap import DAPConfig, DAPModel
@@ -25,24 +24,10 @@ from panoworld.annotate.pipeline import AnnotateOptions, annotate_frames
 from panoworld.annotate.tracking import track_erp
 
 
-def timed(fn, device: str) -> float:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    fn()
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
-
-
 def peak_gib(device: str, fn) -> tuple[float, float]:
-    """(seconds, peak GiB allocated) of ``fn()``; peak is 0 on CPU."""
-    if device.startswith("cuda"):
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-    seconds = timed(fn, device)
-    peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else 0.0
-    return seconds, peak
+    """(seconds, peak GiB allocated) of one call of ``fn()``; peak is 0 on CPU."""
+    m = measure(fn, device, cpu_peak=0.0)
+    return m.best, m.peak_gib
 
 
 def main() -> None:
@@ -57,12 +42,12 @@ def main() -> None:
     parser.add_argument("--out-md", default=None, help="append a Markdown section to this file")
     args = parser.parse_args()
     dev = args.device
-    h, w = (int(v) for v in args.size.split("x"))
+    h, w = parse_hw(args.size)
     torch.manual_seed(0)
     dap = DAPModel(DAPConfig.tiny() if args.tiny else DAPConfig()).to(dev).eval()
     tracker = CoTracker3Offline(CoTrackerConfig.tiny() if args.tiny else CoTrackerConfig()).to(dev).eval()
     frames = torch.rand(args.frames, 3, h, w)
-    if dev.startswith("cuda"):
+    if is_cuda(dev):
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     depth_run = lambda: dap.predict(frames, batch_size=args.batch)
@@ -73,7 +58,7 @@ def main() -> None:
     opts = AnnotateOptions(grid_size=args.grid, depth_batch=args.batch)
     total_s, total_peak = peak_gib(dev, lambda: annotate_frames(frames, dap, tracker, opts))
     result = {
-        "device": torch.cuda.get_device_name(0) if dev.startswith("cuda") else f"{platform.machine()} CPU",
+        "device": machine_name(dev),
         "frames": args.frames, "size": args.size, "grid": args.grid, "tiny": args.tiny,
         "depth_s": round(depth_s, 3), "depth_peak_gib": round(depth_peak, 2),
         "tracks_s": round(track_s, 3), "tracks_peak_gib": round(track_peak, 2),
@@ -102,8 +87,7 @@ def main() -> None:
             lines.append(f"| reference-style fp32, depth batch 1 + tracks | {ref_depth_s + ref_track_s:.2f} | |")
             lines += ["", f"Speed-up over the reference-style run: {result['speedup_vs_ref']}x. Goal: depth + tracks "
                       "<= 15 s per clip."]
-        with open(args.out_md, "a") as fh:
-            fh.write("\n".join(lines) + "\n")
+        append_markdown(args.out_md, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

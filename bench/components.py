@@ -21,21 +21,14 @@ import argparse
 import datetime
 import gc
 import json
-import platform
 import sys
 import tempfile
-import time
-from pathlib import Path
 
 import torch
+from _common import append_markdown, machine_name, measure, parse_hw  # bench/ (and src/) on sys.path
 
-try:
-    import panoworld  # noqa: F401
-except ImportError:  # running from a source checkout without installation
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from panoworld.models.components import ImageEncoder, TextEncoder, VideoVAE  # noqa: E402
-from panoworld.models.components._tiny import tiny_qwen_tokenizer  # noqa: E402
+from panoworld.models.components import ImageEncoder, TextEncoder, VideoVAE
+from panoworld.models.components._tiny import tiny_qwen_tokenizer
 
 PROMPTS = [
     "A wide city square at noon, a fountain in the centre, people crossing, pigeons taking off, slow camera turn.",
@@ -43,31 +36,10 @@ PROMPTS = [
 ]
 
 
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
 def timed(fn, device: str, repeats: int = 2):
     """(best seconds, peak GiB allocated during the runs or None on CPU, last result)."""
-    if device.startswith("cuda"):
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        out = fn()
-        sync(device)
-        best = min(best, time.perf_counter() - start)
-    peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else None
-    return best, peak, out
-
-
-def machine_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(0)
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+    m = measure(fn, device, repeats=repeats, cpu_peak=None)
+    return m.best, m.peak_gib, m.result
 
 
 def bench_siglip(device: str, dtype: torch.dtype, repeats: int, copies: int) -> dict:
@@ -218,7 +190,7 @@ def main() -> None:
     parser.add_argument("--out-md", default=None, help="append a Markdown section to this file")
     args = parser.parse_args()
     dev, dtype = args.device, getattr(torch, args.dtype)
-    h, w = (int(v) for v in args.size.split("x"))
+    h, w = parse_hw(args.size)
     skip = set(filter(None, args.skip.split(",")))
     torch.manual_seed(0)
     results: dict = {"machine": machine_name(dev), "dtype": args.dtype}
@@ -237,8 +209,7 @@ def main() -> None:
     md = markdown(results, args)
     print(md)
     if args.out_md:
-        with open(args.out_md, "a") as fh:
-            fh.write(md + "\n")
+        append_markdown(args.out_md, md + "\n")
 
 
 if __name__ == "__main__":

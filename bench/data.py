@@ -23,14 +23,13 @@ import datetime
 import json
 import math
 import os
-import platform
 import shutil
 import tempfile
-import time
 from fractions import Fraction
 from pathlib import Path
 
 import torch
+from _common import append_markdown, is_cuda, machine_name, measure, parse_hw  # bench/ (and src/) on sys.path
 
 from panoworld.data import CutOptions, cut_videos, find_videos
 from panoworld.io import VideoWriter, iter_video
@@ -80,9 +79,8 @@ def transcode(src: Path, dst: Path, fps: int) -> None:
 
 
 def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    """Wall-clock seconds of one call of ``fn()`` (CPU work)."""
+    return measure(fn).best
 
 
 def main() -> None:
@@ -96,8 +94,8 @@ def main() -> None:
     parser.add_argument("--clip-seconds", type=float, default=5.0, help="clip length in seconds")
     parser.add_argument("--out-md", default=None, help="append a Markdown snippet to this file")
     args = parser.parse_args()
-    h, w = (int(v) for v in args.size.split("x"))
-    rh, rw = (int(v) for v in args.resize.split("x"))
+    h, w = parse_hw(args.size)
+    rh, rw = parse_hw(args.resize)
     work = Path(tempfile.mkdtemp(prefix="pw-bench-data-"))
     try:
         src = work / "source.mp4"
@@ -121,9 +119,8 @@ def main() -> None:
     record = {
         "bench": "data_cut",
         "date": datetime.date.today().isoformat(),
-        "machine": (torch.cuda.get_device_name(0) + " host CPU" if args.device.startswith("cuda") and
-                    torch.cuda.is_available() else platform.processor() or platform.machine())
-        + f", {os.cpu_count()} cores",
+        "machine": (machine_name(args.device) + " host CPU" if is_cuda(args.device) and torch.cuda.is_available()
+                    else machine_name("cpu")) + f", {os.cpu_count()} cores",
         "device_arg": args.device,
         "source": f"{args.seconds:g} s {h}x{w} @ {args.fps} fps ({frames} frames)",
         "stream_copy_s": round(t_copy, 2),
@@ -147,8 +144,7 @@ def main() -> None:
             f"{r['cut_resize_clips']} | {r['cut_resize_clips_per_min']} |\n\n"
             f"Ratio cut / plain transcode: {r['cut_vs_transcode']}x; cut / stream copy: {r['cut_vs_stream_copy']}x.\n"
         )
-        with open(args.out_md, "a", encoding="utf-8") as fh:
-            fh.write(md)
+        append_markdown(args.out_md, md)
 
 
 if __name__ == "__main__":

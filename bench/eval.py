@@ -23,24 +23,21 @@ import argparse
 import csv
 import datetime
 import json
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import append_markdown, is_cuda, machine_name, sync  # bench/ (and src/) on sys.path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from panoworld.eval.align import AlignConfig  # noqa: E402
-from panoworld.eval.backbones import Backbones  # noqa: E402
-from panoworld.eval.metrics import fit_gaussian, frechet_distance  # noqa: E402
-from panoworld.eval.runners import RunRequest, get_method, is_done, run_method  # noqa: E402
-from panoworld.eval.score import ScoreConfig, Scorer  # noqa: E402
-from panoworld.eval.testset import read_master, result_dir  # noqa: E402
-from panoworld.io import write_video  # noqa: E402
-from panoworld.sphere import erp_directions, lonlat_to_direction, pixel_to_lonlat, rotation_matrix  # noqa: E402
+from panoworld.eval.align import AlignConfig
+from panoworld.eval.backbones import Backbones
+from panoworld.eval.metrics import fit_gaussian, frechet_distance
+from panoworld.eval.runners import RunRequest, get_method, is_done, run_method
+from panoworld.eval.score import ScoreConfig, Scorer
+from panoworld.eval.testset import read_master, result_dir
+from panoworld.io import write_video
+from panoworld.sphere import erp_directions, lonlat_to_direction, pixel_to_lonlat, rotation_matrix
 
 
 def world(h: int, w: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -160,11 +157,6 @@ def tiny_backbones() -> Backbones:
     )
 
 
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
 def frechet_comparison(dim: int = 2048, n: int = 1200) -> dict:
     import scipy.linalg
 
@@ -199,7 +191,7 @@ def main() -> None:
     ap.add_argument("--out-md", default=None, help="append a Markdown section to this file")
     args = ap.parse_args()
     dev = args.device
-    n = args.clips or (12 if dev.startswith("cuda") else 2)
+    n = args.clips or (12 if is_cuda(dev) else 2)
     root = Path(args.workdir)
     t0 = time.perf_counter()
     master = write_split(root / "split", n, args.frames, args.height)
@@ -212,7 +204,7 @@ def main() -> None:
             if not is_done(out):
                 run_method(spec, RunRequest(clip=c, out_dir=out, work_dir=results / "_work" / c.dirname, spec=spec))
     t_gen = time.perf_counter() - t0
-    kind = args.backbones or ("full" if dev.startswith("cuda") else "none")
+    kind = args.backbones or ("full" if is_cuda(dev) else "none")
     bb = {"full": lambda: full_backbones(dev), "tiny": tiny_backbones, "none": Backbones}[kind]()
     cfg = ScoreConfig(align=AlignConfig(80, 16.0), device=dev, min_bucket=2)
     per_method, done = {}, {}
@@ -233,9 +225,9 @@ def main() -> None:
         scorer.distributional(name, scored)
         sync(dev)
         per_method[name], done[name] = (time.perf_counter() - start) / len(scored), len(scored)
-    fd_dim = args.fd_dim or (2048 if dev.startswith("cuda") else 512)
+    fd_dim = args.fd_dim or (2048 if is_cuda(dev) else 512)
     fd = frechet_comparison(fd_dim, max(1200, fd_dim // 2))
-    gpu = torch.cuda.get_device_name(0) if dev.startswith("cuda") else platform.processor() or platform.machine()
+    gpu = machine_name(dev)
     metrics = {"full": "all metrics, full-size random-weight backbones", "tiny": "all metrics, TINY backbones "
                "(smoke test)", "none": "non-learned metrics"}[kind]
     per_clip = float(np.mean(list(per_method.values())))
@@ -271,9 +263,7 @@ def main() -> None:
             f"| ratio sqrtm / ours | {fd['scipy_sqrtm_s'] / max(fd['ours_s'], 1e-9):.1f}x |",
             f"| relative difference of the two values | {summary['frechet_rel_diff']:.1e} |",
         ]
-        md = "\n".join(lines) + "\n"
-        with open(args.out_md, "a", encoding="utf-8") as fh:
-            fh.write(md)
+        append_markdown(args.out_md, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -25,26 +25,22 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import gc
 import json
-import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
+from _common import append_markdown, build_random, machine_name, measure, reset_peak, stock_cosmos_config
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from panoworld.models import PanoWorldTransformer, panoworld_2b_config, tiny_config  # noqa: E402
-from panoworld.pipelines import (  # noqa: E402
+from panoworld.models import PanoWorldTransformer, panoworld_2b_config, tiny_config
+from panoworld.pipelines import (
     DenoiserInputs,
     GenerationConfig,
     GuidedDenoiser,
     PanoWorldPipeline,
     karras_flow_schedule,
 )
-from panoworld.pipelines.attention import attention_backend  # noqa: E402
+from panoworld.pipelines.attention import attention_backend
 
 
 class RandomTextEncoder:
@@ -84,74 +80,22 @@ class RandomImageEncoder(RandomTextEncoder):
 TEXT_ENCODER_PARAMS, SIGLIP_PARAMS = 7_070_000_000, 428_000_000
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def peak_gib(device: torch.device) -> float:
-    return torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
-
-
-def reset_peak(device: torch.device) -> None:
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def random_init_(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    """N(0, 0.02) weights, unit norm scales: fast on the device for meta-built models."""
-    gen = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.ndim == 1 and "norm" in name:
-                p.fill_(1.0)
-            else:
-                p.normal_(0.0, 0.02, generator=gen)
-    return model
-
-
-def build(cls, config: dict, device: torch.device, dtype: torch.dtype):
-    with torch.device("meta"):
-        model = cls(**config)
-    return random_init_(model.to_empty(device=device).to(dtype)).eval()
-
-
 def timed(fn, device: torch.device, repeats: int, warmup: int = 1) -> float:
     """Median seconds of ``repeats`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return measure(fn, device, repeats=repeats, warmup=warmup).median
 
 
 def stock_forward_times(sizes: dict, device, dtype, repeats: int) -> dict:
     """Stock diffusers CosmosTransformer3DModel (Predict2.5-2B config) forward at B = 1 and 2."""
     from diffusers.models.transformers.transformer_cosmos import CosmosTransformer3DModel
 
-    cfg = sizes["net"]
-    stock_cfg = dict(
-        in_channels=18, out_channels=16, num_attention_heads=cfg["num_attention_heads"],
-        attention_head_dim=cfg["attention_head_dim"], num_layers=cfg["num_layers"], mlp_ratio=4.0,
-        text_embed_dim=1024, adaln_lora_dim=cfg["adaln_lora_dim"], max_size=(128, 240, 240), patch_size=(1, 2, 2),
-        rope_scale=(1.0, 3.0, 3.0), concat_padding_mask=False, extra_pos_embed_type=None,
-        use_crossattn_projection=True, crossattn_proj_in_channels=cfg["crossattn_proj_in_channels"],
-        encoder_hidden_states_channels=1024,
-    )  # fmt: skip  (padding mask passed as a zero channel: diffusers resizes it with torchvision otherwise)
-    stock = build(CosmosTransformer3DModel, stock_cfg, device, dtype)
+    stock = build_random(CosmosTransformer3DModel, stock_cosmos_config(sizes["net"]), device, dtype)
     t_lat, h, w = sizes["latent"]
     out = {}
     for batch in (1, 2):
         x = torch.randn(batch, 18, t_lat, h, w, device=device, dtype=dtype)
         ts = torch.full((batch, 1, t_lat, 1, 1), 0.9, device=device)
-        text = torch.randn(batch, 512, cfg["crossattn_proj_in_channels"], device=device, dtype=dtype)
+        text = torch.randn(batch, 512, sizes["net"]["crossattn_proj_in_channels"], device=device, dtype=dtype)
         out[f"stock_b{batch}"] = timed(lambda: stock(x, ts, text, return_dict=False), device, repeats)
     del stock
     reset_peak(device)
@@ -187,14 +131,10 @@ def step_times(pipe, cfg: GenerationConfig, device, repeats: int) -> dict:
 
 
 def clip(pipe, cfg: GenerationConfig, device) -> tuple[float, dict, float]:
-    """(seconds, stage timings, peak GiB) of one clip."""
-    reset_peak(device)
+    """(seconds, stage timings, peak GiB; NaN on CPU) of one clip."""
     image = torch.rand(3, 720, 960, generator=torch.Generator().manual_seed(0))
-    sync(device)
-    start = time.perf_counter()
-    result = pipe(image, "a quiet living room", "a living room seen in every direction", cfg)
-    sync(device)
-    return time.perf_counter() - start, result.timings, peak_gib(device)
+    m = measure(lambda: pipe(image, "a quiet living room", "a living room seen in every direction", cfg), device)
+    return m.best, m.result.timings, m.peak_gib
 
 
 def extrapolate(total: float, timings: dict, evals_run: int, evals_full: int = 36) -> float:
@@ -239,7 +179,7 @@ def main() -> None:
     with torch.inference_mode():
         if not args.skip_stock:
             results.update(stock_forward_times(sizes, device, dtype, args.repeats))
-    transformer = build(PanoWorldTransformer, net_cfg, device, dtype)
+    transformer = build_random(PanoWorldTransformer, net_cfg, device, dtype)
     if args.compile:
         for block in transformer.transformer_blocks:
             block.compile()
@@ -268,7 +208,7 @@ def main() -> None:
         quick = GenerationConfig(**{**cfg.to_dict(), "num_steps": 1})
         results[f"offload_{mode}_s"], _, results[f"peak_{mode}_gib"] = clip(pipe, quick, device)
     results["bench_wall_s"] = time.perf_counter() - started
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU x{torch.get_num_threads()} threads"
+    name = machine_name(device)
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "device": name,
             "torch": torch.__version__, "steps_run": args.steps, "small": args.small, "compile": args.compile,
             "attention": args.attention}
@@ -309,8 +249,7 @@ def write_markdown(path: Path, meta: dict, r: dict, sizes: dict, evals: int, mod
         lines += ["", f"Step ratio batched CFG / stock B=2 forward: {r['step_batched'] / r['stock_b2']:.3f}; "
                   f"batched / sequential: {r['step_batched'] / r['step_sequential']:.3f}."]
     lines += ["", f"Stage seconds of the single-round clip: {json.dumps(r['single_timings'])}", ""]
-    with open(path, "a") as fh:
-        fh.write("\n".join(lines))
+    append_markdown(path, "\n".join(lines))
 
 
 if __name__ == "__main__":

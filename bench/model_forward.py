@@ -16,79 +16,19 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import gc
 import json
-import statistics
-import sys
-import time
-from pathlib import Path
 
 import torch
+from _common import append_markdown, build_random, free_memory, machine_name, measure, stock_cosmos_config
+from diffusers.models.transformers.transformer_cosmos import CosmosTransformer3DModel
 
-try:
-    import panoworld  # noqa: F401
-except ImportError:  # run from a checkout without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from diffusers.models.transformers.transformer_cosmos import CosmosTransformer3DModel  # noqa: E402
-
-from panoworld.models.transformer import PanoWorldTransformer, panoworld_2b_config  # noqa: E402
+from panoworld.models.transformer import PanoWorldTransformer, panoworld_2b_config
 
 
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def machine_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    import platform
-
-    return f"CPU {platform.processor() or platform.machine()} x{torch.get_num_threads()} threads"
-
-
-def init_random_(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    """Fill every parameter with N(0, 0.02) (norm weights with 1) on its device; fast for meta-built models."""
-    gen = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.ndim == 1 and "norm" in name:
-                p.fill_(1.0)
-            else:
-                p.normal_(0.0, 0.02, generator=gen)
-    return model
-
-
-def build(cls, config: dict, device: str, dtype: torch.dtype):
-    with torch.device("meta"):
-        model = cls(**config)
-    model = model.to_empty(device=device).to(dtype)
-    return init_random_(model).eval()
-
-
-def measure(fn, device: str, repeats: int, warmup: int) -> tuple[float, float]:
-    """(median seconds of ``repeats`` calls after ``warmup`` calls, peak GiB allocated during them)."""
-    for _ in range(warmup):
-        fn()
-    sync(device)
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else float("nan")
-    return statistics.median(times), peak
-
-
-def free(device: str) -> None:
-    gc.collect()
-    if device.startswith("cuda"):
-        torch.cuda.empty_cache()
+def timed(fn, device: str, repeats: int, warmup: int) -> tuple[float, float]:
+    """(median seconds of ``repeats`` calls after ``warmup`` calls, peak GiB allocated during them; NaN on CPU)."""
+    m = measure(fn, device, repeats=repeats, warmup=warmup)
+    return m.median, m.peak_gib
 
 
 def main() -> None:
@@ -110,14 +50,6 @@ def main() -> None:
     else:
         latent, text_len, image_len = (24, 64, 128), 512, 729
         ours_cfg = panoworld_2b_config()
-    stock_cfg = dict(
-        in_channels=18, out_channels=16, num_attention_heads=ours_cfg["num_attention_heads"],
-        attention_head_dim=ours_cfg["attention_head_dim"], num_layers=ours_cfg["num_layers"], mlp_ratio=4.0,
-        text_embed_dim=1024, adaln_lora_dim=ours_cfg["adaln_lora_dim"], max_size=(128, 240, 240),
-        patch_size=(1, 2, 2), rope_scale=(1.0, 3.0, 3.0), concat_padding_mask=False, extra_pos_embed_type=None,
-        use_crossattn_projection=True, crossattn_proj_in_channels=ours_cfg["crossattn_proj_in_channels"],
-        encoder_hidden_states_channels=1024,
-    )  # fmt: skip
     gen = torch.Generator().manual_seed(0)
     t_lat, h, w = latent
 
@@ -135,30 +67,30 @@ def main() -> None:
     data = {b: inputs(b) for b in batches}
     results: dict[str, float] = {}
     with torch.inference_mode():
-        stock = build(CosmosTransformer3DModel, stock_cfg, dev, dtype)
+        stock = build_random(CosmosTransformer3DModel, stock_cosmos_config(ours_cfg), dev, dtype)
         for b in batches:
             d = data[b]
             x_in = torch.cat([d["x"], d["mask"], torch.zeros_like(d["mask"])], dim=1)
             ts = d["t"].view(b, 1, t_lat, 1, 1)
-            results[f"stock_b{b}_s"], results[f"stock_b{b}_peak_gib"] = measure(
+            results[f"stock_b{b}_s"], results[f"stock_b{b}_peak_gib"] = timed(
                 lambda: stock(x_in, ts, d["text"], return_dict=False), dev, args.repeats, args.warmup)
         del stock
-        free(dev)
+        free_memory(dev)
 
-        ours = build(PanoWorldTransformer, ours_cfg, dev, dtype)
+        ours = build_random(PanoWorldTransformer, ours_cfg, dev, dtype)
         params = sum(p.numel() for p in ours.parameters())
         cases = [("equirect", 1), ("linear", 1), ("periodic", 1)] + ([("equirect", 2)] if 2 in batches else [])
         for rope, b in cases:
             ours.rope.rope_type = rope
             d = data[b]
             x_in = torch.cat([d["x"], d["ref"]], dim=1)
-            results[f"ours_{rope}_b{b}_s"], results[f"ours_{rope}_b{b}_peak_gib"] = measure(
+            results[f"ours_{rope}_b{b}_s"], results[f"ours_{rope}_b{b}_peak_gib"] = timed(
                 lambda: ours(x_in, d["t"], d["text"], image_hidden_states=d["image"], condition_mask=d["mask"],
                              return_dict=False), dev, args.repeats, args.warmup)
         ours.rope.rope_type = "equirect"
         d = data[1]
         x_in = torch.cat([d["x"], d["ref"]], dim=1)
-        results["ours_equirect_b1_noimage_s"], _ = measure(
+        results["ours_equirect_b1_noimage_s"], _ = timed(
             lambda: ours(x_in, d["t"], d["text"], condition_mask=d["mask"], return_dict=False), dev, args.repeats,
             args.warmup)
     for b in batches:
@@ -186,8 +118,7 @@ def main() -> None:
                      f"{results['ours_equirect_b1_noimage_s']:.3f} | |")
         lines += [""] + [f"Ratio ours (equirect) / stock, B={b}: {results[f'ratio_ours_over_stock_b{b}']:.3f}"
                          for b in batches] + [""]
-        with open(args.out_md, "a") as fh:
-            fh.write("\n".join(lines))
+        append_markdown(args.out_md, "\n".join(lines))
 
 
 if __name__ == "__main__":

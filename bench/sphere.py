@@ -13,33 +13,18 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
 import time
 
 import numpy as np
 import torch
+from _common import append_markdown, is_cuda, machine_name, measure, parse_hw, sync  # bench/ (and src/) on sys.path
 
 from panoworld.sphere import erp_to_perspective, perspective_to_erp
 
 
 def timed(fn, device: str, repeats: int = 1) -> float:
     """Best wall-clock seconds of ``repeats`` runs of ``fn()``, synchronising CUDA."""
-    best = float("inf")
-    for _ in range(repeats):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def machine_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(0)
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+    return measure(fn, device, repeats=repeats).best
 
 
 def main() -> None:
@@ -52,8 +37,8 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma-separated methods to skip: py360convert,pyequilib")
     parser.add_argument("--out-md", default=None, help="append a Markdown section to this file")
     args = parser.parse_args()
-    h, w = (int(v) for v in args.size.split("x"))
-    ph, pw = (int(v) for v in args.persp.split("x"))
+    h, w = parse_hw(args.size)
+    ph, pw = parse_hw(args.persp)
     dev = args.device
     skip = set(filter(None, args.skip.split(",")))
     gen = torch.Generator().manual_seed(0)
@@ -66,13 +51,12 @@ def main() -> None:
     t0 = time.perf_counter()
     view = erp_to_perspective(erp, fov_x=90, size=(ph, pw))
     back, _ = perspective_to_erp(view, fov_x=90, size=(h, w))
-    if dev.startswith("cuda"):
-        torch.cuda.synchronize()
+    sync(dev)
     results["ours_cold_s"] = time.perf_counter() - t0
     results["ours_e2p_s"] = timed(lambda: erp_to_perspective(erp, fov_x=90, size=(ph, pw)), dev, args.repeats)
     results["ours_p2e_s"] = timed(lambda: perspective_to_erp(view, fov_x=90, size=(h, w)), dev, args.repeats)
 
-    if "py360convert" not in skip and not dev.startswith("cuda"):
+    if "py360convert" not in skip and not is_cuda(dev):
         import py360convert
 
         frames_np = [f.permute(1, 2, 0).numpy() for f in erp.cpu()]
@@ -100,9 +84,8 @@ def main() -> None:
     print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in results.items()}))
     if args.out_md:
         rows = [f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in results.items()]
-        with open(args.out_md, "a") as fh:
-            fh.write("\n".join(["", f"### sphere: {results['machine']} ({results['date']})", "", "| quantity | value |",
-                                "| --- | --- |", *rows, ""]))
+        append_markdown(args.out_md, "\n".join(["", f"### sphere: {results['machine']} ({results['date']})", "",
+                                                "| quantity | value |", "| --- | --- |", *rows, ""]))
 
 
 if __name__ == "__main__":

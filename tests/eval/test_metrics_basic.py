@@ -25,7 +25,6 @@ from panoworld.eval.metrics import (
     psnr,
     ssim,
     tapvid_metrics,
-    umeyama,
 )
 from panoworld.eval.metrics.visual import PSNR_CAP_DB
 from tests.conftest import textured_erp
@@ -139,14 +138,6 @@ def test_ate_invariant_to_sim3_and_rpe():
     noisy = gt.copy()
     noisy[:, :3, 3] += np.random.default_rng(3).normal(scale=0.1, size=(len(gt), 3))
     assert CameraMetrics().update(noisy, gt)["camera/ate"] > 0.02
-
-
-def test_umeyama_recovers_similarity():
-    rng = np.random.default_rng(0)
-    src = rng.normal(size=(30, 3))
-    rot = scipy.spatial.transform.Rotation.from_euler("zyx", [10, 20, 30], degrees=True).as_matrix()
-    s, r, t = umeyama(src, 1.7 * src @ rot.T + [1, 2, 3])
-    assert s == pytest.approx(1.7) and np.allclose(r, rot) and np.allclose(t, [1, 2, 3])
 
 
 def test_tapvid_by_hand_and_wraparound():

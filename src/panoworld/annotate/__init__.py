@@ -3,7 +3,7 @@
 See docs/annotate.md for the stages, the on-disk layout and the checkpoint key mappings.
 """
 
-from .camera import CameraMotion, estimate_camera_motion, kabsch, stabilise
+from .camera import CameraMotion, estimate_camera_motion, stabilise
 from .cotracker import CoTracker3Offline, CoTrackerConfig
 from .dap import DAPConfig, DAPModel
 from .lifting import lift_tracks, sample_erp
@@ -13,7 +13,7 @@ from .tracking import merge_seam_tracks, track_erp
 
 __all__ = [
     "AnnotateOptions", "Annotation", "CameraMotion", "CoTracker3Offline", "CoTrackerConfig", "DAPConfig", "DAPModel",
-    "StaticFlags", "annotate_frames", "annotate_geometry", "estimate_camera_motion", "kabsch", "lift_tracks",
+    "StaticFlags", "annotate_frames", "annotate_geometry", "estimate_camera_motion", "lift_tracks",
     "merge_seam_tracks",
     "sample_erp", "semantic_static_from_masks", "stabilise", "static_flags", "track_erp", "write_annotation",
 ]

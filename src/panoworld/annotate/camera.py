@@ -1,4 +1,5 @@
-"""Camera motion from lifted tracks: rotation-only and 6-DoF RANSAC (Kabsch), poses, stabilisation.
+"""Camera motion from lifted tracks: rotation-only and 6-DoF RANSAC (Kabsch via
+:func:`panoworld.geometry.align_points`), poses, stabilisation.
 
 Points are (N, T, 3) in each frame's camera (OpenCV frame), NaN when invisible. The motion of frame t is
 the point transform ``P_t = R_t P_0 + t_t`` (frame-0 camera -> frame-t camera, the reference's
@@ -13,33 +14,12 @@ from dataclasses import dataclass
 
 import torch
 
+from ..geometry import align_points
+
 __all__ = [
-    "kabsch", "ransac_rotation", "ransac_rigid", "CameraMotion", "estimate_camera_motion", "motion_inliers",
+    "ransac_rotation", "ransac_rigid", "CameraMotion", "estimate_camera_motion", "motion_inliers",
     "stabilise",
 ]
-
-
-def kabsch(p: torch.Tensor, q: torch.Tensor, weights: torch.Tensor | None = None, *, translation: bool = True):
-    """Least-squares R (and t) with ``q ≈ R p + t`` for batched (..., M, 3) point sets (no scale).
-
-    Returns (R (..., 3, 3), t (..., 3)); t is zero when ``translation`` is False.
-    """
-    w = torch.ones(p.shape[:-1], dtype=p.dtype, device=p.device) if weights is None else weights.to(p.dtype)
-    wsum = w.sum(-1, keepdim=True).clamp_min(1e-12)
-    if translation:
-        pc = (p * w[..., None]).sum(-2) / wsum
-        qc = (q * w[..., None]).sum(-2) / wsum
-    else:
-        pc = qc = torch.zeros(p.shape[:-2] + (3,), dtype=p.dtype, device=p.device)
-    pp, qq = p - pc[..., None, :], q - qc[..., None, :]
-    cov = (qq * w[..., None]).transpose(-1, -2) @ pp
-    u, _, vh = torch.linalg.svd(cov)
-    d = torch.sign(torch.det(u @ vh))
-    d = torch.where(d == 0, torch.ones_like(d), d)
-    diag = torch.diag_embed(torch.stack([torch.ones_like(d), torch.ones_like(d), d], -1))
-    r = u @ diag @ vh
-    t = qc - (r @ pc[..., None])[..., 0]
-    return r, t
 
 
 def _angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -58,12 +38,12 @@ def ransac_rotation(b0: torch.Tensor, bt: torch.Tensor, *, iters: int = 200, thr
     if m < 3:
         return torch.eye(3, dtype=b0.dtype), torch.zeros(m, dtype=torch.bool)
     idx = _samples(m, iters, 3, torch.Generator().manual_seed(seed))
-    r, _ = kabsch(b0[idx], bt[idx], translation=False)
+    r = align_points(b0[idx], bt[idx], with_translation=False).rotation
     err = _angle((r[:, None] @ b0[None, :, :, None])[..., 0], bt[None])
     best = (err < thr_deg).sum(1).argmax()
     inl = err[best] < thr_deg
     for _ in range(2):
-        r1, _ = kabsch(b0[inl], bt[inl], translation=False)
+        r1 = align_points(b0[inl], bt[inl], with_translation=False).rotation
         inl = _angle(b0 @ r1.t(), bt) < thr_deg
     return r1, inl
 
@@ -88,7 +68,7 @@ def ransac_rigid(
 
     weight = 1.0 / torch.maximum(p0.norm(dim=-1), pt.norm(dim=-1)).clamp_min(1e-6) ** 2
     idx = _samples(m, iters, 4, torch.Generator().manual_seed(seed))
-    r, t = kabsch(p0[idx], pt[idx])
+    _, r, t = align_points(p0[idx], pt[idx])
     pred = (r[:, None] @ p0[None, :, :, None])[..., 0] + t[:, None]
     rng_obs = torch.linalg.vector_norm(pt, dim=-1)
     ok = (_angle(pred, pt[None].expand_as(pred)) < thr_deg) & (
@@ -99,7 +79,7 @@ def ransac_rigid(
     for _ in range(2):
         if inl.sum() < 3:
             break
-        r1, t1 = kabsch(p0[inl], pt[inl], weight[inl])
+        _, r1, t1 = align_points(p0[inl], pt[inl], weight[inl])
         inl = inliers(r1, t1)
     return r1, t1, inl
 

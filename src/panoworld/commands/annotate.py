@@ -9,20 +9,9 @@ import typer
 
 from panoworld.errors import InputError, PanoworldError
 
-from ._common import console, is_video_path, parse_size, progress_bar
+from ._common import console, is_video_path, parse_shard, parse_size, progress_bar, take_shard
 
-__all__ = ["annotate", "list_clips", "parse_shard"]
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``i/n`` -> (i, n) with 0 <= i < n."""
-    try:
-        i, n = (int(v) for v in text.split("/"))
-    except ValueError:
-        raise InputError(f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
-    if n < 1 or not 0 <= i < n:
-        raise InputError(f"--shard i/n needs 0 <= i < n, got {text!r}")
-    return i, n
+__all__ = ["annotate", "list_clips"]
 
 
 def _from_master_csv(path: Path) -> list[tuple[str, Path]]:
@@ -106,7 +95,7 @@ def annotate(
     if split not in ("all", "train", "val"):
         raise InputError(f"--split must be all, train or val, got {split!r}")
     index, count = parse_shard(shard)
-    clips = list_clips(source, split)[index::count]
+    clips = take_shard(list_clips(source, split), index, count)
     todo = [(n, v) for n, v in clips if overwrite or not is_done(output / n)]
     console.print(f"annotate: {len(clips)} clips in shard {index}/{count}, {len(clips) - len(todo)} already done")
     if not todo:

@@ -10,7 +10,7 @@ import typer
 
 from panoworld.errors import InputError
 
-from ._common import console, progress_bar
+from ._common import console, parse_shard, progress_bar, take_shard
 
 app = typer.Typer(
     help="Evaluate methods on a test set (master.csv): infer -> run -> report. Results live in "
@@ -72,10 +72,9 @@ def infer(
     """Produce each method's video for every clip (skips finished clips: run.json present)."""
     from panoworld.eval.runners import RunRequest, get_method, is_done, run_method
     from panoworld.eval.runners._command import check_command_config
-    from panoworld.eval.score import shard as take_shard
     from panoworld.eval.testset import read_master, result_dir
 
-    clips = take_shard(read_master(master, splits=_list(splits)), shard)
+    clips = take_shard(read_master(master, splits=_list(splits)), *parse_shard(shard))
     specs = [get_method(m) for m in _list(methods) or []]
     config = _runner_config(runner_config)
     for spec in specs:
@@ -134,7 +133,6 @@ def run(
     from panoworld.eval.align import AlignConfig
     from panoworld.eval.backbones import load_backbones
     from panoworld.eval.score import ScoreConfig, Scorer, assemble
-    from panoworld.eval.score import shard as take_shard
     from panoworld.eval.testset import read_master
 
     all_clips = read_master(master, caption_style=caption_style, strata=strata, splits=_list(splits))
@@ -144,7 +142,7 @@ def run(
     bb = load_backbones(lpips=lpips, clip=clip, inception=inception, video=video_model, autoencoder=autoencoder,
                         device=device)
     scorer = Scorer(results, bb, cfg)
-    clips = take_shard(all_clips, shard)
+    clips = take_shard(all_clips, *parse_shard(shard))
     total = sum(1 for m in method_list for c in clips if scorer.has_result(m, c))
     with progress_bar("scoring", total) as advance:
         advance(0)

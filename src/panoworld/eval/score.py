@@ -30,23 +30,10 @@ from .metrics import MIN_BUCKET_CLIPS, FeatureCache, SeamMetrics, VisualMetrics,
 from .runners.base import read_run_record
 from .testset import Clip, result_dir
 
-__all__ = ["COLUMNS", "ScoreConfig", "Scorer", "assemble", "shard"]
+__all__ = ["COLUMNS", "ScoreConfig", "Scorer", "assemble"]
 
 COLUMNS = ("method", "clip_id", "split", "scene_type", "motion_kind", "bucket", "metric", "value", "n_clips", "run_id")
 GT_OWNER = "_gt"
-
-
-def shard(items: list, spec: str | None) -> list:
-    """Keep shard ``i`` of ``n`` (``"i/n"``, 0-based) of a list, by position."""
-    if not spec:
-        return items
-    try:
-        i, n = (int(v) for v in spec.split("/"))
-    except ValueError:
-        raise ValueError(f"--shard must look like i/n (e.g. 0/4), got {spec!r}") from None
-    if not 0 <= i < n:
-        raise ValueError(f"--shard {spec}: need 0 <= i < n")
-    return items[i::n]
 
 
 @dataclass

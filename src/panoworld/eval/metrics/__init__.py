@@ -5,7 +5,7 @@ Every per-clip family is a :class:`Metric` with ``update(...)`` (returns that cl
 """
 
 from ._base import METRIC_INFO, Metric, MetricInfo, metric_info
-from .camera import CameraMetrics, ate, rpe, umeyama
+from .camera import CameraMetrics, ate, rpe, sim3_residuals
 from .consistency import ConsistencyMetrics, depth_temporal_cv, rigidity, track_lifetime
 from .depth import DepthMetrics, abs_rel, align_scale, delta1, sky_mask, texture_weights
 from .distributional import MIN_BUCKET_CLIPS, FeatureCache, bucket_frechet, fit_gaussian, frechet_distance
@@ -15,7 +15,7 @@ from .visual import VisualMetrics, clip_scores, pole_mask, psnr, ssim, yaw_views
 
 __all__ = [
     "METRIC_INFO", "Metric", "MetricInfo", "metric_info",
-    "CameraMetrics", "ate", "rpe", "umeyama",
+    "CameraMetrics", "ate", "rpe", "sim3_residuals",
     "ConsistencyMetrics", "depth_temporal_cv", "rigidity", "track_lifetime",
     "DepthMetrics", "abs_rel", "align_scale", "delta1", "sky_mask", "texture_weights",
     "MIN_BUCKET_CLIPS", "FeatureCache", "bucket_frechet", "fit_gaussian", "frechet_distance",

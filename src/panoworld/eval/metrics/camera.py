@@ -8,10 +8,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
+
+from panoworld.geometry import align_points, apply_similarity
 
 from ._base import Metric, MetricInfo, register_info
 
-__all__ = ["umeyama", "apply_sim3", "ate", "rpe", "CameraMetrics"]
+__all__ = ["sim3_residuals", "ate", "rpe", "CameraMetrics"]
 
 register_info("camera/ate", MetricInfo("camera", "m (GT scale)", False, 0.0))
 register_info("camera/rpe_trans", MetricInfo("camera", "m (GT scale)", False, 0.0))
@@ -21,25 +24,14 @@ register_info("camera/rpe_rot", MetricInfo("camera", "deg", False, 0.0))
 MIN_PATH_SPREAD_M = 1e-6
 
 
-def umeyama(src: np.ndarray, dst: np.ndarray, *, with_scale: bool = True) -> tuple[float, np.ndarray, np.ndarray]:
-    """Least-squares similarity ``dst ~ s R src + t`` (Umeyama 1991). (N, 3) arrays -> (s, R (3, 3), t (3,))."""
-    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    xs, xd = src - mu_s, dst - mu_d
-    cov = xd.T @ xs / len(src)
-    u, d, vt = np.linalg.svd(cov)
-    sign = np.eye(3)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[2, 2] = -1.0
-    rot = u @ sign @ vt
-    var_s = (xs**2).sum() / len(src)
-    scale = float(np.trace(np.diag(d) @ sign) / var_s) if with_scale and var_s > 0 else 1.0
-    return scale, rot, mu_d - scale * rot @ mu_s
-
-
-def apply_sim3(points: np.ndarray, s: float, rot: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Apply ``s R p + t`` to (..., 3) points."""
-    return s * np.asarray(points) @ rot.T + t
+def sim3_residuals(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, float]:
+    """Sim(3)-align (N, 3) predicted points to the paired GT points (Umeyama, float64, via
+    :func:`panoworld.geometry.align_points`) -> ((N,) distances in GT units after alignment, the scale)."""
+    p = torch.as_tensor(np.asarray(pred, np.float64))
+    g = torch.as_tensor(np.asarray(gt, np.float64))
+    sim = align_points(p, g, with_scale=True)
+    dist = torch.linalg.vector_norm(apply_similarity(p, sim) - g, dim=-1)
+    return dist.numpy(), float(sim.scale)
 
 
 def ate(pred: np.ndarray, gt: np.ndarray) -> float:
@@ -48,8 +40,7 @@ def ate(pred: np.ndarray, gt: np.ndarray) -> float:
     p, g = np.asarray(pred)[:, :3, 3], np.asarray(gt)[:, :3, 3]
     if np.sqrt(((g - g.mean(0)) ** 2).sum(1).mean()) < MIN_PATH_SPREAD_M:
         return float("nan")
-    s, rot, t = umeyama(p, g)
-    return float(np.sqrt(((apply_sim3(p, s, rot, t) - g) ** 2).sum(1).mean()))
+    return float(np.sqrt((sim3_residuals(p, g)[0] ** 2).mean()))
 
 
 def _rot_angle_deg(rot: np.ndarray) -> float:
@@ -63,7 +54,7 @@ def rpe(pred: np.ndarray, gt: np.ndarray, delta: int = 1) -> tuple[float, float]
     pred, gt = np.asarray(pred, np.float64), np.asarray(gt, np.float64)
     p, g = pred[:, :3, 3], gt[:, :3, 3]
     moving = np.sqrt(((g - g.mean(0)) ** 2).sum(1).mean()) >= MIN_PATH_SPREAD_M
-    scale = umeyama(p, g)[0] if moving else 1.0
+    scale = sim3_residuals(p, g)[1] if moving else 1.0
     trans, rots = [], []
     for i in range(len(gt) - delta):
         rel_p = np.linalg.inv(pred[i]) @ pred[i + delta]

@@ -17,7 +17,7 @@ import torch
 from panoworld.sphere import geodesic_distance, pixel_to_lonlat
 
 from ._base import Metric, MetricInfo, register_info
-from .camera import apply_sim3, umeyama
+from .camera import sim3_residuals
 
 __all__ = ["THRESHOLDS_PX", "REF_ROWS", "angular_error_px", "tapvid_metrics", "track3d_error", "TrackMetrics"]
 
@@ -70,8 +70,7 @@ def track3d_error(pred: np.ndarray, gt: np.ndarray, gt_vis: np.ndarray) -> float
     ok = gt_vis & np.isfinite(pred).all(-1) & np.isfinite(gt).all(-1)
     if ok.sum() < 4:
         return float("nan")
-    s, rot, t = umeyama(pred[ok], gt[ok])
-    return float(np.linalg.norm(apply_sim3(pred[ok], s, rot, t) - gt[ok], axis=-1).mean())
+    return float(sim3_residuals(pred[ok], gt[ok])[0].mean())
 
 
 class TrackMetrics(Metric):

@@ -1,0 +1,151 @@
+"""Helpers shared by the bench scripts: device sync, timing with peak memory, machine name, Markdown output,
+random-weight model building and the stock diffusers Cosmos config used as the comparison.
+
+Run the scripts as ``python bench/<name>.py`` from the repository root (their folder is then on ``sys.path``).
+Importing this module puts the checkout's ``src`` first on ``sys.path`` so that a bench measures this
+checkout's code without installing it.
+"""
+
+from __future__ import annotations
+
+import gc
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+_SRC = str(Path(__file__).resolve().parents[1] / "src")
+if _SRC not in sys.path:
+    sys.path.insert(0, _SRC)
+
+import torch  # noqa: E402
+
+__all__ = [
+    "Timing", "append_markdown", "build_random", "free_memory", "is_cuda", "machine_name", "measure", "parse_hw",
+    "random_init_", "reset_peak", "stock_cosmos_config", "sync",
+]
+
+
+def is_cuda(device: str | torch.device) -> bool:
+    """True for a CUDA device ("cuda", "cuda:1", torch.device("cuda"))."""
+    return torch.device(device).type == "cuda"
+
+
+def sync(device: str | torch.device) -> None:
+    """Wait for queued CUDA work on ``device`` (no-op on CPU)."""
+    if is_cuda(device):
+        torch.cuda.synchronize(device)
+
+
+def free_memory(device: str | torch.device) -> None:
+    """Collect Python garbage and return cached CUDA blocks."""
+    gc.collect()
+    if is_cuda(device):
+        torch.cuda.empty_cache()
+
+
+def reset_peak(device: str | torch.device) -> None:
+    """:func:`free_memory`, then restart the CUDA peak-allocation counter."""
+    free_memory(device)
+    if is_cuda(device):
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+@dataclass
+class Timing:
+    """Wall-clock seconds of the timed calls, peak GiB allocated during them, and the last call's result."""
+
+    times: list[float] = field(default_factory=list)
+    peak_gib: float | None = None
+    result: Any = None
+
+    @property
+    def best(self) -> float:
+        return min(self.times)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+def measure(fn: Callable[[], Any], device: str | torch.device = "cpu", *, repeats: int = 1, warmup: int = 0,
+            cpu_peak: float | None = float("nan")) -> Timing:
+    """Call ``fn()`` ``warmup`` times untimed, then ``repeats`` times timed (CUDA synchronised around each call).
+
+    Memory is freed (:func:`reset_peak`) before the warm-up; the CUDA peak counter is reset again after it
+    (caches kept warm), so ``peak_gib`` (max allocated, GiB, weights included) covers the timed calls only;
+    on CPU it is ``cpu_peak``.
+    """
+    result = None
+    reset_peak(device)
+    for _ in range(warmup):
+        result = fn()
+    sync(device)
+    if is_cuda(device):
+        torch.cuda.reset_peak_memory_stats(device)
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        start = time.perf_counter()
+        result = fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    peak = torch.cuda.max_memory_allocated(device) / 2**30 if is_cuda(device) else cpu_peak
+    return Timing(times, peak, result)
+
+
+def machine_name(device: str | torch.device) -> str:
+    """The GPU's name for a CUDA device, else the CPU and the torch thread count."""
+    if is_cuda(device):
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+
+
+def parse_hw(text: str) -> tuple[int, int]:
+    """``HxW`` (e.g. ``512x1024``) -> (height, width) pixels."""
+    h, w = (int(v) for v in text.lower().split("x"))
+    return h, w
+
+
+def append_markdown(path: str | Path, text: str) -> None:
+    """Append ``text`` as is (UTF-8) to the Markdown file ``path``."""
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def random_init_(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """N(0, 0.02) weights, norm scales 1, drawn on the parameters' device (fast for meta-built models)."""
+    gen = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.ndim == 1 and "norm" in name:
+                p.fill_(1.0)
+            else:
+                p.normal_(0.0, 0.02, generator=gen)
+    return model
+
+
+def build_random(cls, config: dict, device: str | torch.device, dtype: torch.dtype) -> torch.nn.Module:
+    """``cls(**config)`` built on the meta device, materialised on ``device`` in ``dtype``, random weights, eval."""
+    with torch.device("meta"):
+        model = cls(**config)
+    return random_init_(model.to_empty(device=device).to(dtype)).eval()
+
+
+def stock_cosmos_config(ours: dict) -> dict:
+    """diffusers ``CosmosTransformer3DModel`` kwargs of the Predict2.5-2B layout sized like our config ``ours``.
+
+    The padding mask is passed as a zero input channel (``concat_padding_mask=False``, 18 input channels):
+    identical compute, and diffusers would otherwise resize it with torchvision.
+    """
+    return dict(
+        in_channels=18, out_channels=16, num_attention_heads=ours["num_attention_heads"],
+        attention_head_dim=ours["attention_head_dim"], num_layers=ours["num_layers"], mlp_ratio=4.0,
+        text_embed_dim=1024, adaln_lora_dim=ours["adaln_lora_dim"], max_size=(128, 240, 240), patch_size=(1, 2, 2),
+        rope_scale=(1.0, 3.0, 3.0), concat_padding_mask=False, extra_pos_embed_type=None,
+        use_crossattn_projection=True, crossattn_proj_in_channels=ours["crossattn_proj_in_channels"],
+        encoder_hidden_states_channels=1024,
+    )
