@@ -9,6 +9,7 @@ from typing import Mapping
 import torch
 
 from panoworld.errors import InputError, MissingComponentError
+from panoworld.weights import WEIGHTS_ENV, weights_root
 
 __all__ = ["CheckpointKeyError", "read_state_dict", "strip_prefix", "check_complete", "weights_path"]
 
@@ -18,19 +19,12 @@ class CheckpointKeyError(InputError):
 
 
 def weights_path(explicit: str | os.PathLike | None, relative: str, *, source: str) -> Path:
-    """Resolve a weights file: ``explicit`` or ``$PANOWORLD_WEIGHTS/<relative>``; raise a clear error if absent."""
-    if explicit is not None:
-        path = Path(explicit)
-    else:
-        root = os.environ.get("PANOWORLD_WEIGHTS")
-        if not root:
-            raise MissingComponentError(
-                f"weights {relative} not found: set PANOWORLD_WEIGHTS to the folder holding {relative} "
-                f"(download from {source}) or pass its path explicitly"
-            )
-        path = Path(root) / relative
+    """Resolve a weights file: ``explicit`` or ``<weights root>/<relative>`` (``$PANOWORLD_WEIGHTS``, else
+    ``./weights``); raise a clear error naming the file and where to get it if it is absent."""
+    path = Path(explicit) if explicit is not None else weights_root() / relative
     if not path.is_file():
-        raise MissingComponentError(f"weights file {path} not found; download it from {source} and put it there")
+        hint = "" if explicit is not None else f" (or set {WEIGHTS_ENV} to the folder holding {relative})"
+        raise MissingComponentError(f"weights file {path} not found; download it from {source} and put it there{hint}")
     return path
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import typer
 
 from panoworld.errors import InputError
+from panoworld.weights import weights_root
 
 from ._common import console, parse_shard, progress_bar, take_shard
 
@@ -18,7 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-WEIGHTS = Path(os.environ.get("PANOWORLD_WEIGHTS", "weights"))
+WEIGHTS = weights_root()
 MASTER = typer.Option(..., "--master", help="The test set's master.csv (relative paths resolve against its folder).")
 RESULTS = typer.Option(..., "--results", help="Results folder: <results>/<method>/<split>__<clip>/video.mp4.")
 METHODS = typer.Option(..., "--methods", help="Comma-separated method ids, e.g. oracle,static,panoworld.")

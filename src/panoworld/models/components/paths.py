@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from panoworld.errors import MissingComponentError
+from panoworld.weights import WEIGHTS_ENV, weights_root
 
 __all__ = [
     "COMPONENTS",
@@ -32,7 +33,6 @@ __all__ = [
     "weights_root",
 ]
 
-WEIGHTS_ENV = "PANOWORLD_WEIGHTS"
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,6 @@ COMPONENTS: dict[str, ComponentSpec] = {
 }
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-def weights_root() -> Path:
-    """The weights folder: ``$PANOWORLD_WEIGHTS`` or ``./weights``."""
-    return Path(os.environ.get(WEIGHTS_ENV) or "weights")
 
 
 def hub_offline() -> bool:
