@@ -44,8 +44,9 @@ def load_annotation_models(
     """DAP + CoTracker3 on ``device`` in eval mode.
 
     Weights come from the given paths or ``$PANOWORLD_WEIGHTS/dap/model.pth`` and
-    ``$PANOWORLD_WEIGHTS/cotracker3/scaled_offline.pth`` (``./weights`` when the variable is unset). ``tiny_random`` builds tiny randomly initialised
-    networks instead (FOR TESTS ONLY: their outputs are meaningless).
+    ``$PANOWORLD_WEIGHTS/cotracker3/scaled_offline.pth`` (``./weights`` when the variable is unset).
+    ``tiny_random`` builds tiny randomly initialised networks instead (FOR TESTS ONLY: their outputs are
+    meaningless).
     """
     if tiny_random:
         torch.manual_seed(seed)
