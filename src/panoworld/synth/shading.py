@@ -104,26 +104,27 @@ class PackedScene:
 
         The final colour is ``base + direct * lit`` where ``lit`` in [0, 1] is the shadow factor.
         """
+        # index_select instead of advanced indexing: same values, several times faster on the CPU.
         ids = ids.clamp_min(0)
         face = faces.long()
         mat = ids * 8 + face
-        n_world = self.face_normals[face.clamp(max=5)]
+        n_world = self.face_normals.index_select(0, face.clamp(max=5))
         p_tex, n_tex = p, n_world
         # Round faces (spheres, cylinders, capsules, dome) and moving primitives need local coordinates.
-        special = (self.is_dynamic[ids] | (face == FACE_ROUND)).nonzero().squeeze(-1)
+        special = (self.is_dynamic.index_select(0, ids) | (face == FACE_ROUND)).nonzero().squeeze(-1)
         if special.numel():
-            k_sp = ids[special]
-            rot = self.rot[frame][k_sp]
-            p_loc = ((p[special] - self.cen[frame][k_sp]).unsqueeze(-2) @ rot).squeeze(-2)
-            n_loc = local_normal(faces[special], p_loc, self.axis_half[k_sp])
+            k_sp = ids.index_select(0, special)
+            rot = self.rot[frame].index_select(0, k_sp)
+            p_loc = ((p.index_select(0, special) - self.cen[frame].index_select(0, k_sp)).unsqueeze(-2) @ rot).squeeze(-2)
+            n_loc = local_normal(faces.index_select(0, special), p_loc, self.axis_half.index_select(0, k_sp))
             n_world.index_copy_(0, special, (rot @ n_loc.unsqueeze(-1)).squeeze(-1))
-            dyn = self.is_dynamic[k_sp].nonzero().squeeze(-1)
+            dyn = self.is_dynamic.index_select(0, k_sp).nonzero().squeeze(-1)
             if dyn.numel():
                 p_tex = p.index_copy(0, special[dyn], p_loc[dyn])
                 n_tex = n_world.index_copy(0, special[dyn], n_loc[dyn])
             else:
                 n_tex = n_world
-        pats = self.pattern[mat]
+        pats = self.pattern.index_select(0, mat)
         present = torch.bincount(pats, minlength=len(PATTERNS)).nonzero().squeeze(-1).tolist()
         if len(present) == 1:
             albedo = self._albedo(PATTERNS[present[0]], p_tex, n_tex, mat, d)
@@ -133,12 +134,14 @@ class PackedScene:
                 sel = (pats == index).nonzero().squeeze(-1)
                 name = PATTERNS[index]
                 if name == "sky":
-                    albedo[sel] = self._albedo(name, None, None, None, d[sel])
+                    val = self._albedo(name, None, None, None, d.index_select(0, sel))
                 elif name in _NO_NORMAL:
-                    albedo[sel] = self._albedo(name, p_tex[sel], None, mat[sel], None)
+                    val = self._albedo(name, p_tex.index_select(0, sel), None, mat.index_select(0, sel), None)
                 else:
-                    albedo[sel] = self._albedo(name, p_tex[sel], n_tex[sel], mat[sel], None)
-        emit = self.emissive[mat]
+                    n_sel = n_tex.index_select(0, sel)
+                    val = self._albedo(name, p_tex.index_select(0, sel), n_sel, mat.index_select(0, sel), None)
+                albedo.index_copy_(0, sel, val)
+        emit = self.emissive.index_select(0, mat)
         if self.decals:
             emit = self._apply_decals(p, ids, albedo, emit, d)
         up = n_world[:, 1].mul(-0.2).add_(0.8)
@@ -153,34 +156,35 @@ class PackedScene:
         direct = albedo * self.light_color * lam.unsqueeze(-1)
         glow = (emit > 0).nonzero().squeeze(-1)
         if glow.numel():
-            e = emit[glow].unsqueeze(-1)
-            base[glow] = base[glow] * (1 - e) + albedo[glow] * e
-            direct[glow] = direct[glow] * (1 - e)
+            e = emit.index_select(0, glow).unsqueeze(-1)
+            base.index_copy_(0, glow, base.index_select(0, glow) * (1 - e) + albedo.index_select(0, glow) * e)
+            direct.index_copy_(0, glow, direct.index_select(0, glow) * (1 - e))
         return n_world, base, direct
 
     def _albedo(self, pattern: str, p_tex, n_tex, mat, d):
         if pattern == "sky":
             light = self.scene.light
             return sky_color(d, self.light_dir, light.sky_zenith, light.sky_horizon)
-        return evaluate_pattern(pattern, p_tex, n_tex, self.color_a[mat], self.color_b[mat], self.scale[mat])
+        a, b = self.color_a.index_select(0, mat), self.color_b.index_select(0, mat)
+        return evaluate_pattern(pattern, p_tex, n_tex, a, b, self.scale.index_select(0, mat))
 
     def _apply_decals(self, p, ids, albedo, emit, d):
         """Paint windows / paintings / doors onto room-wall hits (in place on ``albedo``); returns emission."""
         y_lo = min(dec.center[1] - dec.half[1] for dec in self.decals)
         y_hi = max(dec.center[1] + dec.half[1] for dec in self.decals)
         y = p[:, 1]
-        sel = (self.is_room[ids] & (y >= y_lo) & (y <= y_hi)).nonzero().squeeze(-1)
+        sel = (self.is_room.index_select(0, ids) & (y >= y_lo) & (y <= y_hi)).nonzero().squeeze(-1)
         if sel.numel() == 0:
             return emit
         emit = emit.clone()
-        pw = p[sel]
+        pw = p.index_select(0, sel).T.contiguous()  # (3, S): contiguous rows are faster than columns
         for dec in self.decals:
             c = torch.tensor(dec.center, dtype=p.dtype, device=p.device)
             along = 2 - dec.axis  # the horizontal coordinate along the wall
-            du = pw[:, along] - c[along]
-            dv = pw[:, 1] - c[1]
+            du = pw[along] - c[along]
+            dv = pw[1] - c[1]
             inside = (
-                ((pw[:, dec.axis] - c[dec.axis]).abs() < 1e-3)
+                ((pw[dec.axis] - c[dec.axis]).abs() < 1e-3)
                 & (du.abs() <= dec.half[0])
                 & (dv.abs() <= dec.half[1])
             )
