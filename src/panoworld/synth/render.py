@@ -26,7 +26,7 @@ from panoworld.sphere import direction_to_lonlat, erp_directions, lonlat_to_dire
 
 from .geometry import dot3, erp_windows, erp_windows_upright_box, intersect
 from .scene import Scene
-from .shading import PackedScene
+from .shading import PackedScene, put_rows_, take_rows
 from .shadows import ShadowMap
 
 __all__ = ["Clip", "ClipRenderer", "Tracks", "render_clip", "query_grid"]
@@ -160,7 +160,10 @@ class ClipRenderer:
         the rotation stays the same (static and walking cameras)."""
         key = rot.numpy().tobytes()
         if self._rays_key != key:
-            self._rays_cache = self.rays_cam @ rot.to(self.device, torch.float32).T
+            rays = self.rays_cam @ rot.to(self.device, torch.float32).T
+            # Planar storage (x, y, z planes; same values): per-component ray and shading arithmetic
+            # then runs on contiguous memory, several times faster on the CPU.
+            self._rays_cache = rays.permute(2, 0, 1).contiguous().permute(1, 2, 0)
             self._rays_key = key
         return self._rays_cache
 
@@ -204,7 +207,7 @@ class ClipRenderer:
             miss = torch.isinf(t_buf).reshape(-1).nonzero().squeeze(-1)
             if miss.numel() == 0:
                 continue
-            o_l, d_l = self.packed.local_rays(k, i, cam_c, rays.reshape(-1, 3).index_select(0, miss))
+            o_l, d_l = self.packed.local_rays(k, i, cam_c, take_rows(rays.reshape(-1, 3), miss))
             t, face = intersect(self.packed.kinds[k], self.packed.sizes[k], o_l, d_l)
             t_buf.view(-1).index_copy_(0, miss, t)
             id_buf.view(-1).index_fill_(0, miss, k)
@@ -212,7 +215,7 @@ class ClipRenderer:
 
     def _shade(self, i: int, t, ids, faces, d, cam_c):
         """Flat hit arrays (M,) -> (p, n, base, direct) (M, 3) each."""
-        p = cam_c + t.unsqueeze(-1) * d
+        p = (cam_c.view(3, 1) + t * d.T).T  # channel-major: contiguous for planar rays, same values
         n, base, direct = self.packed.surface(i, p, d, ids, faces)
         return p, n, base, direct
 
@@ -260,7 +263,7 @@ class ClipRenderer:
         t, ids = t_bg, id_bg
         lit_map = self.shadow.frame_map(i) if self.shadow is not None else None
         if lit_map is not None:
-            color = torch.addcmul(base, direct, self.shadow.test(lit_map, *shadow_coords).unsqueeze(-1))
+            color = torch.addcmul(base.T, direct.T, self.shadow.test(lit_map, *shadow_coords)).T
         else:
             color = base + direct
         if cast_moving:
@@ -271,7 +274,7 @@ class ClipRenderer:
             t, ids, faces = t.reshape(-1), ids.reshape(-1), faces.reshape(-1)
             changed = (ids != id_bg).nonzero().squeeze(-1)
             if changed.numel():
-                d = rays.reshape(-1, 3).index_select(0, changed)
+                d = take_rows(rays.reshape(-1, 3), changed)
                 cam_c = cen.to(self.device, torch.float32)
                 sub = (x.index_select(0, changed) for x in (t, ids, faces))
                 p_ch, n_ch, base_ch, direct_ch = self._shade(i, *sub, d, cam_c)
@@ -280,7 +283,7 @@ class ClipRenderer:
                     color_ch = torch.addcmul(base_ch, direct_ch, lit_ch.unsqueeze(-1))
                 else:
                     color_ch = base_ch + direct_ch
-                color = color.index_copy_(0, changed, color_ch)
+                color = put_rows_(color, changed, color_ch)
         color = color.clamp_(0, 1).reshape(hs, ws, 3).permute(2, 0, 1)
         depth = t.reshape(hs, ws)
         inst = torch.where(ids >= 0, self.packed.instance.index_select(0, ids.clamp_min(0)), torch.zeros_like(ids))

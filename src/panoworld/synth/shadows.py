@@ -113,14 +113,16 @@ class ShadowMap:
         with normals ``n``; a point is lit where the map holds a distance >= its reference."""
         q = p + n * 0.03
         if self.point:
-            v = q - self.origin
+            v = (q.T - self.origin.view(3, 1)).T
             dist = dot3(v, v).sqrt()
-            lon = torch.atan2(v[:, 0], v[:, 2])
+            # atan2 on strided columns, whatever the layout of v: the same (scalar) code path, same bits.
+            xz = torch.stack([v[:, 0], v[:, 2]], -1)
+            lon = torch.atan2(xz[:, 0], xz[:, 1])
             lat = torch.atan2(-v[:, 1], torch.sqrt(v[:, 0] * v[:, 0] + v[:, 2] * v[:, 2]))
             col = ((lon + math.pi) * (self.cols / (2 * math.pi))).long().clamp(0, self.cols - 1)
             row = ((math.pi / 2 - lat) * (self.rows / math.pi)).long().clamp(0, self.rows - 1)
             return row * self.cols + col, dist - 0.03
-        rel = q - self.center
+        rel = (q.T - self.center.view(3, 1)).T
         col = ((dot3(rel, self.basis[0]) + self.extent) / self.texel).floor()
         row = ((dot3(rel, self.basis[1]) + self.extent) / self.texel).floor()
         inside = (col >= 0) & (col < self.cols) & (row >= 0) & (row < self.rows)
