@@ -198,8 +198,7 @@ class ClipRenderer:
                 tv = t_buf[r0:r1, c0:c1]
                 better = t < tv
                 tv.copy_(torch.where(better, t, tv))
-                iv = id_buf[r0:r1, c0:c1]
-                iv.copy_(torch.where(better, torch.full_like(iv, k), iv))
+                id_buf[r0:r1, c0:c1].masked_fill_(better, k)
                 fv = face_buf[r0:r1, c0:c1]
                 fv.copy_(torch.where(better, face, fv))
         for k in fill_last:
