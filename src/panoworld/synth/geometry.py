@@ -48,8 +48,9 @@ def dot3(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
 
 
-def _slabs(o: torch.Tensor, d: torch.Tensor, half: tuple[float, float, float]):
-    """Per-axis entry/exit ranges of the slab test: two lists of three (...,) tensors."""
+def _slabs(o: torch.Tensor, d: torch.Tensor, half: tuple[float, float, float], *, need_min: bool = True):
+    """Per-axis entry/exit ranges of the slab test: two lists of three (...,) tensors (entries empty
+    when ``need_min`` is False)."""
     tmins, tmaxs = [], []
     for axis in range(3):
         da = d[..., axis]
@@ -58,7 +59,8 @@ def _slabs(o: torch.Tensor, d: torch.Tensor, half: tuple[float, float, float]):
         oa = o[..., axis]
         t1 = (-half[axis] - oa) * inv
         t2 = (half[axis] - oa) * inv
-        tmins.append(torch.minimum(t1, t2))
+        if need_min:
+            tmins.append(torch.minimum(t1, t2))
         tmaxs.append(torch.maximum(t1, t2))
     return tmins, tmaxs
 
@@ -84,7 +86,7 @@ def _box(o, d, half):
 
 
 def _room(o, d, half):
-    _, tmax = _slabs(o, d, half)
+    _, tmax = _slabs(o, d, half, need_min=False)
     tfar = torch.minimum(torch.minimum(tmax[0], tmax[1]), tmax[2])
     return torch.where(tfar > _EPS, tfar, _miss_like(tfar)), _face(d, _arg3(tfar, tmax))
 
