@@ -166,8 +166,13 @@ def _ground(o, d):
 
 
 def intersect(kind: str, size: tuple[float, float, float], o: torch.Tensor, d: torch.Tensor):
-    """Intersect rays with one primitive in its local frame; returns (t (...,), face (...,) int8)."""
-    o, d = torch.broadcast_tensors(o, d)
+    """Intersect rays with one primitive in its local frame; returns (t (...,), face (...,) int8).
+
+    A single origin ``o`` of shape (3,) is kept as is: its per-axis terms are then computed once, as
+    0-d tensors, instead of once per ray (the same float arithmetic, so the same values).
+    """
+    if o.dim() != 1 or d.dim() == 1:
+        o, d = torch.broadcast_tensors(o, d)
     if kind == "box":
         return _box(o, d, size)
     if kind == "room":

@@ -210,19 +210,21 @@ class PackedScene:
             return emit
         emit = emit.clone()
         pw = take_rows(p, sel).T.contiguous()  # (3, S): contiguous rows are faster than columns
+        walls = {}  # (axis, wall coordinate) -> (indices into sel, their points (3, S_w)), shared by decals
         for dec in self.decals:
             c = torch.tensor(dec.center, dtype=p.dtype, device=p.device)
             along = 2 - dec.axis  # the horizontal coordinate along the wall
-            du = pw[along] - c[along]
-            dv = pw[1] - c[1]
-            inside = (
-                ((pw[dec.axis] - c[dec.axis]).abs() < 1e-3)
-                & (du.abs() <= dec.half[0])
-                & (dv.abs() <= dec.half[1])
-            )
+            key = (dec.axis, float(c[dec.axis]))
+            if key not in walls:
+                on = ((pw[dec.axis] - c[dec.axis]).abs() < 1e-3).nonzero().squeeze(-1)
+                walls[key] = (on, pw.index_select(1, on))
+            on, pwall = walls[key]
+            du = pwall[along] - c[along]
+            dv = pwall[1] - c[1]
+            inside = (du.abs() <= dec.half[0]) & (dv.abs() <= dec.half[1])
             if not bool(inside.any()):
                 continue
-            idx = sel[inside]
+            idx = sel.index_select(0, on[inside])
             u, v = du[inside] / dec.half[0], dv[inside] / dec.half[1]
             frame = ((u.abs() > 0.94) | (v.abs() > 0.94)).to(p.dtype).unsqueeze(-1)
             col = torch.tensor(dec.color, dtype=p.dtype, device=p.device)
