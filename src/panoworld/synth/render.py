@@ -24,7 +24,7 @@ import torch
 
 from panoworld.sphere import direction_to_lonlat, erp_directions, lonlat_to_direction, lonlat_to_pixel, pixel_to_lonlat
 
-from .geometry import dot3, erp_windows, erp_windows_upright_box, intersect
+from .geometry import dot3, erp_windows, erp_windows_upright_box, intersect, inverse_directions
 from .scene import Scene
 from .shading import PackedScene, put_rows_, take_rows
 from .shadows import ShadowMap
@@ -144,7 +144,7 @@ class ClipRenderer:
         self.optimize = optimize
         self.static_camera = optimize and bool((self.poses - self.poses[:1]).abs().max() == 0)
         self._bg_cache = None
-        self._rays_key, self._rays_cache = None, None
+        self._rays_key, self._rays_cache, self._inv_cache = None, None, None
         self.shadow = None
         if shadows and self.packed.occluders:
             res = max(64, min(height * supersample, 512))
@@ -164,6 +164,7 @@ class ClipRenderer:
             # Planar storage (x, y, z planes; same values): per-component ray and shading arithmetic
             # then runs on contiguous memory, several times faster on the CPU.
             self._rays_cache = rays.permute(2, 0, 1).contiguous().permute(1, 2, 0)
+            self._inv_cache = inverse_directions(self._rays_cache)  # shared by static boxes and rooms
             self._rays_key = key
         return self._rays_cache
 
@@ -194,7 +195,10 @@ class ClipRenderer:
                 windows = erp_windows(c_cam, self.packed.radius[k], hs, ws)
             for r0, r1, c0, c1 in windows:
                 o_l, d_l = self.packed.local_rays(k, i, cam_c, rays[r0:r1, c0:c1])
-                t, face = intersect(kind, self.packed.sizes[k], o_l, d_l)
+                # Static primitives see the world rays unrotated: their reciprocals are shared.
+                shared = rays is self._rays_cache and not self.packed.dynamic[k]
+                inv_d = self._inv_cache[r0:r1, c0:c1] if shared else None
+                t, face = intersect(kind, self.packed.sizes[k], o_l, d_l, inv_d)
                 tv = t_buf[r0:r1, c0:c1]
                 better = t < tv
                 tv.copy_(torch.where(better, t, tv))
