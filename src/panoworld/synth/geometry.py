@@ -52,6 +52,9 @@ def dot3(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def inverse_directions(d: torch.Tensor) -> torch.Tensor:
     """Per-component reciprocals (..., 3) of ray directions for the slab test (components below 1e-12 in
     magnitude are replaced by 1e-12); pass them to :func:`intersect` as ``inv_d`` to share them."""
+    if d.dim() == 3 and d.stride(-1) == d.shape[0] * d.shape[1]:  # planar rays: work on the planes
+        planes = d.permute(2, 0, 1)
+        return torch.where(planes.abs() < 1e-12, 1e-12, planes).reciprocal_().permute(1, 2, 0)
     return 1.0 / torch.where(d.abs() < 1e-12, 1e-12, d)
 
 

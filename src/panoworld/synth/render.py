@@ -218,7 +218,7 @@ class ClipRenderer:
 
     def _shade(self, i: int, t, ids, faces, d, cam_c):
         """Flat hit arrays (M,) -> (p, n, base, direct) (M, 3) each."""
-        p = (cam_c.view(3, 1) + t * d.T).T  # channel-major: contiguous for planar rays, same values
+        p = (t * d.T).add_(cam_c.view(3, 1)).T  # channel-major: contiguous for planar rays, same values
         n, base, direct = self.packed.surface(i, p, d, ids, faces)
         return p, n, base, direct
 

@@ -173,15 +173,15 @@ class PackedScene:
             emit = self._apply_decals(p, ids, albedo, emit, d)
         up = n_world[:, 1].mul(-0.2).add_(0.8)
         # Channel-major (3, M) arithmetic on the transposed views: contiguous for planar inputs.
-        base = (albedo.T * self.ambient.view(3, 1) * up).T
+        base = (albedo.T * self.ambient.view(3, 1)).mul_(up).T
         if self.light_kind == "point":
             to_light = (self.light_pos.view(3, 1) - p.T).T
             dist2 = dot3(to_light, to_light)
             lam = (dot3(n_world, to_light) / dist2.sqrt().clamp_min(1e-6)).clamp_min(0)
-            lam = lam * 6.0 / (4.0 + dist2)
+            lam = lam.mul_(6.0).div_(4.0 + dist2)
         else:
             lam = dot3(n_world, self.light_dir).clamp_min(0)
-        direct = (albedo.T * self.light_color.view(3, 1) * lam).T
+        direct = (albedo.T * self.light_color.view(3, 1)).mul_(lam).T
         glow = (emit > 0).nonzero().squeeze(-1)
         if glow.numel():
             e = emit.index_select(0, glow).unsqueeze(-1)

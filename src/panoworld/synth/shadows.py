@@ -111,15 +111,15 @@ class ShadowMap:
     def coords(self, p: torch.Tensor, n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Map texel index (M,) (-1 outside the map) and reference distance (M,) of points ``p`` (M, 3)
         with normals ``n``; a point is lit where the map holds a distance >= its reference."""
-        q = p + n * 0.03
+        q = (n * 0.03).add_(p)  # in place on the temporaries: the same values as p + n * 0.03 - origin
         if self.point:
-            v = (q.T - self.origin.view(3, 1)).T
+            v = q.T.sub_(self.origin.view(3, 1)).T
             dist = dot3(v, v).sqrt()
             lat = torch.atan2(-v[:, 1], torch.sqrt(v[:, 0] * v[:, 0] + v[:, 2] * v[:, 2]))
             col = self._lamp_columns(v[:, 0], v[:, 2]).long().clamp(0, self.cols - 1)
             row = ((math.pi / 2 - lat) * (self.rows / math.pi)).long().clamp(0, self.rows - 1)
             return row * self.cols + col, dist - 0.03
-        rel = (q.T - self.center.view(3, 1)).T
+        rel = q.T.sub_(self.center.view(3, 1)).T
         col = ((dot3(rel, self.basis[0]) + self.extent) / self.texel).floor()
         row = ((dot3(rel, self.basis[1]) + self.extent) / self.texel).floor()
         inside = (col >= 0) & (col < self.cols) & (row >= 0) & (row < self.rows)

@@ -51,7 +51,9 @@ def planar_uv(p: torch.Tensor, n: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 
 
 def _mix(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    return a + scale_rows(b - a, w)
+    """``a + (b - a) * w[:, None]``, with in-place steps on one temporary (memory traffic dominates)."""
+    out = (b - a).T
+    return out.mul_(w).add_(a.T).T
 
 
 def _lines(u: torch.Tensor, width: float) -> torch.Tensor:
