@@ -339,7 +339,6 @@ class ClipRenderer:
         # Surface point in its primitive's frame at frame 0, carried along with the primitive.
         p_local = ((p0 - packed.cen64[0, k0]).unsqueeze(-2) @ packed.rot64[0, k0]).squeeze(-2)
         world = packed.cen64[:, k0] + (packed.rot64[:, k0] @ p_local.unsqueeze(-1)).squeeze(-1)
-        n_t = self.n_frames
         rots, cens = self.poses[:, :3, :3], self.poses[:, :3, 3]
         cam = ((world - cens[:, None]).unsqueeze(-2) @ rots[:, None]).squeeze(-2)
         cam0 = ((world - cens[0]).unsqueeze(-2) @ rots[0]).squeeze(-2)

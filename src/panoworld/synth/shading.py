@@ -12,7 +12,7 @@ import torch
 
 from .geometry import FACE_NORMALS, FACE_ROUND, dot3, bounding_radius, intersect, local_normal
 from .scene import Scene
-from .textures import PATTERNS, evaluate_pattern, scale_rows, sky_color
+from .textures import PATTERNS, evaluate_pattern, sky_color
 
 __all__ = ["PackedScene", "take_rows", "put_rows_"]
 

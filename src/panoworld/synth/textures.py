@@ -11,7 +11,7 @@ import math
 
 import torch
 
-__all__ = ["PATTERNS", "evaluate_pattern", "planar_uv", "sky_color"]
+__all__ = ["PATTERNS", "evaluate_pattern", "planar_uv", "scale_rows", "sky_color"]
 
 PATTERNS = ("flat", "noise", "tiles", "wood", "brick", "stripes", "checker", "facade", "ball", "person", "road", "sky")
 
