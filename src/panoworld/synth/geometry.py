@@ -24,6 +24,7 @@ __all__ = [
     "FACE_DOME",
     "FACE_NORMALS",
     "dot3",
+    "inverse_directions",
     "intersect",
     "local_normal",
     "bounding_radius",
@@ -48,17 +49,30 @@ def dot3(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
 
 
-def _slabs(o: torch.Tensor, d: torch.Tensor, half: tuple[float, float, float]):
-    """Per-axis entry/exit ranges of the slab test: two lists of three (...,) tensors."""
+def inverse_directions(d: torch.Tensor) -> torch.Tensor:
+    """Per-component reciprocals (..., 3) of ray directions for the slab test (components below 1e-12 in
+    magnitude are replaced by 1e-12); pass them to :func:`intersect` as ``inv_d`` to share them."""
+    if d.dim() == 3 and d.stride(-1) == d.shape[0] * d.shape[1]:  # planar rays: work on the planes
+        planes = d.permute(2, 0, 1)
+        return torch.where(planes.abs() < 1e-12, 1e-12, planes).reciprocal_().permute(1, 2, 0)
+    return 1.0 / torch.where(d.abs() < 1e-12, 1e-12, d)
+
+
+def _slabs(o, d, half: tuple[float, float, float], *, need_min: bool = True, inv_d=None):
+    """Per-axis entry/exit ranges of the slab test: two lists of three (...,) tensors (entries empty
+    when ``need_min`` is False)."""
     tmins, tmaxs = [], []
     for axis in range(3):
-        da = d[..., axis]
-        safe = torch.where(da.abs() < 1e-12, torch.full_like(da, 1e-12), da)
-        inv = 1.0 / safe
+        if inv_d is None:
+            da = d[..., axis]
+            inv = 1.0 / torch.where(da.abs() < 1e-12, 1e-12, da)
+        else:
+            inv = inv_d[..., axis]
         oa = o[..., axis]
         t1 = (-half[axis] - oa) * inv
         t2 = (half[axis] - oa) * inv
-        tmins.append(torch.minimum(t1, t2))
+        if need_min:
+            tmins.append(torch.minimum(t1, t2))
         tmaxs.append(torch.maximum(t1, t2))
     return tmins, tmaxs
 
@@ -71,22 +85,21 @@ def _face(d: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
 
 def _arg3(best: torch.Tensor, values: list[torch.Tensor]) -> torch.Tensor:
     """Index (int8) of the first of three tensors equal to ``best``."""
-    one, two = torch.ones_like(best, dtype=torch.int8), torch.full_like(best, 2, dtype=torch.int8)
-    return torch.where(values[0] == best, torch.zeros_like(one), torch.where(values[1] == best, one, two))
+    return torch.where(values[0] == best, 0, torch.where(values[1] == best, 1, 2)).to(torch.int8)
 
 
-def _box(o, d, half):
-    tmin, tmax = _slabs(o, d, half)
+def _box(o, d, half, inv_d=None):
+    tmin, tmax = _slabs(o, d, half, inv_d=inv_d)
     tnear = torch.maximum(torch.maximum(tmin[0], tmin[1]), tmin[2])
     tfar = torch.minimum(torch.minimum(tmax[0], tmax[1]), tmax[2])
     hit = (tnear <= tfar) & (tnear > _EPS)
-    return torch.where(hit, tnear, _miss_like(tnear)), _face(d, _arg3(tnear, tmin))
+    return torch.where(hit, tnear, math.inf), _face(d, _arg3(tnear, tmin))
 
 
-def _room(o, d, half):
-    _, tmax = _slabs(o, d, half)
+def _room(o, d, half, inv_d=None):
+    _, tmax = _slabs(o, d, half, need_min=False, inv_d=inv_d)
     tfar = torch.minimum(torch.minimum(tmax[0], tmax[1]), tmax[2])
-    return torch.where(tfar > _EPS, tfar, _miss_like(tfar)), _face(d, _arg3(tfar, tmax))
+    return torch.where(tfar > _EPS, tfar, math.inf), _face(d, _arg3(tfar, tmax))
 
 
 def _sphere_t(o, d, r, *, inside: bool = False):
@@ -163,13 +176,19 @@ def _ground(o, d):
     return t, torch.full(t.shape, 3, dtype=torch.int8, device=t.device)
 
 
-def intersect(kind: str, size: tuple[float, float, float], o: torch.Tensor, d: torch.Tensor):
-    """Intersect rays with one primitive in its local frame; returns (t (...,), face (...,) int8)."""
-    o, d = torch.broadcast_tensors(o, d)
+def intersect(kind: str, size: tuple[float, float, float], o: torch.Tensor, d: torch.Tensor, inv_d=None):
+    """Intersect rays with one primitive in its local frame; returns (t (...,), face (...,) int8).
+
+    A single origin ``o`` of shape (3,) is kept as is: its per-axis terms are then computed once, as
+    0-d tensors, instead of once per ray (the same float arithmetic, so the same values). ``inv_d``
+    (optional, shaped like ``d``): :func:`inverse_directions` of ``d``, used by boxes and rooms.
+    """
+    if o.dim() != 1 or d.dim() == 1:
+        o, d = torch.broadcast_tensors(o, d)
     if kind == "box":
-        return _box(o, d, size)
+        return _box(o, d, size, inv_d)
     if kind == "room":
-        return _room(o, d, size)
+        return _room(o, d, size, inv_d)
     if kind == "sphere":
         return _sphere(o, d, size[0])
     if kind == "cylinder":

@@ -24,9 +24,9 @@ import torch
 
 from panoworld.sphere import direction_to_lonlat, erp_directions, lonlat_to_direction, lonlat_to_pixel, pixel_to_lonlat
 
-from .geometry import dot3, erp_windows, erp_windows_upright_box, intersect
+from .geometry import dot3, erp_windows, erp_windows_upright_box, intersect, inverse_directions
 from .scene import Scene
-from .shading import PackedScene
+from .shading import PackedScene, put_rows_, take_rows
 from .shadows import ShadowMap
 
 __all__ = ["Clip", "ClipRenderer", "Tracks", "render_clip", "query_grid"]
@@ -144,6 +144,7 @@ class ClipRenderer:
         self.optimize = optimize
         self.static_camera = optimize and bool((self.poses - self.poses[:1]).abs().max() == 0)
         self._bg_cache = None
+        self._rays_key, self._rays_cache, self._inv_cache = None, None, None
         self.shadow = None
         if shadows and self.packed.occluders:
             res = max(64, min(height * supersample, 512))
@@ -153,6 +154,19 @@ class ClipRenderer:
     def _camera(self, i: int):
         pose = self.poses[i]
         return pose[:3, :3], pose[:3, 3]
+
+    def _rays(self, rot: torch.Tensor) -> torch.Tensor:
+        """World directions (hs, ws, 3) float32 of the image rays for camera rotation ``rot``; reused while
+        the rotation stays the same (static and walking cameras)."""
+        key = rot.numpy().tobytes()
+        if self._rays_key != key:
+            rays = self.rays_cam @ rot.to(self.device, torch.float32).T
+            # Planar storage (x, y, z planes; same values): per-component ray and shading arithmetic
+            # then runs on contiguous memory, several times faster on the CPU.
+            self._rays_cache = rays.permute(2, 0, 1).contiguous().permute(1, 2, 0)
+            self._inv_cache = inverse_directions(self._rays_cache)  # shared by static boxes and rooms
+            self._rays_key = key
+        return self._rays_cache
 
     def _cast_culled(self, i: int, rays: torch.Tensor, ids: list[int], buffers) -> None:
         """Update (t, id, face) image buffers in place with primitives ``ids``, ray-casting only the ERP
@@ -181,12 +195,14 @@ class ClipRenderer:
                 windows = erp_windows(c_cam, self.packed.radius[k], hs, ws)
             for r0, r1, c0, c1 in windows:
                 o_l, d_l = self.packed.local_rays(k, i, cam_c, rays[r0:r1, c0:c1])
-                t, face = intersect(kind, self.packed.sizes[k], o_l, d_l)
+                # Static primitives see the world rays unrotated: their reciprocals are shared.
+                shared = rays is self._rays_cache and not self.packed.dynamic[k]
+                inv_d = self._inv_cache[r0:r1, c0:c1] if shared else None
+                t, face = intersect(kind, self.packed.sizes[k], o_l, d_l, inv_d)
                 tv = t_buf[r0:r1, c0:c1]
                 better = t < tv
                 tv.copy_(torch.where(better, t, tv))
-                iv = id_buf[r0:r1, c0:c1]
-                iv.copy_(torch.where(better, torch.full_like(iv, k), iv))
+                id_buf[r0:r1, c0:c1].masked_fill_(better, k)
                 fv = face_buf[r0:r1, c0:c1]
                 fv.copy_(torch.where(better, face, fv))
         for k in fill_last:
@@ -194,7 +210,7 @@ class ClipRenderer:
             miss = torch.isinf(t_buf).reshape(-1).nonzero().squeeze(-1)
             if miss.numel() == 0:
                 continue
-            o_l, d_l = self.packed.local_rays(k, i, cam_c, rays.reshape(-1, 3)[miss])
+            o_l, d_l = self.packed.local_rays(k, i, cam_c, take_rows(rays.reshape(-1, 3), miss))
             t, face = intersect(self.packed.kinds[k], self.packed.sizes[k], o_l, d_l)
             t_buf.view(-1).index_copy_(0, miss, t)
             id_buf.view(-1).index_fill_(0, miss, k)
@@ -202,12 +218,13 @@ class ClipRenderer:
 
     def _shade(self, i: int, t, ids, faces, d, cam_c):
         """Flat hit arrays (M,) -> (p, n, base, direct) (M, 3) each."""
-        p = cam_c + t.unsqueeze(-1) * d
+        p = (t * d.T).add_(cam_c.view(3, 1)).T  # channel-major: contiguous for planar rays, same values
         n, base, direct = self.packed.surface(i, p, d, ids, faces)
         return p, n, base, direct
 
-    def _background(self, i: int, rays: torch.Tensor):
-        """Static primitives only: flat (t, id, face, base, direct[, shadow index, shadow reference]) per pixel."""
+    def _background(self, i: int, rays: torch.Tensor, groups: tuple[list[int], ...]):
+        """Primitives ``groups`` (cast group after group, e.g. static then moving ones): flat
+        (t, id, face, base, direct[, shadow index, shadow reference]) per pixel."""
         hs, ws = rays.shape[:2]
         dev = self.device
         buffers = (
@@ -215,7 +232,8 @@ class ClipRenderer:
             torch.full((hs, ws), -1, dtype=torch.int64, device=dev),
             torch.zeros((hs, ws), dtype=torch.int8, device=dev),
         )
-        self._cast_culled(i, rays, self.packed.static_ids, buffers)
+        for ids in groups:
+            self._cast_culled(i, rays, ids, buffers)
         t, ids, faces = (b.reshape(-1) for b in buffers)
         d = rays.reshape(-1, 3)
         cam_c = self._camera(i)[1].to(dev, torch.float32)
@@ -233,23 +251,25 @@ class ClipRenderer:
     def render_frame(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Frame ``i`` -> (rgb (3, H, W) float32 [0, 1], depth (H, W) float32 m, instances (H, W) int16)."""
         rot, cen = self._camera(i)
-        rays = self.rays_cam @ rot.to(self.device, torch.float32).T
+        rays = self._rays(rot)
+        cast_moving = bool(self.packed.dynamic_ids) and self.static_camera
         if self.static_camera and self._bg_cache is not None:
             bg = self._bg_cache
+        elif self.static_camera:
+            bg = self._bg_cache = self._background(i, rays, (self.packed.static_ids,))
         else:
-            bg = self._background(i, rays)
-            if self.static_camera:
-                self._bg_cache = bg
+            # A moving camera sees a new background every frame: cast and shade everything in one pass.
+            bg = self._background(i, rays, (self.packed.static_ids, self.packed.dynamic_ids))
         t_bg, id_bg, face_bg, base, direct = bg[:5]
         shadow_coords = bg[5:]
         hs, ws = rays.shape[:2]
         t, ids = t_bg, id_bg
         lit_map = self.shadow.frame_map(i) if self.shadow is not None else None
         if lit_map is not None:
-            color = torch.addcmul(base, direct, self.shadow.test(lit_map, *shadow_coords).unsqueeze(-1))
+            color = torch.addcmul(base.T, direct.T, self.shadow.test(lit_map, *shadow_coords)).T
         else:
             color = base + direct
-        if self.packed.dynamic_ids:
+        if cast_moving:
             t = t_bg.clone().reshape(hs, ws)
             ids = id_bg.clone().reshape(hs, ws)
             faces = face_bg.clone().reshape(hs, ws)
@@ -257,18 +277,19 @@ class ClipRenderer:
             t, ids, faces = t.reshape(-1), ids.reshape(-1), faces.reshape(-1)
             changed = (ids != id_bg).nonzero().squeeze(-1)
             if changed.numel():
-                d = rays.reshape(-1, 3)[changed]
+                d = take_rows(rays.reshape(-1, 3), changed)
                 cam_c = cen.to(self.device, torch.float32)
-                p_ch, n_ch, base_ch, direct_ch = self._shade(i, t[changed], ids[changed], faces[changed], d, cam_c)
+                sub = (x.index_select(0, changed) for x in (t, ids, faces))
+                p_ch, n_ch, base_ch, direct_ch = self._shade(i, *sub, d, cam_c)
                 if lit_map is not None:
                     lit_ch = self.shadow.test(lit_map, *self.shadow.coords(p_ch, n_ch))
                     color_ch = torch.addcmul(base_ch, direct_ch, lit_ch.unsqueeze(-1))
                 else:
                     color_ch = base_ch + direct_ch
-                color = color.index_copy_(0, changed, color_ch)
+                color = put_rows_(color, changed, color_ch)
         color = color.clamp_(0, 1).reshape(hs, ws, 3).permute(2, 0, 1)
         depth = t.reshape(hs, ws)
-        inst = torch.where(ids >= 0, self.packed.instance[ids.clamp_min(0)], torch.zeros_like(ids))
+        inst = torch.where(ids >= 0, self.packed.instance.index_select(0, ids.clamp_min(0)), torch.zeros_like(ids))
         inst = inst.reshape(hs, ws)
         if self.ss > 1:
             s, mid = self.ss, self.ss // 2
@@ -283,6 +304,25 @@ class ClipRenderer:
             yield self.render_frame(i)
 
     # ------------------------------------------------------------------ tracks
+    def _cast_all_frames(self, cens: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
+        """Nearest hit range (T, N) float64 of rays from camera centres ``cens`` (T, 3) along ``dirs``
+        (T, N, 3), each frame against every primitive where it is then; static primitives are cast for
+        all frames at once (same arithmetic per ray as one frame at a time)."""
+        packed = self.packed
+        t_best = torch.full(dirs.shape[:-1], math.inf, dtype=dirs.dtype)
+        for k, kind in enumerate(packed.kinds):
+            if packed.dynamic[k]:
+                per_frame = []
+                for i in range(dirs.shape[0]):
+                    o_l, d_l = packed.local_rays(k, i, cens[i], dirs[i], f64=True)
+                    per_frame.append(intersect(kind, packed.sizes[k], o_l, d_l)[0])
+                t = torch.stack(per_frame)
+            else:
+                o_l, d_l = packed.local_rays(k, 0, cens[:, None], dirs, f64=True)
+                t, _ = intersect(kind, packed.sizes[k], o_l, d_l)
+            t_best = torch.where(t < t_best, t, t_best)
+        return t_best
+
     def tracks(self, grid_size: int = 30) -> Tracks:
         """Exact tracks of a ``grid_size`` x ``grid_size`` grid of frame-0 queries (float64 ray casts)."""
         height, width = self.size
@@ -299,19 +339,15 @@ class ClipRenderer:
         # Surface point in its primitive's frame at frame 0, carried along with the primitive.
         p_local = ((p0 - packed.cen64[0, k0]).unsqueeze(-2) @ packed.rot64[0, k0]).squeeze(-2)
         world = packed.cen64[:, k0] + (packed.rot64[:, k0] @ p_local.unsqueeze(-1)).squeeze(-1)
-        n_t = self.n_frames
         rots, cens = self.poses[:, :3, :3], self.poses[:, :3, 3]
         cam = ((world - cens[:, None]).unsqueeze(-2) @ rots[:, None]).squeeze(-2)
         cam0 = ((world - cens[0]).unsqueeze(-2) @ rots[0]).squeeze(-2)
         pix = lonlat_to_pixel(direction_to_lonlat(cam), height, width)
         pix[..., 0] = torch.remainder(pix[..., 0], width)
-        visible = torch.zeros(n_t, queries.shape[0], dtype=torch.bool)
-        for i in range(n_t):
-            rel = world[i] - cens[i]
-            dist = dot3(rel, rel).sqrt()
-            dirs = rel / dist.clamp_min(1e-12).unsqueeze(-1)
-            t_hit, _, _ = packed.cast(i, cens[i], dirs, everything, f64=True)
-            visible[i] = hit & (t_hit >= dist * (1 - 1e-6) - 1e-6)
+        rel = world - cens[:, None]
+        dist = dot3(rel, rel).sqrt()
+        dirs = rel / dist.clamp_min(1e-12).unsqueeze(-1)
+        visible = hit & (self._cast_all_frames(cens, dirs) >= dist * (1 - 1e-6) - 1e-6)
         dynamic = torch.tensor(packed.dynamic, dtype=torch.bool)
         static = hit & ~dynamic[k0]
         inst = torch.where(hit, packed.instance.cpu()[k0], torch.zeros_like(k0))

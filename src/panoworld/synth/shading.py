@@ -14,10 +14,29 @@ from .geometry import FACE_NORMALS, FACE_ROUND, dot3, bounding_radius, intersect
 from .scene import Scene
 from .textures import PATTERNS, evaluate_pattern, sky_color
 
-__all__ = ["PackedScene"]
+__all__ = ["PackedScene", "take_rows", "put_rows_"]
 
 _NO_SHADOW = ("room", "ground", "dome")
 _NO_NORMAL = ("flat", "noise", "ball", "person", "road")  # patterns that ignore the normal
+
+
+def _planar(x: torch.Tensor) -> bool:
+    return x.dim() == 2 and x.shape[1] > 1 and x.stride(0) == 1
+
+
+def take_rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``x[index]`` for (M,) or (M, C) tensors; planar (column-major) inputs give planar outputs."""
+    if _planar(x):
+        return x.T.index_select(1, index).T
+    return x.index_select(0, index)
+
+
+def put_rows_(dest: torch.Tensor, index: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+    """``dest[index] = src`` in place (any layouts), returns ``dest``."""
+    if _planar(dest):
+        dest.T.index_copy_(1, index, src.T)
+        return dest
+    return dest.index_copy_(0, index, src)
 
 
 class PackedScene:
@@ -50,6 +69,13 @@ class PackedScene:
         self.is_room = torch.tensor([p.kind == "room" for p in prims], dtype=torch.bool, device=device)
         self.is_dynamic = torch.tensor(self.dynamic, dtype=torch.bool, device=device)
         self.face_normals = FACE_NORMALS.to(device=device, dtype=dtype)
+        # Transposed (3, n) copies: gathering columns gives (M, 3) hit arrays stored column by column
+        # ("planar"), whose per-channel elementwise ops run on contiguous memory (same values).
+        self._planar = {
+            "face_normals": self.face_normals.T.contiguous(),
+            "color_a": self.color_a.T.contiguous(),
+            "color_b": self.color_b.T.contiguous(),
+        }
         # Object poses per frame, float64 (T, K, 3, 3) and (T, K, 3) for every primitive.
         n_t, n_k = times.shape[0], len(prims)
         rot = torch.eye(3, dtype=torch.float64).expand(n_t, n_k, 3, 3).clone()
@@ -77,7 +103,8 @@ class PackedScene:
         rot = (self.rot64 if f64 else self.rot)[frame, k]
         cen = (self.cen64 if f64 else self.cen)[frame, k]
         if self.dynamic[k]:
-            return (o - cen) @ rot, d @ rot
+            # Row-major operands keep the matrix product's arithmetic independent of the ray layout.
+            return (o - cen) @ rot, d.contiguous() @ rot
         return o - cen, d
 
     def cast(self, frame: int, o: torch.Tensor, d: torch.Tensor, ids: list[int], *, f64: bool = False):
@@ -104,26 +131,27 @@ class PackedScene:
 
         The final colour is ``base + direct * lit`` where ``lit`` in [0, 1] is the shadow factor.
         """
+        # index_select instead of advanced indexing: same values, several times faster on the CPU.
         ids = ids.clamp_min(0)
         face = faces.long()
         mat = ids * 8 + face
-        n_world = self.face_normals[face.clamp(max=5)]
+        n_world = self._gather("face_normals", face.clamp(max=5))
         p_tex, n_tex = p, n_world
         # Round faces (spheres, cylinders, capsules, dome) and moving primitives need local coordinates.
-        special = (self.is_dynamic[ids] | (face == FACE_ROUND)).nonzero().squeeze(-1)
+        special = (self.is_dynamic.index_select(0, ids) | (face == FACE_ROUND)).nonzero().squeeze(-1)
         if special.numel():
-            k_sp = ids[special]
-            rot = self.rot[frame][k_sp]
-            p_loc = ((p[special] - self.cen[frame][k_sp]).unsqueeze(-2) @ rot).squeeze(-2)
-            n_loc = local_normal(faces[special], p_loc, self.axis_half[k_sp])
-            n_world.index_copy_(0, special, (rot @ n_loc.unsqueeze(-1)).squeeze(-1))
-            dyn = self.is_dynamic[k_sp].nonzero().squeeze(-1)
+            k_sp = ids.index_select(0, special)
+            rot = self.rot[frame].index_select(0, k_sp)
+            p_loc = ((take_rows(p, special) - self.cen[frame].index_select(0, k_sp)).unsqueeze(-2) @ rot).squeeze(-2)
+            n_loc = local_normal(faces.index_select(0, special), p_loc, self.axis_half.index_select(0, k_sp))
+            put_rows_(n_world, special, (rot @ n_loc.unsqueeze(-1)).squeeze(-1))
+            dyn = self.is_dynamic.index_select(0, k_sp).nonzero().squeeze(-1)
             if dyn.numel():
-                p_tex = p.index_copy(0, special[dyn], p_loc[dyn])
-                n_tex = n_world.index_copy(0, special[dyn], n_loc[dyn])
+                p_tex = put_rows_(p.clone(), special[dyn], p_loc[dyn])
+                n_tex = put_rows_(n_world.clone(), special[dyn], n_loc[dyn])
             else:
                 n_tex = n_world
-        pats = self.pattern[mat]
+        pats = self.pattern.index_select(0, mat)
         present = torch.bincount(pats, minlength=len(PATTERNS)).nonzero().squeeze(-1).tolist()
         if len(present) == 1:
             albedo = self._albedo(PATTERNS[present[0]], p_tex, n_tex, mat, d)
@@ -133,75 +161,85 @@ class PackedScene:
                 sel = (pats == index).nonzero().squeeze(-1)
                 name = PATTERNS[index]
                 if name == "sky":
-                    albedo[sel] = self._albedo(name, None, None, None, d[sel])
+                    val = self._albedo(name, None, None, None, take_rows(d, sel))
                 elif name in _NO_NORMAL:
-                    albedo[sel] = self._albedo(name, p_tex[sel], None, mat[sel], None)
+                    val = self._albedo(name, take_rows(p_tex, sel), None, mat.index_select(0, sel), None)
                 else:
-                    albedo[sel] = self._albedo(name, p_tex[sel], n_tex[sel], mat[sel], None)
-        emit = self.emissive[mat]
+                    n_sel = take_rows(n_tex, sel)
+                    val = self._albedo(name, take_rows(p_tex, sel), n_sel, mat.index_select(0, sel), None)
+                put_rows_(albedo, sel, val)
+        emit = self.emissive.index_select(0, mat)
         if self.decals:
             emit = self._apply_decals(p, ids, albedo, emit, d)
         up = n_world[:, 1].mul(-0.2).add_(0.8)
-        base = albedo * self.ambient * up.unsqueeze(-1)
+        # Channel-major (3, M) arithmetic on the transposed views: contiguous for planar inputs.
+        base = (albedo.T * self.ambient.view(3, 1)).mul_(up).T
         if self.light_kind == "point":
-            to_light = self.light_pos - p
+            to_light = (self.light_pos.view(3, 1) - p.T).T
             dist2 = dot3(to_light, to_light)
             lam = (dot3(n_world, to_light) / dist2.sqrt().clamp_min(1e-6)).clamp_min(0)
-            lam = lam * 6.0 / (4.0 + dist2)
+            lam = lam.mul_(6.0).div_(4.0 + dist2)
         else:
             lam = dot3(n_world, self.light_dir).clamp_min(0)
-        direct = albedo * self.light_color * lam.unsqueeze(-1)
+        direct = (albedo.T * self.light_color.view(3, 1)).mul_(lam).T
         glow = (emit > 0).nonzero().squeeze(-1)
         if glow.numel():
-            e = emit[glow].unsqueeze(-1)
-            base[glow] = base[glow] * (1 - e) + albedo[glow] * e
-            direct[glow] = direct[glow] * (1 - e)
+            e = emit.index_select(0, glow).unsqueeze(-1)
+            put_rows_(base, glow, take_rows(base, glow) * (1 - e) + take_rows(albedo, glow) * e)
+            put_rows_(direct, glow, take_rows(direct, glow) * (1 - e))
         return n_world, base, direct
+
+    def _gather(self, name: str, index: torch.Tensor) -> torch.Tensor:
+        """Rows ``index`` (M,) of the (n, 3) table ``name`` as an (M, 3) planar (column-major) tensor."""
+        return self._planar[name].index_select(1, index).T
 
     def _albedo(self, pattern: str, p_tex, n_tex, mat, d):
         if pattern == "sky":
             light = self.scene.light
             return sky_color(d, self.light_dir, light.sky_zenith, light.sky_horizon)
-        return evaluate_pattern(pattern, p_tex, n_tex, self.color_a[mat], self.color_b[mat], self.scale[mat])
+        a, b = self._gather("color_a", mat), self._gather("color_b", mat)
+        return evaluate_pattern(pattern, p_tex, n_tex, a, b, self.scale.index_select(0, mat))
 
     def _apply_decals(self, p, ids, albedo, emit, d):
         """Paint windows / paintings / doors onto room-wall hits (in place on ``albedo``); returns emission."""
         y_lo = min(dec.center[1] - dec.half[1] for dec in self.decals)
         y_hi = max(dec.center[1] + dec.half[1] for dec in self.decals)
         y = p[:, 1]
-        sel = (self.is_room[ids] & (y >= y_lo) & (y <= y_hi)).nonzero().squeeze(-1)
+        sel = (self.is_room.index_select(0, ids) & (y >= y_lo) & (y <= y_hi)).nonzero().squeeze(-1)
         if sel.numel() == 0:
             return emit
         emit = emit.clone()
-        pw = p[sel]
+        pw = take_rows(p, sel).T.contiguous()  # (3, S): contiguous rows are faster than columns
+        walls = {}  # (axis, wall coordinate) -> (indices into sel, their points (3, S_w)), shared by decals
         for dec in self.decals:
             c = torch.tensor(dec.center, dtype=p.dtype, device=p.device)
             along = 2 - dec.axis  # the horizontal coordinate along the wall
-            du = pw[:, along] - c[along]
-            dv = pw[:, 1] - c[1]
-            inside = (
-                ((pw[:, dec.axis] - c[dec.axis]).abs() < 1e-3)
-                & (du.abs() <= dec.half[0])
-                & (dv.abs() <= dec.half[1])
-            )
+            key = (dec.axis, float(c[dec.axis]))
+            if key not in walls:
+                on = ((pw[dec.axis] - c[dec.axis]).abs() < 1e-3).nonzero().squeeze(-1)
+                walls[key] = (on, pw.index_select(1, on))
+            on, pwall = walls[key]
+            du = pwall[along] - c[along]
+            dv = pwall[1] - c[1]
+            inside = (du.abs() <= dec.half[0]) & (dv.abs() <= dec.half[1])
             if not bool(inside.any()):
                 continue
-            idx = sel[inside]
+            idx = sel.index_select(0, on[inside])
             u, v = du[inside] / dec.half[0], dv[inside] / dec.half[1]
             frame = ((u.abs() > 0.94) | (v.abs() > 0.94)).to(p.dtype).unsqueeze(-1)
             col = torch.tensor(dec.color, dtype=p.dtype, device=p.device)
             if dec.kind == "window":
                 mullion = ((u.abs() < 0.03) | (v.abs() < 0.03)).to(p.dtype).unsqueeze(-1)
-                sky = sky_color(d[idx], self.light_dir, self.scene.light.sky_zenith, self.scene.light.sky_horizon)
+                sky = sky_color(take_rows(d, idx), self.light_dir, self.scene.light.sky_zenith, self.scene.light.sky_horizon)
                 white = torch.full_like(sky, 0.92)
-                albedo[idx] = sky + (white - sky) * torch.maximum(frame, mullion)
+                put_rows_(albedo, idx, sky + (white - sky) * torch.maximum(frame, mullion))
                 emit[idx] = 1.0
             elif dec.kind == "painting":
                 art = 0.5 + 0.5 * torch.sin(3.0 * u + 2.0 * torch.sin(4.0 * v) + col[0] * 6.0)
                 inner = col * (0.6 + 0.4 * art.unsqueeze(-1))
-                albedo[idx] = inner + (torch.full_like(inner, 0.15) - inner) * frame
+                put_rows_(albedo, idx, inner + (torch.full_like(inner, 0.15) - inner) * frame)
             else:
                 knob = ((u - 0.75).pow(2) + (v - 0.05).pow(2) < 0.004).to(p.dtype).unsqueeze(-1)
                 panel = col * (0.85 + 0.15 * (v.abs() > 0.5).to(p.dtype)).unsqueeze(-1)
-                albedo[idx] = panel + (torch.full_like(panel, 0.8) - panel) * torch.maximum(frame * 0.5, knob)
+                put_rows_(albedo, idx, panel + (torch.full_like(panel, 0.8) - panel) * torch.maximum(frame * 0.5, knob))
         return emit

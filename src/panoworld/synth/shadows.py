@@ -111,21 +111,35 @@ class ShadowMap:
     def coords(self, p: torch.Tensor, n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Map texel index (M,) (-1 outside the map) and reference distance (M,) of points ``p`` (M, 3)
         with normals ``n``; a point is lit where the map holds a distance >= its reference."""
-        q = p + n * 0.03
+        q = (n * 0.03).add_(p)  # in place on the temporaries: the same values as p + n * 0.03 - origin
         if self.point:
-            v = q - self.origin
+            v = q.T.sub_(self.origin.view(3, 1)).T
             dist = dot3(v, v).sqrt()
-            lon = torch.atan2(v[:, 0], v[:, 2])
             lat = torch.atan2(-v[:, 1], torch.sqrt(v[:, 0] * v[:, 0] + v[:, 2] * v[:, 2]))
-            col = ((lon + math.pi) * (self.cols / (2 * math.pi))).long().clamp(0, self.cols - 1)
+            col = self._lamp_columns(v[:, 0], v[:, 2]).long().clamp(0, self.cols - 1)
             row = ((math.pi / 2 - lat) * (self.rows / math.pi)).long().clamp(0, self.rows - 1)
             return row * self.cols + col, dist - 0.03
-        rel = q - self.center
+        rel = q.T.sub_(self.center.view(3, 1)).T
         col = ((dot3(rel, self.basis[0]) + self.extent) / self.texel).floor()
         row = ((dot3(rel, self.basis[1]) + self.extent) / self.texel).floor()
         inside = (col >= 0) & (col < self.cols) & (row >= 0) & (row < self.rows)
         index = torch.where(inside, row.long() * self.cols + col.long(), torch.full_like(row, -1, dtype=torch.long))
         return index, self.lift - dot3(rel, self.basis[2]) - 0.05
+
+    def _lamp_columns(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Continuous map column (M,) of lamp-relative directions with components ``x``, ``z`` (M,).
+
+        atan2 on contiguous inputs (vectorised, ~10x faster) may differ from the scalar code path in
+        the last bit; where the column is within 1e-3 texel of a texel edge it is recomputed on the
+        scalar path (strided inputs), so the integer texels are exactly those of a scalar atan2.
+        """
+        scale = self.cols / (2 * math.pi)
+        u = (torch.atan2(x.contiguous(), z.contiguous()) + math.pi) * scale
+        near = ((u - u.round()).abs() < 1e-3).nonzero().squeeze(-1)
+        if near.numel():
+            xz = torch.stack([x.index_select(0, near), z.index_select(0, near)], -1)
+            u.index_copy_(0, near, (torch.atan2(xz[:, 0], xz[:, 1]) + math.pi) * scale)
+        return u
 
     @staticmethod
     def test(depth_map: torch.Tensor, index: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:

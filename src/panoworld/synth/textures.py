@@ -11,13 +11,19 @@ import math
 
 import torch
 
-__all__ = ["PATTERNS", "evaluate_pattern", "planar_uv", "sky_color"]
+__all__ = ["PATTERNS", "evaluate_pattern", "planar_uv", "scale_rows", "sky_color"]
 
 PATTERNS = ("flat", "noise", "tiles", "wood", "brick", "stripes", "checker", "facade", "ball", "person", "road", "sky")
 
 
 def _fract(x: torch.Tensor) -> torch.Tensor:
     return x - torch.floor(x)
+
+
+def scale_rows(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``x * w[:, None]`` for (M, C) ``x`` and (M,) ``w``, computed channel-major (contiguous for planar
+    ``x``, see :func:`panoworld.synth.shading.take_rows`); the same values in any layout."""
+    return (x.T * w).T
 
 
 def _hash2(i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
@@ -27,7 +33,7 @@ def _hash2(i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
 
 def _noise(p: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     """Smooth band-limited noise in [0, 1]: a product of two incommensurate sinusoids of the 3-D point."""
-    q = p / s.unsqueeze(-1)
+    q = (p.T / s).T
     x, y, z = q.unbind(-1)
     v = torch.sin(1.7 * x + 2.3 * z + 0.5 * y) * torch.sin(3.1 * z - 2.9 * y + 1.3 * x + 1.0)
     return v.mul_(0.5).add_(0.5)
@@ -35,7 +41,9 @@ def _noise(p: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
 
 def planar_uv(p: torch.Tensor, n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Texture coordinates (u, v) in metres on the plane most facing the normal (v runs along -y where vertical)."""
-    ax = n.abs().argmax(-1)
+    # The first axis of largest |n| (as argmax), written out: argmax over a size-3 axis is slow.
+    nx, ny, nz = n.abs().unbind(-1)
+    ax = torch.where((nx >= ny) & (nx >= nz), 0, torch.where(ny >= nz, 1, 2))
     x, y, z = p.unbind(-1)
     u = torch.where(ax == 0, z, x)
     v = torch.where(ax == 1, z, -y)
@@ -43,7 +51,9 @@ def planar_uv(p: torch.Tensor, n: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 
 
 def _mix(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    return a + (b - a) * w.unsqueeze(-1)
+    """``a + (b - a) * w[:, None]``, with in-place steps on one temporary (memory traffic dominates)."""
+    out = (b - a).T
+    return out.mul_(w).add_(a.T).T
 
 
 def _lines(u: torch.Tensor, width: float) -> torch.Tensor:
@@ -63,7 +73,8 @@ def evaluate_pattern(name: str, p, n, a, b, s) -> torch.Tensor:
         c = (torch.floor(u / s) + torch.floor(v / s)) % 2
         return _mix(a, b, c)
     if name == "ball":
-        ang = torch.atan2(p[..., 0], p[..., 2])
+        pc = p.contiguous()  # row-major whatever the caller's layout: the same atan2 code path
+        ang = torch.atan2(pc[..., 0], pc[..., 2])
         seg = torch.floor((ang + math.pi) / (math.pi / 3)) % 2
         cap = (p[..., 1].abs() > 0.8 * s).to(p.dtype)
         return _mix(_mix(a, b, seg), torch.ones_like(a), cap)
@@ -87,7 +98,7 @@ def evaluate_pattern(name: str, p, n, a, b, s) -> torch.Tensor:
     if name == "tiles":
         grout = torch.maximum(_lines(us, 0.03), _lines(vs, 0.03))
         tint = 0.85 + 0.3 * _hash2(torch.floor(us), torch.floor(vs))
-        return _mix(a * tint.unsqueeze(-1).clamp(0, 1.2), b, grout).clamp(0, 1)
+        return _mix(scale_rows(a, tint.clamp(0, 1.2)), b, grout).clamp(0, 1)
     if name == "wood":
         plank_w = 0.25
         row = torch.floor(vs / plank_w)
@@ -96,15 +107,15 @@ def evaluate_pattern(name: str, p, n, a, b, s) -> torch.Tensor:
         seam = torch.maximum(_lines(vs / plank_w, 0.03), seam_u)
         grain = 0.5 + 0.5 * torch.sin(40.0 * vs + 3.0 * torch.sin(2.0 * us + row))
         tint = 0.8 + 0.35 * _hash2(row, torch.floor((us + offset) / 4.0))
-        base = _mix(a, b, 0.35 * grain) * tint.unsqueeze(-1)
-        return (base * (1 - 0.5 * seam).unsqueeze(-1)).clamp(0, 1)
+        base = scale_rows(_mix(a, b, 0.35 * grain), tint)
+        return scale_rows(base, 1 - 0.5 * seam).clamp(0, 1)
     if name == "brick":
         bh, bw = 0.5, 1.0
         row = torch.floor(vs / bh)
         uu = us / bw + 0.5 * (row % 2)
         mortar = torch.maximum(_lines(vs / bh, 0.08), _lines(uu, 0.04))
         tint = 0.8 + 0.35 * _hash2(row, torch.floor(uu))
-        return _mix((a * tint.unsqueeze(-1)).clamp(0, 1), b, mortar)
+        return _mix(scale_rows(a, tint).clamp(0, 1), b, mortar)
     if name == "stripes":
         w = (torch.sin(2 * math.pi * us) > 0.3).to(p.dtype)
         return _mix(a, b, 0.85 * w)
