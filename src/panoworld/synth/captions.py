@@ -101,6 +101,8 @@ def make_captions(scene: Scene) -> dict[str, str]:
     rng = random.Random(scene.seed * 7919 + 17)
     desc = scene.description
     movers = _movers(scene)
+    motion = (movers[0][0].upper() + movers[0][1:] + (f", while {movers[1]}" if len(movers) > 1 else "") + ". "
+              if movers else "")
     sectors = _sector_items(scene)
     camera = _camera_sentence(scene)
     if scene.kind == "indoor":
@@ -114,7 +116,7 @@ def make_captions(scene: Scene) -> dict[str, str]:
         medium = (
             f"A {adjective} {place} with {desc['floor']} floors and {desc['walls']} walls. "
             f"It contains {things}, with {window_text} and {desc['light']} overhead. "
-            + (f"{movers[0][0].upper() + movers[0][1:]}" + (f", while {movers[1]}" if len(movers) > 1 else "") + ". " if movers else "")
+            + motion
             + camera
         )
         opening = (
@@ -135,7 +137,7 @@ def make_captions(scene: Scene) -> dict[str, str]:
             f"A {adjective} city street in the {time} under a blue sky with scattered clouds. "
             f"{_join(kinds).capitalize()} buildings up to {round(tallest / 3):d} storeys line an asphalt road with "
             f"sidewalks, trees and street lamps. "
-            + (f"{movers[0][0].upper() + movers[0][1:]}" + (f", while {movers[1]}" if len(movers) > 1 else "") + ". " if movers else "")
+            + motion
             + camera
         )
         opening = (
