@@ -7,6 +7,7 @@ import os
 import torch
 
 from panoworld.errors import InputError
+from panoworld.weights import ANNOTATION_WEIGHTS
 
 from .checkpoints import read_state_dict, weights_path
 from .cotracker import CoTracker3Offline, CoTrackerConfig
@@ -16,8 +17,8 @@ from .dap_keys import load_dap
 
 __all__ = ["DAP_SOURCE", "COTRACKER_SOURCE", "load_annotation_models", "pick_device"]
 
-DAP_SOURCE = "https://huggingface.co/Insta360-Research/DAP-weights (model.pth)"
-COTRACKER_SOURCE = "https://huggingface.co/facebook/cotracker3 (scaled_offline.pth)"
+DAP_FILE, _, DAP_SOURCE = ANNOTATION_WEIGHTS["dap"]
+COTRACKER_FILE, _, COTRACKER_SOURCE = ANNOTATION_WEIGHTS["cotracker3"]
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -52,8 +53,8 @@ def load_annotation_models(
         torch.manual_seed(seed)
         dap, tracker = DAPModel(DAPConfig.tiny()), CoTracker3Offline(CoTrackerConfig.tiny())
     else:
-        dap_path = weights_path(dap_weights, "dap/model.pth", source=DAP_SOURCE)
-        cot_path = weights_path(cotracker_weights, "cotracker3/scaled_offline.pth", source=COTRACKER_SOURCE)
+        dap_path = weights_path(dap_weights, DAP_FILE, source=DAP_SOURCE)
+        cot_path = weights_path(cotracker_weights, COTRACKER_FILE, source=COTRACKER_SOURCE)
         dap = load_dap(read_state_dict(dap_path))
         tracker = load_cotracker(read_state_dict(cot_path))
     return dap.to(device).eval(), tracker.to(device).eval()

@@ -8,6 +8,7 @@ import typer
 
 from panoworld.errors import MissingComponentError
 from panoworld.models.components.paths import COMPONENTS, ComponentPaths
+from panoworld.weights import ANNOTATION_WEIGHTS
 
 
 def weights(
@@ -15,10 +16,12 @@ def weights(
         None, "--root", help="Weights folder (default: $PANOWORLD_WEIGHTS, else ./weights).", show_default=False
     ),
     check: bool = typer.Option(
-        False, "--check", help="Exit with status 2 and one error line when any component is missing."
+        False, "--check", help="Exit with status 2 and one error line when a generation component is missing "
+        "(the annotation weights are listed but not checked)."
     ),
 ) -> None:
-    """List the model components (PanoWorld, text encoder, SigLIP2, Wan VAE, Cosmos base) and their status."""
+    """List the model components (PanoWorld, text encoder, SigLIP2, Wan VAE, Cosmos base, and the DAP and
+    CoTracker3 annotation weights) and their status."""
     paths = ComponentPaths(root)
     missing = []
     for name, spec in COMPONENTS.items():
@@ -29,9 +32,15 @@ def weights(
             found = str(paths.expected(name))
             status = "MISSING"
             missing.append(name)
-        typer.echo(f"{status:8s} {name:28s} {found}")
+        typer.echo(f"{status:8s} {name:30s} {found}")
         if status != "ok":
-            typer.echo(f"{'':8s} {'':28s} {spec.description}; get it from {spec.source}")
+            typer.echo(f"{'':8s} {'':30s} {spec.description}; get it from {spec.source}")
+    for relative, description, source in ANNOTATION_WEIGHTS.values():
+        path = paths.root / relative
+        status = "ok" if path.is_file() else "MISSING"
+        typer.echo(f"{status:8s} {relative:30s} {path}")
+        if status != "ok":
+            typer.echo(f"{'':8s} {'':30s} {description}; get it from {source}")
     if check and missing:
         raise MissingComponentError(
             f"missing component(s): {', '.join(missing)} under '{paths.root}' (see `panoworld weights` and "
