@@ -1,12 +1,13 @@
 """Video reading and writing with PyAV.
 
-At the API, frames are (T, C, H, W) float tensors in [0, 1]; on disk, H.264 yuv420p MP4 at an
+At the API, frames are (T, C, H, W) float tensors in [0, 1] (uint8 0..255 on request); on disk, H.264 yuv420p MP4 at an
 exact frame rate with every frame kept. Reading streams in chunks so long videos need not fit
 in memory; writing goes to a temporary file that is renamed into place when complete.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -132,6 +133,18 @@ def read_video(path: str | os.PathLike, *, frame_indices: Iterable[int] | None =
     return torch.cat(chunks)
 
 
+@functools.lru_cache(maxsize=1)
+def _x264_cpu_options() -> dict[str, str]:
+    """x264 options that keep its output a function of the frames alone.
+
+    On CPUs with AVX-512, x264's AVX-512 kernels made the bitstream depend on what was in memory before: the
+    same frames encoded several times in one process gave different files (and decoded pixels differing by up
+    to 14/255), while the AVX2 kernels give identical files at the same speed (measured: 93 frames of 512x1024
+    in 5.6 s either way). Any CPU with AVX-512 also has everything x264's AVX2 level needs.
+    """
+    return {"x264-params": "asm=AVX2"} if torch.backends.cpu.get_cpu_capability().startswith("AVX512") else {}
+
+
 class VideoWriter:
     """Streaming H.264 (yuv420p) MP4 writer with an exact frame rate, written atomically.
 
@@ -176,7 +189,7 @@ class VideoWriter:
         stream = self._container.add_stream("libx264", rate=self.fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.time_base = 1 / self.fps
-        stream.options = {"crf": str(self.crf), "preset": "medium"}
+        stream.options = {"crf": str(self.crf), "preset": "medium", **_x264_cpu_options()}
         self._stream = stream
 
     def write(self, frames: torch.Tensor) -> None:
