@@ -64,7 +64,7 @@ class PanoWorldAttention(Attention):
             elementwise_affine=True,
             bias=False,
             out_bias=False,
-            processor=PanoWorldAttnProcessor(),
+            processor=SHARED_PROCESSOR,
         )
         self.has_image_branch = image_context_dim is not None
         if self.has_image_branch:
@@ -117,3 +117,10 @@ class PanoWorldAttnProcessor:
         out = out.transpose(1, 2).flatten(2)
         out = attn.to_out[0](out.to(attn.to_out[0].weight.dtype))
         return attn.to_out[1](out)
+
+
+#: One stateless processor shared by every attention module: with a processor object per module, a regional
+#: ``torch.compile`` of the blocks guards on each object and recompiles per block (28 blocks > dynamo's cache
+#: limit of 8, so most blocks fell back to eager).
+SHARED_PROCESSOR = PanoWorldAttnProcessor()
+

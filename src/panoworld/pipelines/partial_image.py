@@ -56,7 +56,9 @@ def enable_partial_image_batch(transformer) -> bool:
     attns = [getattr(block, "attn2", None) for block in blocks]
     if any(a is None or not hasattr(a, "processor") for a in attns):
         return False
+    shared = {}  # one processor object per original processor class (see models.attention.SHARED_PROCESSOR)
     for attn in attns:
-        attn.set_processor(_processor_class(type(attn.processor))())
+        base = type(attn.processor)
+        attn.set_processor(shared.setdefault(base, _processor_class(base)()))
     transformer.supports_partial_image_batch = True
     return True
