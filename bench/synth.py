@@ -16,27 +16,19 @@ import argparse
 import datetime
 import json
 import os
-import platform
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-
+from _common import append_markdown, machine_name, parse_hw, sync  # bench/ (and src/) on sys.path
 from panoworld.synth import ClipRenderer, make_scene, render_clip  # noqa: E402
 
 
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def machine_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(0)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, load avg {load:.1f}"
+def machine_label(device: str) -> str:
+    """The shared machine name plus the CPU load, which decides how noisy CPU timings are."""
+    if device.startswith("cuda") or not hasattr(os, "getloadavg"):
+        return machine_name(device)
+    return f"{machine_name(device)}, {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}"
 
 
 def main() -> None:
@@ -54,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    h, w = (int(v) for v in args.size.split("x"))
+    h, w = parse_hw(args.size)
     dev = args.device
     real_time = args.frames / args.fps
     rows = []
@@ -91,7 +83,7 @@ def main() -> None:
     if args.out_md:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         lines = [
-            "", f"### `bench/synth.py` on {machine_name(dev)} ({stamp})", "",
+            "", f"### `bench/synth.py` on {machine_label(dev)} ({stamp})", "",
             f"One {args.frames}-frame {h}x{w} clip with full ground truth (RGB, metric depth, instances, poses, "
             f"30x30 tracks + visibility, captions); real time = {real_time:.1f} s; naive = no ERP culling and no "
             f"cached static background, extrapolated from {args.naive_frames} frames in the same run. "
@@ -102,8 +94,7 @@ def main() -> None:
         for r in rows:
             lines.append(f"| {r['case']} | {r['primitives']} | {r['seconds']} | {r['cpu_seconds']} | {r['ms_per_frame']} | "
                          f"{r['x_real_time']} | {r['naive_seconds_est']} | {r['speedup_vs_naive']} |")
-        with open(args.out_md, "a") as fh:
-            fh.write("\n".join(lines) + "\n")
+        append_markdown(args.out_md, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
