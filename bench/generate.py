@@ -96,14 +96,21 @@ def stock_forward_times(sizes: dict, device, dtype, repeats: int) -> dict:
         x = torch.randn(batch, 18, t_lat, h, w, device=device, dtype=dtype)
         ts = torch.full((batch, 1, t_lat, 1, 1), 0.9, device=device)
         text = torch.randn(batch, 512, sizes["net"]["crossattn_proj_in_channels"], device=device, dtype=dtype)
-        out[f"stock_b{batch}"] = timed(lambda: stock(x, ts, text, return_dict=False), device, repeats)
+        with attention_backend("auto", device):  # the kernel the pipeline uses, so the ratio compares models
+            out[f"stock_b{batch}"] = timed(lambda m=stock: m(x, ts, text, return_dict=False), device, repeats)
     del stock
     reset_peak(device)
     return out
 
 
-def step_times(pipe, cfg: GenerationConfig, device, repeats: int) -> dict:
-    """Seconds of one guided evaluation (CFG 7, image tokens in the conditional branch), batched vs sequential."""
+def report(results: dict) -> None:
+    """Print the results so far as one JSON line (a run cut short still leaves its numbers)."""
+    print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in results.items()}), flush=True)
+
+
+def step_times(pipe, cfg: GenerationConfig, device, repeats: int, *, kernels: bool = True) -> dict:
+    """Seconds of one guided evaluation (CFG 7, image tokens in the conditional branch), batched vs sequential;
+    with ``kernels`` (CUDA) also batched with cuDNN and with FlashAttention put first."""
     shape = (1, 16, 1 + (cfg.num_frames - 1) // 4, cfg.height // 8, cfg.width // 8)
     text, negative = pipe.encode_text(["bench prompt", cfg.negative_prompt])
     tokens = pipe.encode_image(torch.rand(1, 3, cfg.persp_height, cfg.persp_width), "reference")
@@ -119,9 +126,9 @@ def step_times(pipe, cfg: GenerationConfig, device, repeats: int) -> dict:
     for mode in ("batched", "sequential"):
         den = GuidedDenoiser(pipe.transformer, inputs, sched, guidance=cfg.guidance, cfg_batch=mode,
                              compute_dtype=pipe.transformer.dtype)
-        with torch.inference_mode():
+        with torch.inference_mode(), attention_backend(pipe.attention, device):
             out[f"step_{mode}"] = timed(lambda: den(x, 0), device, repeats)
-    if device.type == "cuda":
+    if kernels and device.type == "cuda":
         den = GuidedDenoiser(pipe.transformer, inputs, sched, guidance=cfg.guidance, cfg_batch="batched",
                              compute_dtype=pipe.transformer.dtype)
         for backend in ("cudnn", "flash"):
@@ -181,8 +188,7 @@ def main() -> None:
             results.update(stock_forward_times(sizes, device, dtype, args.repeats))
     transformer = build_random(PanoWorldTransformer, net_cfg, device, dtype)
     if args.compile:
-        for block in transformer.transformer_blocks:
-            block.compile()
+        transformer.compile_blocks()
     vae = VideoVAE(vae_model.to(device, dtype))
     text = RandomTextEncoder(sizes["text_dim"], device, dtype, params=sizes["text_params"])
     image_enc = RandomImageEncoder(sizes["image"][1], device, dtype, params=sizes["siglip_params"],
@@ -194,14 +200,17 @@ def main() -> None:
     modes = [m for m in args.offload_modes.split(",") if m]
     pipe = PanoWorldPipeline(transformer, vae, text, image_enc, device=device, offload="none",
                              attention=args.attention)
-    results.update(step_times(pipe, cfg, device, args.repeats))
+    results.update(step_times(pipe, cfg, device, args.repeats, kernels=not args.compile))
+    report(results)
     clip(pipe, cfg, device)  # warm-up: kernels, allocator, caches
     results["single_s"], single_t, results["peak_none_gib"] = clip(pipe, cfg, device)
     results["single_35_s"] = extrapolate(results["single_s"], single_t, evals)
+    results["single_timings"] = {k: round(v, 3) for k, v in single_t.items()}
+    report(results)
     results["chained_s"], chained_t, results["peak_chained_gib"] = clip(pipe, GenerationConfig(
         **{**cfg.to_dict(), "chained": True}), device)
     results["chained_35_s"] = extrapolate(results["chained_s"], chained_t, evals)
-    results["single_timings"] = {k: round(v, 3) for k, v in single_t.items()}
+    report(results)
     for mode in (m for m in modes if m != "none"):
         pipe = PanoWorldPipeline(transformer, vae, text, image_enc, device=device, offload=mode,
                                  attention=args.attention)
@@ -212,7 +221,7 @@ def main() -> None:
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "device": name,
             "torch": torch.__version__, "steps_run": args.steps, "small": args.small, "compile": args.compile,
             "attention": args.attention}
-    print(json.dumps({**meta, **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in results.items()}}))
+    report({**meta, **results})
     if args.out_md:
         write_markdown(Path(args.out_md), meta, results, sizes, evals, modes)
 

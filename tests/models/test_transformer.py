@@ -107,6 +107,27 @@ def test_padding_mask_is_resized_without_torchvision(tiny_model):
     assert not torch.allclose(out_full, tiny_model(**inputs).sample)
 
 
+@torch.no_grad()
+def test_one_latent_with_two_contexts_equals_the_repeated_latent(tiny_model):
+    inputs = make_inputs(tiny_model, batch=2)
+    inputs.pop("image_hidden_states")
+    for key in ("hidden_states", "timestep", "condition_mask"):
+        inputs[key] = inputs[key][:1]
+    shared = tiny_model(**inputs).sample
+    repeated = tiny_model(**{**inputs, **{k: inputs[k].repeat(2, *[1] * (inputs[k].ndim - 1))
+                                          for k in ("hidden_states", "timestep", "condition_mask")}}).sample
+    assert shared.shape == (2, 16, 3, 8, 16)
+    torch.testing.assert_close(shared, repeated, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(shared[0], shared[1])  # the two contexts still give two results
+
+
+def test_latent_batch_must_be_one_or_the_context_batch(tiny_model):
+    inputs = make_inputs(tiny_model, batch=3)
+    inputs["hidden_states"] = inputs["hidden_states"][:2]
+    with pytest.raises(ValueError, match="batch 2"):
+        tiny_model(**inputs)
+
+
 def test_bad_inputs_raise(tiny_model):
     inputs = make_inputs(tiny_model)
     inputs["hidden_states"] = inputs["hidden_states"][:, :20]

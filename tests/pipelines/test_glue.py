@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from panoworld.pipelines import circular_pad, decode_video
-from panoworld.pipelines.attention import attention_backend
+from panoworld.pipelines.decode import to_host
+from panoworld.pipelines.attention import attention_backend, resolve_attention_backend
 
 from .conftest import tiny_transformer
 
@@ -22,6 +23,30 @@ def test_attention_preference_falls_back_and_keeps_the_result():
                 torch.testing.assert_close(net(*args, return_dict=False)[0], ref, atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError):
         attention_backend("fast")
+
+
+def test_auto_prefers_cudnn_on_hopper_only(monkeypatch):
+    assert resolve_attention_backend("auto", "cpu") == "auto"
+    assert resolve_attention_backend("flash", "cuda") == "flash"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    for capability, expected in (((8, 0), "auto"), ((9, 0), "cudnn"), ((10, 0), "cudnn")):
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None, c=capability: c)
+        assert resolve_attention_backend("auto", "cuda:0") == expected
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_auto_puts_cudnn_first_on_this_gpu_and_restores_the_order():
+    from torch.nn.attention import SDPBackend
+
+    before = torch._C._get_sdp_priority_order()
+    with attention_backend("auto", "cuda"):
+        inside = torch._C._get_sdp_priority_order()
+    assert torch._C._get_sdp_priority_order() == before
+    if torch.cuda.get_device_capability() >= (9, 0):
+        assert inside[0] == int(SDPBackend.CUDNN_ATTENTION)
+    else:
+        assert inside == before
 
 
 def test_circular_pad_wraps_columns():
@@ -61,3 +86,11 @@ def test_siglip_sees_the_checkpoints_orientation(tiny_pipeline):
     finally:
         tiny_pipeline.image_encoder = original
     assert torch.equal(seen[0], image.flip(-2)) and torch.equal(seen[1], image)
+
+
+def test_to_host_returns_the_same_values_on_the_cpu():
+    video = torch.rand(3, 3, 4, 8)
+    assert torch.equal(to_host(video), video)
+    if torch.cuda.is_available():
+        host = to_host(video.cuda())
+        assert host.device.type == "cpu" and host.is_pinned() and torch.equal(host, video)

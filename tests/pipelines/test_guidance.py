@@ -79,3 +79,29 @@ def test_conditional_frames_see_the_clean_latent_and_timestep_1e_4():
     assert torch.equal(x_solver, x)  # the solver integrates the un-replaced sample, as the reference
     GuidedDenoiser(Spy(), inputs, sched, guidance=0.0, bf16_timesteps=True)(x, 0)
     torch.testing.assert_close(seen["t"], torch.tensor([[0.10009765625e-3, 0.996]]))  # the reference's bf16 cast
+
+
+class _Spy:
+    """Forwards to a transformer and records the latent batch of every call."""
+
+    def __init__(self, net, shared: bool):
+        self.net, self.batches = net, []
+        self.supports_partial_image_batch = True
+        self.supports_shared_latent_batch = shared
+
+    def __call__(self, **kwargs):
+        self.batches.append(kwargs["hidden_states"].shape[0])
+        return self.net(**kwargs)
+
+
+def test_batched_cfg_sends_one_latent_when_the_model_shares_it_and_both_ways_agree():
+    net = tiny_transformer()
+    enable_partial_image_batch(net)
+    inputs, sched = _inputs(paste=True, frames=True), karras_flow_schedule(2)
+    results = {}
+    for shared in (True, False):
+        spy = _Spy(net, shared)
+        results[shared] = sample(GuidedDenoiser(spy, inputs, sched, guidance=7.0, cfg_batch="batched"),
+                                 inputs.noise.clone(), sched)
+        assert set(spy.batches) == {1 if shared else 2} and len(spy.batches) == sched.num_evals
+    torch.testing.assert_close(results[True], results[False], atol=1e-5, rtol=1e-5)

@@ -137,12 +137,19 @@ class PanoWorldTransformerBlock(nn.Module):
         rope_cos: torch.Tensor | None,
         rope_sin: torch.Tensor | None,
     ) -> torch.Tensor:
-        """hidden_states (B, T*S, D); embedded_timestep / temb (B, T, D) / (B, T, 3D) float32; RoPE (T*S, head_dim)."""
+        """hidden_states (B, T*S, D); embedded_timestep / temb (B, T, D) / (B, T, 3D) float32; RoPE (T*S, head_dim).
+
+        hidden_states (and the timestep embeddings) may have batch 1 while encoder_hidden_states has batch B
+        (one latent, B text contexts: CFG): the self-attention then runs once and its result is shared by the B
+        cross-attentions. The output has batch B.
+        """
         dtype = self.attn1.to_q.weight.dtype
         rope = (rope_cos, rope_sin) if rope_cos is not None else None
         norm_x, gate = self.norm1(hidden_states, embedded_timestep, temb)
         out = self.attn1(norm_x.to(dtype), rotary_emb=rope)
         hidden_states = hidden_states + _gated(gate, out.to(hidden_states.dtype))
+        if hidden_states.shape[0] != encoder_hidden_states.shape[0]:
+            hidden_states = hidden_states.expand(encoder_hidden_states.shape[0], -1, -1)
         norm_x, gate = self.norm2(hidden_states, embedded_timestep, temb)
         out = self.attn2(
             norm_x.to(dtype), encoder_hidden_states=encoder_hidden_states, image_hidden_states=image_hidden_states
@@ -176,6 +183,8 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
     """
 
     _supports_gradient_checkpointing = True
+    #: ``forward`` accepts one latent (batch 1) with a batch of B text contexts (see ``forward``).
+    supports_shared_latent_batch = True
     _skip_layerwise_casting_patterns = ["patch_embed", "proj_out", "norm"]
     _no_split_modules = ["PanoWorldTransformerBlock"]
 
@@ -237,6 +246,15 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
             )
         self.gradient_checkpointing = False
 
+    def compile_blocks(self, **kwargs) -> "PanoWorldTransformer":
+        """Regional ``torch.compile`` of every transformer block, static shapes (``kwargs`` go to
+        ``nn.Module.compile``). All blocks share one attention-processor object, so one graph serves the 28
+        blocks; block 0 gets a second one when it runs at batch 1 (shared-latent CFG)."""
+        kwargs.setdefault("dynamic", False)
+        for block in self.transformer_blocks:
+            block.compile(**kwargs)
+        return self
+
     # ------------------------------------------------------------------ inputs
     def _assemble_input(self, hidden_states, condition_mask, padding_mask) -> torch.Tensor:
         """[x_t | ref | cond_mask | pad_mask] -> (B, C_embed, T, h, w) in the weight dtype."""
@@ -290,7 +308,11 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
                 zero reference channels, as in the reference).
             timestep: (B,) or (B, T) float: what the network sees, t in [0, 1] (the reference's 0.001 scale already
                 applied by the caller: ``floor(1000 t) * 0.001`` for generated and 1e-4 for conditional frames).
-            encoder_hidden_states: (B, L, crossattn_proj_in_channels) raw text-encoder features.
+            encoder_hidden_states: (B, L, crossattn_proj_in_channels) raw text-encoder features. The latent
+                inputs (hidden_states, timestep, condition_mask, padding_mask) may instead have batch 1: one latent
+                seen with B contexts, as in batched CFG. Everything up to the first cross-attention (input
+                assembly, patch embedding, timestep embedding, block 0's self-attention) then runs once instead of
+                B times; the result equals repeating the latent B times up to float rounding.
             image_hidden_states: (B, N, img_context_dim_in) SigLIP tokens or None (no image term).
             condition_mask: (B, 1, T, h, w) in {0, 1} or None (zeros).
             padding_mask: (B, 1, H, W) or None (zeros); resized to (h, w) with nearest interpolation.
@@ -301,6 +323,9 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
             sample (B, 16, T, h, w) in the weight dtype.
         """
         batch, _, frames, height, width = hidden_states.shape
+        if batch not in (1, encoder_hidden_states.shape[0]):
+            raise ValueError(f"hidden_states has batch {batch}; expected 1 or the context batch "
+                             f"{encoder_hidden_states.shape[0]}")
         p_t, p_h, p_w = self.config.patch_size
         if frames % p_t or height % p_h or width % p_w:
             raise ValueError(f"latent size {(frames, height, width)} is not divisible by the patch {(p_t, p_h, p_w)}")

@@ -14,6 +14,7 @@ Video tensors follow the project convention (T, C, H, W) in [0, 1]; latents are 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
@@ -149,8 +150,10 @@ def build_fov_conditioning(
                                 pitch=pitch, roll=roll)
     pix = (erp * 2.0 - 1.0) * pmask
     guide_px = _expand_time(pix, num_frames)
-    guide = vae.encode(guide_px.to(dtype)).float()
-    noise = fill_noise((1, 3, num_frames, *erp_size), seed, std=noise_std).to(device)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # draw the CPU noise while the device encodes the guide
+        pending = pool.submit(fill_noise, (1, 3, num_frames, *erp_size), seed, std=noise_std)
+        guide = vae.encode(guide_px.to(dtype)).float()
+        noise = pending.result().to(device)
     ref_px = torch.where(_expand_time(pmask, num_frames) > 0.5, guide_px, noise).to(dtype)
     del noise
     reference = vae.encode(ref_px).float()

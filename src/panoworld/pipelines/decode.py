@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["circular_pad", "decode_video", "to_unit"]
+__all__ = ["circular_pad", "decode_video", "to_host", "to_unit"]
 
 
 def circular_pad(latent: torch.Tensor, columns: int) -> torch.Tensor:
@@ -19,6 +19,17 @@ def circular_pad(latent: torch.Tensor, columns: int) -> torch.Tensor:
 def to_unit(video: torch.Tensor) -> torch.Tensor:
     """(1, 3, T, H, W) in [-1, 1] -> (T, 3, H, W) float32 in [0, 1] (the project's video convention)."""
     return ((video[0].float().clamp(-1, 1) + 1.0) * 0.5).permute(1, 0, 2, 3).contiguous()
+
+
+def to_host(video: torch.Tensor) -> torch.Tensor:
+    """``video`` on the CPU; from CUDA through page-locked memory (a 93-frame 512x1024 float32 video is 585 MB:
+    a pageable copy takes about 0.4 s on an H200 host, a pinned one a tenth of that once PyTorch's host
+    allocator has cached the buffer)."""
+    if video.device.type != "cuda":
+        return video.cpu()
+    host = torch.empty(video.shape, dtype=video.dtype, pin_memory=True)
+    host.copy_(video)
+    return host
 
 
 @torch.no_grad()

@@ -125,9 +125,12 @@ class GuidedDenoiser:
             return self._net(hidden, timestep, inp.text, inp.image, mask), None
         partial = inp.image is None or getattr(self.transformer, "supports_partial_image_batch", False)
         if self.cfg_batch == "batched" and partial:
-            two = lambda x: None if x is None else torch.cat([x, x])  # noqa: E731
-            out = self._net(two(hidden), two(timestep), torch.cat([inp.text, inp.negative_text]), inp.image,
-                            two(mask))
+            texts = torch.cat([inp.text, inp.negative_text])
+            if getattr(self.transformer, "supports_shared_latent_batch", False):  # one latent, two contexts
+                out = self._net(hidden, timestep, texts, inp.image, mask)
+            else:
+                two = lambda x: None if x is None else torch.cat([x, x])  # noqa: E731
+                out = self._net(two(hidden), two(timestep), texts, inp.image, two(mask))
             return out[:1], out[1:]
         v_c = self._net(hidden, timestep, inp.text, inp.image, mask)
         v_u = self._net(hidden, timestep, inp.negative_text, None, mask)

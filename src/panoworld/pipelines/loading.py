@@ -52,12 +52,6 @@ def parse_dtype(name: str, device: torch.device) -> torch.dtype:
     return table[name]
 
 
-def _compile_blocks(transformer) -> None:
-    """Regional ``torch.compile`` of every transformer block (compiles once, reused by all 28 blocks)."""
-    for block in transformer.transformer_blocks:
-        block.compile()
-
-
 def load_pipeline(resolved: dict[str, str], *, device: torch.device, dtype: torch.dtype, offload: str = "none",
                   rope_type: str = "equirect", text_cache: str | None = None, compile: bool = False,
                   attention: str = "auto"):
@@ -77,7 +71,7 @@ def load_pipeline(resolved: dict[str, str], *, device: torch.device, dtype: torc
     if compile:
         for net in (transformer, base):
             if net is not None:
-                _compile_blocks(net)
+                net.compile_blocks()
     return PanoWorldPipeline(transformer, vae, text, image, base_transformer=base, device=device, offload=offload,
                              attention=attention)
 

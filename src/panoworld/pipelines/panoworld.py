@@ -30,7 +30,7 @@ from .conditioning import (
     latent_frames,
 )
 from .config import GenerationConfig
-from .decode import decode_video
+from .decode import decode_video, to_host
 from .guidance import DenoiserInputs, GuidedDenoiser
 from .noise import initial_noise, latitude_warp_noise
 from .offload import Offloader
@@ -178,7 +178,7 @@ class PanoWorldPipeline:
         info[f"{stage}_evaluations"] = schedule.num_evals
         rotate = cfg.seed + ROTATE_SEED_OFFSET if cfg.rotated_denoise else None
         callback = None if progress is None else (lambda i, n: progress(stage, i + 1, n))
-        with self.offloader.use(transformer), attention_backend(self.attention):
+        with self.offloader.use(transformer), attention_backend(self.attention, self.device):
             return sample(denoiser, noise.to(self.device), schedule, rotate_seed=rotate, callback=callback)
 
     def _noise(self, shape: tuple[int, ...], cfg: GenerationConfig, *, erp: bool) -> torch.Tensor:
@@ -194,7 +194,7 @@ class PanoWorldPipeline:
 
     def _decode(self, latent: torch.Tensor, pad: int) -> torch.Tensor:
         with self.offloader.use(self.vae):
-            return decode_video(self.vae, latent, pad_columns=pad).cpu()
+            return to_host(decode_video(self.vae, latent, pad_columns=pad))
 
     # ------------------------------------------------------------------ stages
     def perspective_frames(self, image: torch.Tensor, prompt: str, cfg: GenerationConfig, *, timer, progress,

@@ -196,3 +196,22 @@ def test_reference_temporal_window_16_equals_diffusers_chunking():
         reference = encode(x, 16)[:, :16]
     assert ours.shape == (1, 16, 5, 1, 2)
     torch.testing.assert_close(ours, reference, rtol=0, atol=1e-12)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_runs_channels_last_with_the_cpu_result():
+    from panoworld.models.components import VideoVAE
+
+    video = torch.rand(1, 3, 9, 32, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    cpu = VideoVAE.tiny()
+    lat_cpu = cpu.encode(video)
+    out_cpu = cpu.decode(lat_cpu)
+    gpu = VideoVAE.tiny().to("cuda")
+    lat_gpu = gpu.encode(video.cuda())
+    out_gpu = gpu.decode(lat_gpu)
+    convs = [m for m in gpu.model.modules() if isinstance(m, torch.nn.Conv3d)]
+    assert all(c.weight.is_contiguous(memory_format=torch.channels_last_3d) for c in convs)
+    assert lat_gpu.is_contiguous() and out_gpu.is_contiguous()
+    torch.testing.assert_close(lat_gpu.cpu(), lat_cpu, atol=5e-3, rtol=5e-3)  # TF32 convolutions
+    torch.testing.assert_close(out_gpu.cpu(), out_cpu, atol=5e-3, rtol=5e-3)
