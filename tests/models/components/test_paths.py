@@ -64,10 +64,15 @@ def test_local_looking_path_is_not_a_hub_id(weights, monkeypatch, tmp_path):
         resolve_component("wan2.1-vae", "mine/vae")
 
 
-def test_hub_id_online_and_offline(weights, monkeypatch, tmp_path):
+def test_hub_id_online_unreachable_and_offline(weights, monkeypatch, tmp_path):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr("panoworld.models.components.paths.hub_unreachable", lambda: False)
     assert resolve_component("cosmos-reason1-7b", "nvidia/Cosmos-Reason1-7B") == "nvidia/Cosmos-Reason1-7B"
+    monkeypatch.setattr("panoworld.models.components.paths.hub_unreachable", lambda: True)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "empty_cache"))
+    with pytest.raises(MissingComponentError, match="cannot be reached"):
+        resolve_component("cosmos-reason1-7b", "nvidia/Cosmos-Reason1-7B")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty_cache"))
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "empty_cache"))

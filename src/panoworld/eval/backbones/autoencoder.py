@@ -26,12 +26,14 @@ class AutoencoderBackbone(nn.Module):
 
     @classmethod
     def from_pretrained(cls, source: str, device="cpu", dtype=torch.float32) -> "AutoencoderBackbone":
+        from panoworld.hub import hub_load_kwargs
+
         from . import missing
 
         try:
             from diffusers import AutoencoderKL
 
-            vae = AutoencoderKL.from_pretrained(source, torch_dtype=dtype)
+            vae = AutoencoderKL.from_pretrained(source, torch_dtype=dtype, **hub_load_kwargs(source))
         except (OSError, ValueError, ImportError) as exc:
             raise missing("autoencoder (fd_vae)", source, "--autoencoder", exc) from None
         return cls(vae).to(device)

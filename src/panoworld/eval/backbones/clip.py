@@ -31,11 +31,13 @@ class ClipBackbone(nn.Module):
     def from_pretrained(cls, source: str, device="cpu", dtype=torch.float32) -> "ClipBackbone":
         from transformers import AutoTokenizer, CLIPModel
 
+        from panoworld.hub import hub_load_kwargs
+
         from . import missing
 
         try:
-            model = CLIPModel.from_pretrained(source, dtype=dtype)
-            tokenizer = AutoTokenizer.from_pretrained(source)
+            model = CLIPModel.from_pretrained(source, dtype=dtype, **hub_load_kwargs(source))
+            tokenizer = AutoTokenizer.from_pretrained(source, **hub_load_kwargs(source))
         except (OSError, ValueError) as exc:
             raise missing("CLIP", source, "--clip", exc) from None
         return cls(model, tokenizer).to(device)

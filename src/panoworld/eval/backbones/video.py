@@ -36,10 +36,12 @@ class VideoBackbone(nn.Module):
     def from_pretrained(cls, source: str, device="cpu", dtype=torch.float32) -> "VideoBackbone":
         from transformers import VideoMAEModel
 
+        from panoworld.hub import hub_load_kwargs
+
         from . import missing
 
         try:
-            model = VideoMAEModel.from_pretrained(source, dtype=dtype)
+            model = VideoMAEModel.from_pretrained(source, dtype=dtype, **hub_load_kwargs(source))
         except (OSError, ValueError) as exc:
             raise missing("VideoMAE (FVD)", source, "--video-model", exc) from None
         return cls(model).to(device)

@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 
 from panoworld.errors import InputError, MissingComponentError
+from panoworld.hub import hub_load_kwargs, is_hub_id
 
 from ._base import ComponentBase, load_device_kwargs, quiet_transformers
-from .paths import is_hub_id
 
 __all__ = ["SIGLIP_ORIENTATIONS", "ImageEncoder", "siglip_input_view"]
 
@@ -79,7 +79,7 @@ class ImageEncoder(ComponentBase):
         source = str(path_or_hub_id)
         if not os.path.isdir(source) and not is_hub_id(source):
             raise MissingComponentError(f"image encoder: no folder at '{source}' (expected a SigLIP2 checkpoint)")
-        kwargs = {} if local_files_only is None else {"local_files_only": local_files_only}
+        kwargs = hub_load_kwargs(source) if local_files_only is None else {"local_files_only": local_files_only}
         try:
             model_type = AutoConfig.from_pretrained(source, **kwargs).model_type
             if model_type not in ("siglip", "siglip_vision_model"):

@@ -16,11 +16,11 @@ component, the expected path and where to download it.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from panoworld.errors import MissingComponentError
+from panoworld.hub import hub_offline, hub_unreachable, is_hub_id
 from panoworld.weights import WEIGHTS_ENV, weights_root
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "resolve_component",
     "weights_root",
 ]
-
 
 
 @dataclass(frozen=True)
@@ -82,28 +81,6 @@ COMPONENTS: dict[str, ComponentSpec] = {
     )
 }
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-def hub_offline() -> bool:
-    """True when the Hugging Face hub must not be contacted (``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE``)."""
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        if os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on"):
-            return True
-    return False
-
-
-def is_hub_id(value: str) -> bool:
-    """True for strings shaped like ``owner/name`` that cannot be meant as a local path.
-
-    ``weights/foo`` is read as a (missing) local path when a local folder ``weights`` exists.
-    """
-    if not _HUB_ID.match(value) or value.startswith("."):
-        return False
-    owner = Path(value.split("/", 1)[0])
-    return not Path(value).exists() and not owner.is_dir()
-
-
 def _present(path: Path) -> bool:
     if path.is_file():
         return path.stat().st_size > 0
@@ -140,7 +117,8 @@ class ComponentPaths:
         """Return a local path or hub id for ``name``; raise MissingComponentError when unusable.
 
         ``override`` may be a local folder/file or a hub id (``owner/name``). A hub id is returned as is when
-        the hub may be contacted; offline, it resolves to its cached snapshot or fails.
+        the hub may be contacted; offline or unreachable (:mod:`panoworld.hub`), it resolves to its cached snapshot
+        or fails at once.
         """
         spec = _spec(name)
         if override is not None:
@@ -149,14 +127,16 @@ class ComponentPaths:
             if _present(path):
                 return str(path)
             if is_hub_id(value):
-                if not hub_offline():
+                offline = hub_offline()
+                if not offline and not hub_unreachable():
                     return value
                 cached = _cached_snapshot(value)
                 if cached is not None:
                     return cached
+                why = "the hub is offline (HF_HUB_OFFLINE)" if offline else "the hub cannot be reached"
                 raise MissingComponentError(
                     f"missing component '{name}' ({spec.description}): hub id '{value}' is not in the local "
-                    f"Hugging Face cache and the hub is offline (HF_HUB_OFFLINE); download it from {spec.source}"
+                    f"Hugging Face cache and {why}; download it from {spec.source}"
                 )
             raise MissingComponentError(
                 f"missing component '{name}' ({spec.description}): nothing at '{path}'; "

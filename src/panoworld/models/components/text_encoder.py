@@ -25,9 +25,9 @@ import os
 import torch
 
 from panoworld.errors import InputError, MissingComponentError
+from panoworld.hub import hub_load_kwargs, is_hub_id
 
 from ._base import ComponentBase, load_device_kwargs, quiet_transformers
-from .paths import is_hub_id
 from .prompt_cache import PromptCache, fingerprint_module
 
 __all__ = ["SYSTEM_PROMPT", "TextEncoder", "standardize_and_concat"]
@@ -142,7 +142,7 @@ class TextEncoder(ComponentBase):
         source = str(path_or_hub_id)
         if not os.path.isdir(source) and not is_hub_id(source):
             raise MissingComponentError(f"text encoder: no folder at '{source}' (expected a Qwen2.5-VL checkpoint)")
-        kwargs = {} if local_files_only is None else {"local_files_only": local_files_only}
+        kwargs = hub_load_kwargs(source) if local_files_only is None else {"local_files_only": local_files_only}
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
             with quiet_transformers():

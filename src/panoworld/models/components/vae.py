@@ -21,9 +21,10 @@ from pathlib import Path
 import torch
 
 from panoworld.errors import InputError, MissingComponentError
+from panoworld.hub import hub_load_kwargs, is_hub_id
 
 from ._base import ComponentBase
-from .paths import COMPONENTS, is_hub_id
+from .paths import COMPONENTS
 from .wan_vae_keys import convert_wan_vae_state_dict, unwrap_state_dict
 
 __all__ = ["WAN21_LATENTS_MEAN", "WAN21_LATENTS_STD", "VideoVAE"]
@@ -104,6 +105,8 @@ class VideoVAE(ComponentBase):
                     )
                 model = cls._load_original(originals[0], config, dtype)
         elif is_hub_id(source):
+            if local_files_only is None and hub_load_kwargs(source):
+                local_files_only = True
             try:
                 sub = subfolder if subfolder is not None else "vae"
                 model = cls._load_diffusers(source, sub, local_files_only, dtype)

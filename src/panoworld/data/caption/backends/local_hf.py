@@ -59,11 +59,14 @@ class TransformersBackend:
         if model_obj is None or processor is None:
             from transformers import AutoModelForImageTextToText, AutoProcessor
 
+            from panoworld.hub import hub_load_kwargs
+
             if dtype == "auto":
                 dtype = "bfloat16" if str(device).startswith("cuda") else "float32"
             try:
-                processor = AutoProcessor.from_pretrained(model)
-                model_obj = AutoModelForImageTextToText.from_pretrained(model, dtype=getattr(torch, dtype))
+                hub = hub_load_kwargs(model)
+                processor = AutoProcessor.from_pretrained(model, **hub)
+                model_obj = AutoModelForImageTextToText.from_pretrained(model, dtype=getattr(torch, dtype), **hub)
             except OSError as exc:
                 raise MissingComponentError(
                     f"cannot load the local VLM {model!r}: download an image-text-to-text model "
