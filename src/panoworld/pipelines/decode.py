@@ -27,7 +27,10 @@ def to_host(video: torch.Tensor) -> torch.Tensor:
     allocator has cached the buffer)."""
     if video.device.type != "cuda":
         return video.cpu()
-    host = torch.empty(video.shape, dtype=video.dtype, pin_memory=True)
+    try:
+        host = torch.empty(video.shape, dtype=video.dtype, pin_memory=True)
+    except RuntimeError:  # page-locked memory can be scarce (containers, big batches): use a plain copy
+        return video.cpu()
     host.copy_(video)
     return host
 
