@@ -63,6 +63,8 @@ def test_batch_skips_finished_rows_and_resumes(tmp_path, photo):
         (["--resolution", "500x1000"], "multiples of 16"),
         (["--guidance", "-1"], "guidance"),
         (["--persp-resolution", "470x640"], "multiples of 16"),
+        (["--attention", "fast"], "--attention must be one of auto, cudnn, flash, efficient"),
+        (["--offload", "disk"], "--offload must be one of"),
     ],
 )
 def test_bad_arguments_fail_in_one_line_and_write_nothing(tmp_path, photo, capsys, extra, needle):

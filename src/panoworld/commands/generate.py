@@ -106,13 +106,13 @@ def generate(
     offload: str = typer.Option("none", "--offload", help="none (fastest), model (components on the GPU only "
                                 "while used) or group (also stream the transformer block by block)."),
     attention: str = typer.Option("auto", "--attention", help="Preferred attention kernel while sampling (CUDA): "
-                                  "auto (cudnn on Hopper and newer GPUs, else PyTorch's order), cudnn, flash or efficient; "
-                                  "the others stay as fallbacks."),
+                                  "auto (cudnn on Hopper and newer GPUs, else PyTorch's order), cudnn, flash or "
+                                  "efficient; the others stay as fallbacks."),
     device: Optional[str] = typer.Option(None, "--device", help="Torch device (default cuda if available, else cpu)."),
     dtype: str = typer.Option("auto", "--dtype", help="Weights/compute dtype: auto (bf16 on CUDA, fp32 on CPU), "
                               "bf16, fp16 or fp32."),
     compile_blocks: bool = typer.Option(False, "--compile", help="torch.compile every transformer block (the "
-                                        "first clip compiles for about 40 s; later steps take 0.8x the time)."),
+                                        "first step compiles, about 21 s per block graph on an H200; later steps take 0.8x the time)."),
     checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="PanoWorld transformer: converted folder "
                                              "or model_ema_bf16.pt (default $PANOWORLD_WEIGHTS/panoworld)."),
     base_model: Optional[str] = typer.Option(None, "--base-model", help="Base Cosmos-Predict2.5-2B transformer for "
@@ -137,6 +137,7 @@ def generate(
     from panoworld.pipelines import DEFAULT_NEGATIVE_PROMPT
     from panoworld.pipelines.loading import ModelPaths, load_pipeline, parse_dtype, resolve_model_paths
     from panoworld.pipelines.loading import tiny_random_pipeline
+    from panoworld.pipelines.attention import ATTENTION_BACKENDS
     from panoworld.pipelines.offload import OFFLOAD_MODES
     from panoworld.pipelines.record import fingerprint, run_record
 
@@ -144,8 +145,8 @@ def generate(
     p_height, p_width = parse_size(persp_resolution, name="--persp-resolution")
     if offload not in OFFLOAD_MODES:
         raise InputError(f"--offload must be one of {', '.join(OFFLOAD_MODES)}, got {offload!r}")
-    if attention not in ("auto", "cudnn", "flash", "efficient"):
-        raise InputError(f"--attention must be auto, cudnn, flash or efficient, got {attention!r}")
+    if attention not in ATTENTION_BACKENDS:
+        raise InputError(f"--attention must be one of {', '.join(ATTENTION_BACKENDS)}, got {attention!r}")
     if rope not in ("equirect", "linear", "periodic"):
         raise InputError(f"--rope must be equirect, linear or periodic, got {rope!r}")
     base_config = _config(

@@ -22,7 +22,7 @@ from typing import Callable
 
 import torch
 
-from .attention import attention_backend
+from .attention import attention_backend, resolve_attention_backend
 from .conditioning import (
     build_first_frame_conditioning,
     build_fov_conditioning,
@@ -113,7 +113,7 @@ class PanoWorldPipeline:
 
     def __init__(self, transformer, vae, text_encoder, image_encoder, *, base_transformer=None,
                  device: torch.device | str = "cpu", offload: str = "none", attention: str = "auto"):
-        attention_backend(attention)  # validate early
+        resolve_attention_backend(attention)  # validate early
         self.attention = attention
         self.device = torch.device(device)
         self.offloader = Offloader(offload, self.device)

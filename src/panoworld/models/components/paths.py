@@ -27,8 +27,6 @@ __all__ = [
     "COMPONENTS",
     "ComponentPaths",
     "ComponentSpec",
-    "hub_offline",
-    "is_hub_id",
     "resolve_component",
     "weights_root",
 ]
