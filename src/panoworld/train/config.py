@@ -3,7 +3,8 @@
 A config is a TOML file whose tables are the sections below (every key optional; defaults in the dataclasses).
 ``load_config("tiny-synth")`` reads the preset shipped in ``panoworld/configs/train/``; any other string is a file
 path. ``overrides=["optim.lr=1e-4", "data.train=[{path='data/synth'}]"]`` set dotted keys; the value is parsed as
-a TOML value (a bare word that is not valid TOML is taken as a string) and checked against the field's type.
+a TOML value (a bare word that is not valid TOML is taken as a string) and checked against the field's type;
+``none`` clears an optional field (``model.depth_head_block=none``).
 Relative paths in a config are relative to the current directory. Units: angles in degrees, sizes in pixels,
 frame rates in frames per second, learning rates per optimizer step.
 """
@@ -303,6 +304,9 @@ def _validate(cfg: TrainConfig) -> None:
                                     s.proxy_speed, 0, 1), ("samples.proxy_blur", s.proxy_blur, 1, 64)):
         if len(pair) != 2 or not lo_ok <= pair[0] <= pair[1] <= hi_ok or (key.endswith("fov_range") and pair[0] == 0):
             _fail(key, f"must be [low, high] within [{lo_ok}, {hi_ok}], got {pair}")
+    if s.proxy_speed[0] == 1 and not s.proxy_freeze_fov and s.proxy_blur[1] <= 1 and s.proxy_noise_std <= 0:
+        _fail("samples.proxy_*", "this Round-2 proxy is the target video itself (speed 1, no FOV freeze, blur or "
+              "noise): the model would learn to copy its reference")
     styles = {k: v for k, v in s.caption_styles.items() if v}
     if not styles or any(k not in ("short", "medium", "long") or v < 0 for k, v in s.caption_styles.items()):
         _fail("samples.caption_styles", f"needs weights >= 0 for short/medium/long, got {s.caption_styles}")
@@ -338,7 +342,7 @@ def _coerce(value, tp, key: str):
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         options = typing.get_args(tp)
-        if value is None and type(None) in options:
+        if type(None) in options and (value is None or (isinstance(value, str) and value.lower() in ("none", "null"))):
             return None
         errors = []
         for option in options:
