@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
@@ -68,6 +69,7 @@ class TextStore:
     def __init__(self, root: Path, encoder_id: str, dtype: torch.dtype = torch.float32):
         self.root, self.encoder_id, self.dtype = Path(root), encoder_id, dtype
         self._memo: dict[str, torch.Tensor] = {}
+        self._lock = threading.Lock()
 
     def key(self, text: str) -> str:
         return hashlib.sha256(json.dumps([self.encoder_id, text]).encode()).hexdigest()
@@ -83,13 +85,14 @@ class TextStore:
             save_file({"embedding": embedding.detach().to("cpu", self.dtype).contiguous()}, str(tmp))
 
     def get(self, key: str) -> torch.Tensor:
-        """(L, D) embedding; the most recent 64 stay in memory."""
-        if key not in self._memo:
-            if len(self._memo) >= 64:
-                self._memo.pop(next(iter(self._memo)))
-            with safe_open(str(self.path(key)), framework="pt") as fh:
-                self._memo[key] = fh.get_tensor("embedding")
-        return self._memo[key]
+        """(L, D) embedding; the most recent 64 stay in memory (safe to call from the prefetch thread)."""
+        with self._lock:
+            if key not in self._memo:
+                if len(self._memo) >= 64:
+                    self._memo.pop(next(iter(self._memo)))
+                with safe_open(str(self.path(key)), framework="pt") as fh:
+                    self._memo[key] = fh.get_tensor("embedding")
+            return self._memo[key]
 
 
 class CacheEntry:
@@ -135,6 +138,7 @@ class TrainCache:
         self.root = Path(root)
         self.manifest = manifest
         self.texts = TextStore(self.root / "text", manifest["text_encoder_id"], _DTYPES[manifest["settings"]["dtype"]])
+        self._entries: dict[str, CacheEntry] = {}
 
     @classmethod
     def open(cls, cfg: TrainConfig) -> "TrainCache":
@@ -160,7 +164,10 @@ class TrainCache:
         return list(self.manifest["clips"].get(split, []))
 
     def entry(self, name: str) -> CacheEntry:
-        return CacheEntry(self.root / "clips" / f"{name}.safetensors")
+        """The (lazily read) entry of clip ``name``; its metadata is read once."""
+        if name not in self._entries:
+            self._entries[name] = CacheEntry(self.root / "clips" / f"{name}.safetensors")
+        return self._entries[name]
 
     def annotated(self, split: str, kind: str) -> list[str]:
         """Clips of ``split`` lacking ``kind`` ("depth" or "tracks") annotations."""

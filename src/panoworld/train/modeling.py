@@ -26,7 +26,7 @@ from panoworld.errors import InputError
 from .config import TrainConfig
 from .objective import head_usage
 
-__all__ = ["HEAD_CONFIG_KEYS", "build_transformer", "resolve_init", "export_config"]
+__all__ = ["HEAD_CONFIG_KEYS", "build_transformer", "prepare_for_training", "resolve_init", "export_config"]
 
 HEAD_CONFIG_KEYS = ("depth_head_block", "descriptor_head_block", "head_hidden_dim", "descriptor_dim")
 
@@ -90,8 +90,7 @@ def build_transformer(cfg: TrainConfig):
 
     m = cfg.model
     config, state = _base(cfg)
-    config.update(depth_head_block=m.depth_head_block, descriptor_head_block=m.descriptor_head_block,
-                  head_hidden_dim=m.head_hidden_dim, descriptor_dim=m.descriptor_dim)
+    config.update({key: getattr(m, key) for key in HEAD_CONFIG_KEYS})
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.run.seed)
@@ -104,15 +103,19 @@ def build_transformer(cfg: TrainConfig):
         if missing or result.unexpected_keys:
             raise InputError(f"model.init {m.init}: weights do not fit the configured transformer "
                              f"(missing {missing[:3]}, unexpected {result.unexpected_keys[:3]})")
+    return prepare_for_training(model, cfg)
+
+
+def prepare_for_training(model, cfg: TrainConfig):
+    """float32, train mode, activation checkpointing, LoRA and ``requires_grad`` as the config says (in place)."""
     model = model.float().train()
-    if m.gradient_checkpointing:
+    if cfg.model.gradient_checkpointing:
         model.enable_gradient_checkpointing()
     if cfg.lora.enabled:
         from .lora import apply_lora
 
         apply_lora(model, cfg.lora)
-    usage = head_usage(cfg)
-    for head, used in usage.items():
+    for head, used in head_usage(cfg).items():
         if hasattr(model, head) and not used:
             getattr(model, head).requires_grad_(False)
     return model
