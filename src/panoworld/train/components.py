@@ -120,14 +120,17 @@ def place_component(reference: str, slot: str, folder: Path, copy: str) -> str:
     """The model-index reference of ``slot`` for a checkpoint being written in ``folder``.
 
     The component is hard-linked (or copied) into ``folder/<slot>`` when ``copy`` is "always", or "auto" and it is
-    a local folder under 512 MiB; otherwise a ``component:<name>`` or hub reference is kept as is and a local path
-    is referenced by its absolute path.
+    a local folder under 512 MiB. Otherwise a ``component:<name>`` reference or hub id is kept as is (not resolved:
+    the 7B text encoder need not be present while training) and a local path is referenced by its absolute path.
     """
-    resolved = resolve_reference(reference, slot)
-    local = Path(resolved)
+    from panoworld.hub import is_hub_id
+
+    local = Path(reference).expanduser()
+    unresolved = reference.startswith("component:") or (not local.exists() and is_hub_id(reference))
+    if unresolved and copy != "always":
+        return reference
+    local = Path(resolve_reference(reference, slot))
     if local.is_dir() and (copy == "always" or (copy == "auto" and folder_bytes(local) < AUTO_COPY_BYTES)):
         _link_or_copy_tree(local, folder / slot)
         return slot
-    if reference.startswith("component:") or not local.exists():
-        return reference
-    return str(local.resolve())
+    return reference if unresolved else str(local.resolve())
