@@ -149,7 +149,7 @@ def run_case(name: str, device: torch.device, steps: int, warmup: int, peak_tflo
     step = statistics.median(times)
     result = {"case": name, "params_m": params / 1e6, "trainable_m": trainable / 1e6, "batch": micro,
               "latent": list(latent), "s_per_step": step, "samples_per_s": micro / step, "peak_gib": peak,
-              "model_tflop_per_step": flops / 1e12, "loss": float(out.total)}
+              "model_tflop_per_step": flops / 1e12, "loss": float(out.total.detach())}
     if peak_tflops:
         result["mfu"] = flops / step / (peak_tflops * 1e12)
     del model, objective, optimizer, ema, batch
