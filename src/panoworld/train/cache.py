@@ -106,10 +106,11 @@ class CacheEntry:
         self.num_views = int(self.meta["views"])
         self.captions: dict[str, str] = self.meta["captions"]
 
-    def _get(self, name: str, index: int | None = None) -> torch.Tensor:
+    def _get(self, name: str, index: int | None = None, keep_dtype: bool = False) -> torch.Tensor:
+        """A tensor (or one entry of its first axis); floating latents come back as float32."""
         with safe_open(str(self.path), framework="pt") as fh:
             tensor = fh.get_tensor(name) if index is None else fh.get_slice(name)[index]
-        return tensor.float() if tensor.is_floating_point() else tensor
+        return tensor.float() if tensor.is_floating_point() and not keep_dtype else tensor
 
     def x0(self) -> torch.Tensor:
         return self._get("x0")
@@ -117,7 +118,7 @@ class CacheEntry:
     def view(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(guide, reference, mask float, tokens) of Round-1 view ``k``."""
         return (self._get("r1_guide", k), self._get("r1_reference", k), self._get("r1_mask", k).float(),
-                self._get("r1_tokens", k))
+                self._get("r1_tokens", k, keep_dtype=True))
 
     def proxy(self, k: int) -> torch.Tensor:
         return self._get("r2_reference", k)

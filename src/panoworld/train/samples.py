@@ -178,7 +178,7 @@ def build_sample(entry, texts, cfg: SamplesConfig, seed: int, uncond: torch.Tens
     text = uncond if drop_all or bool(u[2] < cfg.text_dropout) else texts.get(entry.captions[style])
     image = None if drop_all or bool(u[3] < cfg.image_dropout) else tokens
     return TrainingSample(x0=x0, reference=reference, clean=clean, clean_mask=clean_mask, cond_frames=cond,
-                          text=text.float(), image=None if image is None else image.float(), depth=entry.depth(),
+                          text=text, image=image, depth=entry.depth(),
                           tracks=entry.tracks(), seed=seed, kind="round2" if round2 else "round1")
 
 

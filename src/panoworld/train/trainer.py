@@ -142,8 +142,8 @@ class Trainer:
     def _uncond(self, cache: TrainCache) -> torch.Tensor:
         mode = self.cfg.samples.uncond_text
         if mode == "zeros":
-            return torch.zeros_like(cache.text(EMPTY)).float()
-        return cache.text(NEGATIVE if mode == "negative" else EMPTY).float()
+            return torch.zeros_like(cache.text(EMPTY))
+        return cache.text(NEGATIVE if mode == "negative" else EMPTY)
 
     # ------------------------------------------------------------------ run
     def run(self) -> TrainResult:
