@@ -8,6 +8,8 @@
   [0, 1], plus the time in seconds of every returned frame.
 - :func:`read_clip_annotations`: depth in metres, a sky / invalid mask, 2-D tracks, visibility and static flags
   with the time of every annotation frame (``panoworld annotate`` and ``panoworld synth`` layouts).
+- :func:`resize_erp`: the seam-aware ERP resize the samples use (re-exported so that this module is the one place
+  to re-point).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from panoworld.data.resize import resize_erp
 from panoworld.errors import InputError
 
-__all__ = ["ClipRecord", "ClipAnnotations", "list_clips", "read_clip_video", "read_clip_annotations"]
+__all__ = ["ClipRecord", "ClipAnnotations", "list_clips", "read_clip_video", "read_clip_annotations", "resize_erp"]
 
 CAPTION_STYLES = ("short", "medium", "long")
 
@@ -131,7 +134,6 @@ def read_clip_video(clip: ClipRecord, *, num_frames: int, fps: float,
     Returns ((T, 3, H, W) float32 in [0, 1], (T,) float64 source times in seconds). Raises :class:`InputError`
     for a clip that is too short or not 2:1.
     """
-    from panoworld.data.resize import resize_erp
     from panoworld.io import probe_video, read_video
 
     info = probe_video(clip.video)

@@ -77,12 +77,13 @@ class FlowMatchingObjective(Objective):
     """Flow matching + depth + track supervision of one ``PanoWorldTransformer`` (optimizer "transformer")."""
 
     def __init__(self, transformer: nn.Module, cfg: TrainConfig):
-        from panoworld.pipelines.partial_image import enable_partial_image_batch
-
         self.transformer = transformer
         self.cfg = cfg
         self.heads = head_usage(cfg)
-        enable_partial_image_batch(transformer)
+        if not getattr(transformer, "supports_partial_image_batch", False):  # image tokens for the first n rows
+            from panoworld.pipelines.partial_image import enable_partial_image_batch
+
+            enable_partial_image_batch(transformer)
         self._forward = {"transformer": transformer}
 
     def networks(self) -> dict[str, nn.Module]:

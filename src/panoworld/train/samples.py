@@ -26,11 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from panoworld.data.resize import resize_erp
 from panoworld.pipelines.conditioning import build_fov_conditioning, project_to_erp
 from panoworld.sphere import erp_to_perspective
 
 from .config import DataConfig, SamplesConfig
+from .data import resize_erp
 
 __all__ = [
     "View",

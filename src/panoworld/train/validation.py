@@ -39,6 +39,7 @@ def validate(model, vae, cache, cfg, step: int, run_dir: Path, device: torch.dev
 
     v = cfg.validation
     seam, depth = SeamMetrics(), DepthMetrics(solid_angle=True)
+    rows: list[dict[str, float]] = []  # per clip, as update() returns them
     negative = cache.text(NEGATIVE).float()[None].to(device)
     dtype = next(model.parameters()).dtype
     for index, name in enumerate(cache.names("val")[: v.clips]):
@@ -56,15 +57,19 @@ def validate(model, vae, cache, cfg, step: int, run_dir: Path, device: torch.dev
         latent = sample(denoiser, noise, schedule)
         video = decode_video(vae, latent, pad_columns=v.latent_padding).cpu()
         truth = decode_video(vae, x0.to(device), pad_columns=v.latent_padding).cpu()
-        seam.update(video, truth)
+        rows.append(seam.update(video, truth))
         target = entry.depth()
         if denoiser.depth is not None and target is not None:
             frames = torch.isfinite(target).flatten(1).any(1)
             if bool(frames.any()):
                 pred = denoiser.depth[0, 0].cpu().exp()[frames]
-                depth.update(pred, target.exp()[frames])
+                rows.append(depth.update(pred, target.exp()[frames]))
         if v.write_videos:
             write_video(Path(run_dir) / "validation" / f"step_{step:07d}" / f"{name}.mp4", video, cfg.data.fps,
                         spherical=True)
-    out = {**seam.compute(), **depth.compute()}
-    return {f"val/{k}": float(val) for k, val in out.items() if k in _KEEP and math.isfinite(val)}
+    means = {}
+    for key in _KEEP:
+        values = [row[key] for row in rows if key in row and math.isfinite(row[key])]
+        if values:
+            means[f"val/{key}"] = sum(values) / len(values)
+    return means
