@@ -114,7 +114,9 @@ def prepare_for_training(model, cfg: TrainConfig):
     if cfg.lora.enabled:
         from .lora import apply_lora
 
-        apply_lora(model, cfg.lora)
+        with torch.random.fork_rng(devices=[]):  # the same adapters in every process (FSDP does not broadcast)
+            torch.manual_seed(cfg.run.seed + 1)
+            apply_lora(model, cfg.lora)
     for head, used in head_usage(cfg).items():
         if hasattr(model, head) and not used:
             getattr(model, head).requires_grad_(False)
