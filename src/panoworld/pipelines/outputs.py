@@ -1,0 +1,63 @@
+"""What one generated clip leaves on disk: pano.mp4, preview.mp4, round1.mp4 and ``run.json`` (written last).
+
+Files of ``<out>/`` (every one atomic):
+
+==============  ===========================================================================
+pano.mp4        the ERP video, spherical metadata
+preview.mp4     the perspective input (scaled to the ERP height) beside the ERP video
+round1.mp4      the Round-1 ERP video (chained runs only)
+run.json        the run record (:func:`panoworld.pipelines.record.run_record`) with a top-level
+                ``settings_key``; its presence marks the clip done
+failed.json     instead of run.json when the clip failed: the error and the settings key
+==============  ===========================================================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from panoworld.formats.job_record import write_record
+from panoworld.io import write_video
+
+__all__ = ["RUN_RECORD", "FAILURE_RECORD", "preview_frames", "write_outputs", "write_failure"]
+
+RUN_RECORD = "run.json"
+FAILURE_RECORD = "failed.json"
+
+
+def preview_frames(perspective: torch.Tensor, erp: torch.Tensor) -> torch.Tensor:
+    """Side-by-side preview: the perspective input scaled to the ERP height, then the ERP video.
+
+    Args:
+        perspective: (1 or T, 3, h, w) in [0, 1] (a still image is repeated).
+        erp: (T, 3, H, W) in [0, 1].
+
+    Returns:
+        (T, 3, H, w' + W) with w' = the even width keeping the input's aspect.
+    """
+    height = erp.shape[-2]
+    width = max(2, int(round(perspective.shape[-1] * height / perspective.shape[-2] / 2)) * 2)
+    left = F.interpolate(perspective.float(), size=(height, width), mode="bilinear", align_corners=False,
+                         antialias=True).clamp(0, 1)
+    left = left.expand(erp.shape[0], -1, -1, -1) if left.shape[0] == 1 else left
+    return torch.cat([left, erp], dim=-1)
+
+
+def write_outputs(out: Path, result, *, fps: float, record: dict, settings_key: str) -> dict:
+    """Write the videos of ``result`` (a ``GenerationResult``), then ``run.json`` last; return the files."""
+    files = {"video": str(write_video(out / "pano.mp4", result.video, fps, spherical=True))}
+    files["preview"] = str(write_video(out / "preview.mp4", preview_frames(result.perspective, result.video), fps))
+    if result.round1 is not None:
+        files["round1"] = str(write_video(out / "round1.mp4", result.round1, fps, spherical=True))
+    write_record(out / RUN_RECORD, dict(record, outputs=files), settings_key)
+    (out / FAILURE_RECORD).unlink(missing_ok=True)
+    return files
+
+
+def write_failure(out: Path, error: BaseException, *, settings_key: str) -> Path:
+    """Record that the clip failed (``failed.json``: error type and message); a re-run retries it."""
+    return write_record(out / FAILURE_RECORD, {"status": "failed", "error": type(error).__name__,
+                                               "message": " ".join(str(error).split())}, settings_key)
