@@ -60,7 +60,7 @@ def test_batch_skips_finished_rows_and_resumes(tmp_path, photo):
     assert main(["generate", "--batch", str(table), "--out", str(root), *TINY]) == 0
     assert (root / "two" / "pano.mp4").stat().st_mtime_ns == stamp
     summary = json.loads((root / "batch_summary.json").read_text())
-    assert [c["status"] for c in summary["clips"]] == ["already done", "already done"]
+    assert [c["status"] for c in summary["items"]] == ["already done", "already done"]
 
 
 def test_batch_settings_change_needs_force(tmp_path, photo, capsys):
@@ -98,8 +98,8 @@ def test_batch_row_failure_is_recorded_and_the_others_finish(tmp_path, photo, ca
     assert (root / "first" / "run.json").is_file() and (root / "last" / "run.json").is_file()
     failure = json.loads((root / "boom" / "failed.json").read_text())
     assert "out of memory" in failure["message"] and not (root / "boom" / "run.json").exists()
-    summary = {c["id"]: c["status"] for c in json.loads((root / "batch_summary.json").read_text())["clips"]}
-    assert summary == {"first": "generated", "boom": "failed", "last": "generated"}
+    summary = {c["item"]: c["status"] for c in json.loads((root / "batch_summary.json").read_text())["items"]}
+    assert summary == {"first": "done", "boom": "failed", "last": "done"}
     monkeypatch.setattr(PanoWorldPipeline, "__call__", real_call)  # the retry succeeds and clears the failure
     assert main(["generate", "--batch", str(tmp_path / "jobs.jsonl"), "--out", str(root), *TINY]) == 0
     assert (root / "boom" / "run.json").is_file() and not (root / "boom" / "failed.json").exists()
@@ -143,20 +143,9 @@ def test_unreadable_image_and_missing_weights(tmp_path, photo, capsys, monkeypat
 
 def test_generate_loads_real_checkpoint_folders(tmp_path, photo, monkeypatch):
     """The weights path end to end: tiny models saved like the real downloads under $PANOWORLD_WEIGHTS."""
-    from diffusers import AutoencoderKLWan
-    from transformers import SiglipVisionModel
+    from tests.tiny_models import write_tiny_weights_root
 
-    from panoworld.models import PanoWorldTransformer, tiny_config
-    from panoworld.models.components._tiny import tiny_qwen25vl, tiny_siglip_config, tiny_wan_vae_config
-
-    weights = tmp_path / "weights"
-    torch.manual_seed(0)
-    PanoWorldTransformer(**tiny_config()).save_pretrained(weights / "panoworld")
-    qwen, tokenizer = tiny_qwen25vl(seed=1)
-    qwen.save_pretrained(weights / "cosmos-reason1-7b")
-    tokenizer.save_pretrained(weights / "cosmos-reason1-7b")
-    SiglipVisionModel(tiny_siglip_config()).save_pretrained(weights / "siglip2-so400m-patch14-384")
-    AutoencoderKLWan(**tiny_wan_vae_config()).save_pretrained(weights / "wan2.1-vae")
+    weights = write_tiny_weights_root(tmp_path / "weights")
     monkeypatch.setenv("PANOWORLD_WEIGHTS", str(weights))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     out = tmp_path / "out"

@@ -1,15 +1,19 @@
 """Settings-keyed item records: the one re-run rule of every batch job.
 
 Batch jobs (``generate --batch``, ``annotate``, ``eval infer``, ``eval run``, ``synth``, ``data cut``, ``data
-caption``) write one record per finished item, last and atomically. A record holds ``settings_key``: the hex
-SHA-256 of the canonical JSON of the settings that determine the item's result (its inputs' fingerprints, the
-options that change its output, model fingerprints; never device, worker count or progress options).
+caption``) write one record per finished item, last and atomically. A record holds
+
+- ``settings_key``: hex SHA-256 of the canonical JSON of the settings that determine the item's result (the
+  options that change its output, model fingerprints; never device, worker count or progress options);
+- ``inputs_key`` (optional): the same hash of the identity of the item's input files (size and modification
+  time, or content hashes), i.e. what an earlier step of the workflow produced.
 
 On a re-run each item is
 
-- **todo**: no record (never finished, or killed in flight) -> run it;
-- **done**: a record with the same key -> skip it;
-- **stale**: a record with another key (or none) -> the job stops before any work with a one-line
+- **todo**: no record (never finished, or killed in flight), or its inputs changed -> run it (redone items
+  are counted in ``Plan.changed`` so the job can say so);
+- **done**: a record with the same keys -> skip it;
+- **stale**: a record with another settings key (or none) -> the job stops before any work with a one-line
   :class:`~panoworld.errors.StaleItemsError` naming ``--force``; with ``force`` every item is redone.
 
 ``force`` also redoes finished items whose settings did not change (e.g. after a code fix).
@@ -22,6 +26,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -29,6 +34,7 @@ from panoworld.errors import StaleItemsError
 
 __all__ = [
     "SETTINGS_KEY",
+    "INPUTS_KEY",
     "Item",
     "Plan",
     "canonical_json",
@@ -36,11 +42,18 @@ __all__ = [
     "source_fingerprint",
     "read_record",
     "write_record",
+    "write_failure",
     "plan_items",
+    "Report",
+    "write_summary",
+    "FAILURE_RECORD",
 ]
 
-#: Name of the record field holding the settings key.
+#: Names of the record fields holding the settings key and the inputs key.
 SETTINGS_KEY = "settings_key"
+INPUTS_KEY = "inputs_key"
+#: Written into an item's folder when the item failed (its completion record is absent); a re-run retries it.
+FAILURE_RECORD = "failed.json"
 
 
 def _plain(value: Any) -> Any:
@@ -93,37 +106,55 @@ def read_record(path: str | os.PathLike) -> dict | None:
     return record if isinstance(record, dict) else None
 
 
-def write_record(path: str | os.PathLike, record: Mapping[str, Any], key: str) -> Path:
-    """Write ``record`` with its ``settings_key`` to ``path`` atomically (the item's completion marker)."""
+def write_record(path: str | os.PathLike, record: Mapping[str, Any], key: str, inputs: str | None = None) -> Path:
+    """Write ``record`` with its ``settings_key`` (and ``inputs_key``) to ``path`` atomically (the item's
+    completion marker)."""
     from panoworld.io.atomic import atomic_write_json
 
-    return atomic_write_json(path, {SETTINGS_KEY: key, **{k: v for k, v in record.items() if k != SETTINGS_KEY}})
+    keys = {SETTINGS_KEY: key} if inputs is None else {SETTINGS_KEY: key, INPUTS_KEY: inputs}
+    return atomic_write_json(path, {**keys, **{k: v for k, v in record.items() if k not in keys}})
+
+
+def write_failure(folder: str | os.PathLike, error: BaseException, key: str) -> Path | None:
+    """Record that an item failed: ``<folder>/failed.json`` with the error type and message (one line).
+
+    Returns None when even that cannot be written (e.g. the folder's place is taken by a file); the caller's
+    batch summary still names the failure.
+    """
+    try:
+        return write_record(Path(folder) / FAILURE_RECORD, {"status": "failed", "error": type(error).__name__,
+                                                            "message": " ".join(str(error).split())}, key)
+    except OSError:
+        return None
 
 
 @dataclass
 class Item:
-    """One item of a batch job: a display name, where its record lives, its settings key, and any payload."""
+    """One item of a batch job: a display name, where its record lives, its settings and inputs keys, a payload."""
 
     name: str
     record: Path
     key: str
     payload: Any = None
+    inputs: str | None = None
 
 
 @dataclass
 class Plan:
-    """What a run will do: ``todo`` items to run (``redo`` are finished ones redone because of ``force``)."""
+    """What a run will do: ``todo`` items to run; among them ``changed`` (finished, but their inputs changed)
+    and ``redo`` (finished, redone because of ``force``)."""
 
     todo: list[Item] = field(default_factory=list)
     done: list[Item] = field(default_factory=list)
+    changed: list[Item] = field(default_factory=list)
     redo: list[Item] = field(default_factory=list)
 
     def summary(self, noun: str = "item") -> str:
-        """One line, e.g. ``3 item(s) to run, 5 already done, 2 redone (--force)``."""
-        parts = [f"{len(self.todo)} {noun}(s) to run", f"{len(self.done)} already done"]
-        if self.redo:
-            parts.append(f"{len(self.redo)} finished one(s) redone (--force)")
-        return ", ".join(parts)
+        """One line, e.g. ``3 item(s) to run (1 whose inputs changed), 5 already done``."""
+        extra = [f"{len(self.changed)} whose inputs changed"] if self.changed else []
+        extra += [f"{len(self.redo)} finished one(s) redone (--force)"] if self.redo else []
+        todo = f"{len(self.todo)} {noun}(s) to run" + (f" ({', '.join(extra)})" if extra else "")
+        return f"{todo}, {len(self.done)} already done"
 
 
 def plan_items(items: Iterable[Item], *, force: bool = False,
@@ -146,10 +177,13 @@ def plan_items(items: Iterable[Item], *, force: bool = False,
         elif force:
             plan.todo.append(item)
             plan.redo.append(item)
-        elif record.get(SETTINGS_KEY) == item.key:
-            plan.done.append(item)
-        else:
+        elif record.get(SETTINGS_KEY) != item.key:
             stale.append(item)
+        elif item.inputs is not None and record.get(INPUTS_KEY) != item.inputs:
+            plan.todo.append(item)
+            plan.changed.append(item)
+        else:
+            plan.done.append(item)
     if stale:
         first = stale[0]
         raise StaleItemsError(
@@ -158,3 +192,36 @@ def plan_items(items: Iterable[Item], *, force: bool = False,
             "or write to another output folder"
         )
     return plan
+
+
+@dataclass
+class Report:
+    """What a batch run did: item names that ran, were already done, and failed (name -> one-line reason)."""
+
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def fail(self, item: Item, error: BaseException, folder: str | os.PathLike | None) -> str:
+        """Count ``item`` as failed and record the error in ``<folder>/failed.json``; return the reason."""
+        reason = " ".join(f"{type(error).__name__}: {error}".split())
+        self.failed[item.name] = reason
+        if folder is not None:
+            write_failure(folder, error, item.key)
+        return reason
+
+
+def write_summary(path: str | os.PathLike, items: list[Item], report: Report) -> Path:
+    """Write a batch summary JSON: counts and every item's status (done / already done / failed + error)."""
+    from panoworld.io.atomic import atomic_write_json
+
+    def status(name: str) -> dict:
+        if name in report.failed:
+            return {"status": "failed", "error": report.failed[name]}
+        return {"status": "done" if name in report.done else "already done"}
+
+    return atomic_write_json(path, {
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "counts": {"done": len(report.done), "already_done": len(report.skipped), "failed": len(report.failed)},
+        "items": [{"item": item.name, SETTINGS_KEY: item.key, **status(item.name)} for item in items],
+    })

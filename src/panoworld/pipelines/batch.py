@@ -1,9 +1,10 @@
 """Generate many clips with one loaded model: settings-keyed resume, per-clip failure records, a batch summary.
 
-Each clip's result is determined by its settings (:func:`clip_settings`: the generation config, the input image's
-content hash, the prompts, the weights' fingerprints, dtype and RoPE variant); their key is written into the
-clip's ``run.json``. A re-run skips clips whose key matches, stops (naming ``--force``) when a finished clip was
-made with other settings, and runs the rest (:mod:`panoworld.formats.job_record`). A clip that fails at run time
+Each clip's result is determined by its settings (:func:`clip_settings`: the generation config, the prompts, the
+weights' fingerprints, dtype and RoPE variant) and its input (the image's content hash); both keys are written into
+the clip's ``run.json``. A re-run skips clips whose keys match, redoes clips whose image changed, stops (naming
+``--force``) when a finished clip was made with other settings, and runs the rest
+(:mod:`panoworld.formats.job_record`). A clip that fails at run time
 gets ``failed.json`` and the others go on; the caller turns failures into a non-zero exit code.
 """
 
@@ -12,33 +13,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, ContextManager
 
-from panoworld.formats.job_record import Item, plan_items, settings_key
+from panoworld.formats.job_record import Item, Report, plan_items, settings_key, write_summary
 
 from .config import GenerationConfig, LoadConfig
 from .jobs import Job
 from .loading import ModelSource, load_pipeline
-from .outputs import RUN_RECORD, write_failure, write_outputs
+from .outputs import RUN_RECORD, write_outputs
 
-__all__ = ["BatchReport", "clip_settings", "generate_clips", "SUMMARY"]
+__all__ = ["clip_settings", "generate_clips", "SUMMARY"]
 
 #: Written into the batch's output root after every batch run.
 SUMMARY = "batch_summary.json"
 
 Progress = Callable[[str, int], ContextManager[Callable[[int], None]]]
-
-
-@dataclass
-class BatchReport:
-    """What a run did: clip ids that ran, were already done, and failed (id -> one-line reason)."""
-
-    generated: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
 
 
 def _file_sha256(path: Path) -> str:
@@ -56,9 +46,9 @@ def _content(fingerprints: dict) -> dict:
 
 
 def clip_settings(job: Job, config: GenerationConfig, models: dict, *, dtype: str, rope: str | None) -> dict:
-    """The settings that determine one clip's result (the input of its settings key)."""
-    return {"config": config.to_dict(), "image_sha256": _file_sha256(job.image), "prompt": job.prompt,
-            "pano_prompt": job.pano_prompt, "models": _content(models), "dtype": dtype, "rope": rope}
+    """The settings that determine one clip's result besides its image (the input of its settings key)."""
+    return {"config": config.to_dict(), "prompt": job.prompt, "pano_prompt": job.pano_prompt,
+            "models": _content(models), "dtype": dtype, "rope": rope}
 
 
 def _peak_gib(device) -> float | None:
@@ -69,7 +59,7 @@ def _peak_gib(device) -> float | None:
     return round(torch.cuda.max_memory_allocated(device) / 2**30, 3)
 
 
-def _run_one(pipe, job: Job, cfg: GenerationConfig, key: str, *, arguments: dict, models: dict, load_s: float,
+def _run_one(pipe, job: Job, cfg: GenerationConfig, item: Item, *, arguments: dict, models: dict, load_s: float,
              progress: Progress | None) -> dict:
     import torch
 
@@ -89,12 +79,12 @@ def _run_one(pipe, job: Job, cfg: GenerationConfig, key: str, *, arguments: dict
         config=cfg.to_dict(), models=models, timings=timings, info=result.info, outputs={}, device=device,
         peak_memory_gib=_peak_gib(device),
     )
-    return write_outputs(job.out, result, fps=cfg.fps, record=record, settings_key=key)
+    return write_outputs(job.out, result, fps=cfg.fps, record=record, settings_key=item.key, inputs_key=item.inputs)
 
 
 def generate_clips(jobs: list[Job], source: ModelSource, load: LoadConfig, *,
                    force: bool = False, arguments: dict | None = None, summary_dir: Path | None = None,
-                   progress: Progress | None = None, say: Callable[[str], None] = print) -> BatchReport:
+                   progress: Progress | None = None, say: Callable[[str], None] = print) -> Report:
     """Generate every job not finished with the same settings; see the module docstring for the rules.
 
     Args:
@@ -111,11 +101,11 @@ def generate_clips(jobs: list[Job], source: ModelSource, load: LoadConfig, *,
     dtype = str(load.torch_dtype(device)).replace("torch.", "")
     models = source.fingerprints()
     items = [Item(job.name, job.out / RUN_RECORD, settings_key(clip_settings(job, job.config, models, dtype=dtype,
-                                                                          rope=load.rope)), (job, job.config))
-             for job in jobs]
+                                                                          rope=load.rope)), (job, job.config),
+                  inputs=settings_key({"image_sha256": _file_sha256(job.image)})) for job in jobs]
     plan = plan_items(items, force=force)
     say(plan.summary("clip"))
-    report = BatchReport(skipped=[item.name for item in plan.done])
+    report = Report(skipped=[item.name for item in plan.done])
     if plan.todo:
         start = time.perf_counter()
         pipe = load_pipeline(source, load)
@@ -123,33 +113,13 @@ def generate_clips(jobs: list[Job], source: ModelSource, load: LoadConfig, *,
         for item in plan.todo:
             job, cfg = item.payload
             try:
-                files = _run_one(pipe, job, cfg, item.key, arguments=arguments or {}, models=models, load_s=load_s,
+                files = _run_one(pipe, job, cfg, item, arguments=arguments or {}, models=models, load_s=load_s,
                                  progress=progress)
-                report.generated.append(item.name)
+                report.done.append(item.name)
                 say(f"{item.name}: wrote {files['video']}")
             except Exception as exc:  # noqa: BLE001 - one failing clip must not stop the others; it is recorded
-                reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-                report.failed[item.name] = reason
-                write_failure(job.out, exc, settings_key=item.key)
-                say(f"{item.name}: FAILED ({reason})")
+                say(f"{item.name}: FAILED ({report.fail(item, exc, job.out)})")
             load_s = 0.0
     if summary_dir is not None:
-        _write_summary(summary_dir / SUMMARY, items, report)
+        write_summary(summary_dir / SUMMARY, items, report)
     return report
-
-
-def _write_summary(path: Path, items: list[Item], report: BatchReport) -> None:
-    from panoworld.io import atomic_write_json
-
-    def status(name: str) -> dict:
-        if name in report.failed:
-            return {"status": "failed", "error": report.failed[name]}
-        return {"status": "generated" if name in report.generated else "already done"}
-
-    atomic_write_json(path, {
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "counts": {"generated": len(report.generated), "already_done": len(report.skipped),
-                   "failed": len(report.failed)},
-        "clips": [{"id": item.name, "out": str(item.payload[0].out), "settings_key": item.key, **status(item.name)}
-                  for item in items],
-    })

@@ -6,9 +6,9 @@ Files of ``<out>/`` (every one atomic):
 pano.mp4        the ERP video, spherical metadata
 preview.mp4     the perspective input (scaled to the ERP height) beside the ERP video
 round1.mp4      the Round-1 ERP video (chained runs only)
-run.json        the run record (:func:`panoworld.pipelines.record.run_record`) with a top-level
-                ``settings_key``; its presence marks the clip done
-failed.json     instead of run.json when the clip failed: the error and the settings key
+run.json        the run record (:func:`panoworld.pipelines.record.run_record`) with top-level
+                ``settings_key`` and ``inputs_key``; its presence marks the clip done
+failed.json     instead of run.json when the clip failed (``job_record.write_failure``)
 ==============  ===========================================================================
 """
 
@@ -19,13 +19,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from panoworld.formats.job_record import write_record
+from panoworld.formats.job_record import FAILURE_RECORD, write_record
 from panoworld.io import write_video
 
-__all__ = ["RUN_RECORD", "FAILURE_RECORD", "preview_frames", "write_outputs", "write_failure"]
+__all__ = ["RUN_RECORD", "preview_frames", "write_outputs"]
 
 RUN_RECORD = "run.json"
-FAILURE_RECORD = "failed.json"
 
 
 def preview_frames(perspective: torch.Tensor, erp: torch.Tensor) -> torch.Tensor:
@@ -46,18 +45,13 @@ def preview_frames(perspective: torch.Tensor, erp: torch.Tensor) -> torch.Tensor
     return torch.cat([left, erp], dim=-1)
 
 
-def write_outputs(out: Path, result, *, fps: float, record: dict, settings_key: str) -> dict:
+def write_outputs(out: Path, result, *, fps: float, record: dict, settings_key: str,
+                  inputs_key: str | None = None) -> dict:
     """Write the videos of ``result`` (a ``GenerationResult``), then ``run.json`` last; return the files."""
     files = {"video": str(write_video(out / "pano.mp4", result.video, fps, spherical=True))}
     files["preview"] = str(write_video(out / "preview.mp4", preview_frames(result.perspective, result.video), fps))
     if result.round1 is not None:
         files["round1"] = str(write_video(out / "round1.mp4", result.round1, fps, spherical=True))
-    write_record(out / RUN_RECORD, dict(record, outputs=files), settings_key)
+    write_record(out / RUN_RECORD, dict(record, outputs=files), settings_key, inputs_key)
     (out / FAILURE_RECORD).unlink(missing_ok=True)
     return files
-
-
-def write_failure(out: Path, error: BaseException, *, settings_key: str) -> Path:
-    """Record that the clip failed (``failed.json``: error type and message); a re-run retries it."""
-    return write_record(out / FAILURE_RECORD, {"status": "failed", "error": type(error).__name__,
-                                               "message": " ".join(str(error).split())}, settings_key)

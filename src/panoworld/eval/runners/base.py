@@ -17,12 +17,13 @@ from typing import Callable
 import torch
 
 from panoworld.errors import InputError
-from panoworld.io import atomic_write_json, probe_video, read_video, write_image
+from panoworld.formats.job_record import write_record
+from panoworld.io import probe_video, read_video, write_image
 from panoworld.sphere import erp_to_perspective
 
 from ..testset import Clip
 
-__all__ = ["MethodSpec", "RunRequest", "REGISTRY", "register", "get_method", "run_method", "is_done"]
+__all__ = ["MethodSpec", "RunRequest", "REGISTRY", "register", "run_method", "is_done"]
 
 
 @dataclass
@@ -86,22 +87,14 @@ def register(spec: MethodSpec) -> MethodSpec:
     return spec
 
 
-def get_method(name: str) -> MethodSpec:
-    from . import _load_builtins
-
-    _load_builtins()
-    if name not in REGISTRY:
-        raise InputError(f"unknown method {name!r}; known: {', '.join(sorted(REGISTRY))}")
-    return REGISTRY[name]
-
-
 def is_done(out_dir: Path) -> bool:
     """A clip is finished when ``run.json`` (written last) and ``video.mp4`` exist."""
     return (out_dir / "run.json").is_file() and (out_dir / "video.mp4").is_file()
 
 
-def run_method(spec: MethodSpec, request: RunRequest) -> dict:
-    """Run one clip; write ``run.json`` (method, fps, sizes, seconds) last as the completion marker."""
+def run_method(spec: MethodSpec, request: RunRequest, settings_key: str = "", inputs_key: str | None = None) -> dict:
+    """Run one clip; write ``run.json`` (method, fps, sizes, seconds, settings and inputs keys) last as the
+    completion marker (``panoworld.formats.job_record``)."""
     request.out_dir.mkdir(parents=True, exist_ok=True)
     request.work_dir.mkdir(parents=True, exist_ok=True)
     (request.out_dir / "run.json").unlink(missing_ok=True)
@@ -122,7 +115,7 @@ def run_method(spec: MethodSpec, request: RunRequest) -> dict:
         "seed": request.seed,
         "spec": {k: v for k, v in asdict(spec).items() if k not in ("run",)},
     }
-    atomic_write_json(request.out_dir / "run.json", record)
+    write_record(request.out_dir / "run.json", record, settings_key, inputs_key)
     shutil.rmtree(request.work_dir, ignore_errors=True)
     return record
 
