@@ -1,0 +1,154 @@
+"""Annotate many clips (``panoworld annotate``): clip discovery, settings-keyed resume, per-clip failure records.
+
+Each clip's ``meta.json`` (written last, :func:`~panoworld.annotate.pipeline.write_annotation`) holds the settings
+key (frames, size, tracking options, the networks' weights) and the inputs key (the source video's size and
+modification time); re-runs follow :mod:`panoworld.formats.job_record`. A clip that fails gets ``failed.json`` in
+its folder and the others go on.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from panoworld.errors import InputError
+from panoworld.formats.job_record import Item, Report, plan_items, settings_key, source_fingerprint
+
+__all__ = ["AnnotateSettings", "list_clips", "annotate_clips"]
+
+
+@dataclass(frozen=True)
+class AnnotateSettings:
+    """What determines a clip's annotation (sizes in pixels).
+
+    Attributes:
+        frames: annotation frames per clip, evenly spaced in time (>= 2).
+        size: (height, width) of the ERP frames (width = 2 x height).
+        grid: tracks from a grid x grid grid of frame-0 queries.
+        pad: circular padding per side for tracking, fraction of the width in [0, 1].
+        iters: CoTracker refinement iterations.
+        query_region: "erp" (each query once) or "padded" (over the padded frame, as the reference).
+    """
+
+    frames: int = 20
+    size: tuple[int, int] = (512, 1024)
+    grid: int = 30
+    pad: float = 0.25
+    iters: int = 6
+    query_region: str = "erp"
+
+    def validate(self) -> "AnnotateSettings":
+        """Raise :class:`InputError` (one line) for an unusable setting; return ``self``."""
+        height, width = self.size
+        if width != 2 * height or height <= 0:
+            raise InputError(f"--size must be an ERP size with width = 2 x height, got {height}x{width}")
+        if self.query_region not in ("erp", "padded"):
+            raise InputError(f"--query-region must be erp or padded, got {self.query_region!r}")
+        if self.frames < 2 or self.grid < 1 or self.iters < 1 or not 0 <= self.pad <= 1:
+            raise InputError("--frames must be >= 2, --grid and --iters >= 1, --pad in [0, 1]")
+        return self
+
+
+def _from_master_csv(path: Path) -> list[tuple[str, Path]]:
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or "video_path" not in rows[0]:
+        raise InputError(f"{path} has no video_path column (expected a master.csv)")
+    out = []
+    for row in rows:
+        video = Path(row["video_path"])
+        video = video if video.is_absolute() else path.parent / video
+        out.append(((row.get("clip_id") or video.stem).replace("::", "__"), video))
+    return out
+
+
+def list_clips(source: Path, split: str = "all") -> list[tuple[str, Path]]:
+    """(name, video path) pairs from a video, a folder of videos, a training package or a master.csv."""
+    from panoworld.io.media import is_video_path
+
+    if split not in ("all", "train", "val"):
+        raise InputError(f"--split must be all, train or val, got {split!r}")
+    if source.is_file() and source.suffix.lower() == ".csv":
+        return _from_master_csv(source)
+    if source.is_file() and is_video_path(source):
+        return [(source.stem, source)]
+    if not source.is_dir():
+        raise InputError(f"{source} is not a video, a folder of videos, a training package or a master.csv")
+    videos = source / "videos"
+    if videos.is_dir():
+        names = []
+        for s in ["train", "val"] if split == "all" else [split]:
+            if (source / f"{s}.csv").is_file():
+                with open(source / f"{s}.csv", newline="") as fh:
+                    names += [r["video_basename"] for r in csv.DictReader(fh) if r.get("video_basename")]
+        if names:
+            return [(n, videos / f"{n}.mp4") for n in names]
+        source = videos
+    clips = [(p.stem, p) for p in sorted(source.iterdir()) if p.is_file() and is_video_path(p)]
+    if not clips:
+        raise InputError(f"no videos found in {source}")
+    return clips
+
+
+def annotate_clips(clips: list[tuple[str, Path]], output: Path, settings: AnnotateSettings, *, device: str = "auto",
+                   depth_batch: int = 4, dap_weights: Path | None = None, cotracker_weights: Path | None = None,
+                   tiny_random: bool = False, force: bool = False, advance: Callable[[int], None] | None = None,
+                   say: Callable[[str], None] = print) -> Report:
+    """Annotate every clip not finished with the same settings into ``output/<name>/``; see the module doc."""
+    from panoworld.io import probe_video, read_video
+    from panoworld.pipelines.record import fingerprint
+
+    from .models import COTRACKER_FILE, DAP_FILE, load_annotation_models, pick_device
+    from .pipeline import AnnotateOptions, annotate_frames, is_done, resize_frames, sample_frame_indices
+    from .pipeline import write_annotation
+
+    settings = settings.validate()
+    dev = pick_device(device)
+    weights = {"tiny_random": True} if tiny_random else {
+        name: {k: v for k, v in fingerprint(str(path)).items() if k not in ("source", "mtime")}
+        for name, path in (("dap", _weights(dap_weights, DAP_FILE)), ("cotracker", _weights(cotracker_weights,
+                                                                                             COTRACKER_FILE)))}
+    key = settings_key({**asdict(settings), "weights": weights})
+    items = [Item(name, output / name / "meta.json", key, (name, video), inputs=_inputs(video))
+             for name, video in clips]
+    plan = plan_items(items, force=force, complete=lambda item, _: is_done(output / item.name))
+    say(plan.summary("clip"))
+    report = Report(skipped=[item.name for item in plan.done])
+    if not plan.todo:
+        return report
+    dap, tracker = load_annotation_models(dev, dap_weights=dap_weights, cotracker_weights=cotracker_weights,
+                                          tiny_random=tiny_random)
+    options = AnnotateOptions(grid_size=settings.grid, pad_frac=settings.pad, iters=settings.iters,
+                              depth_batch=depth_batch, query_region=settings.query_region)
+    for item in plan.todo:
+        name, video = item.payload
+        try:
+            info = probe_video(video, count_frames=True)
+            idx = sample_frame_indices(info.num_frames, settings.frames)
+            clip = resize_frames(read_video(video, frame_indices=idx), settings.size)
+            ann = annotate_frames(clip, dap, tracker, options, frame_indices=idx)
+            write_annotation(ann, output / name, {"source_video": str(video), "source_fps": float(info.fps),
+                                                  "tiny_random": tiny_random, "settings_key": item.key,
+                                                  "inputs_key": item.inputs})
+            report.done.append(name)
+        except Exception as exc:  # noqa: BLE001 - one failing clip must not stop the others; it is recorded
+            say(f"{name}: FAILED ({report.fail(item, exc, output / name)})")
+        if advance is not None:
+            advance(1)
+    return report
+
+
+def _weights(given: Path | None, relative: str) -> Path:
+    from panoworld.weights import weights_root
+
+    return Path(given) if given is not None else weights_root() / relative
+
+
+def _inputs(video: Path) -> str:
+    try:
+        identity = {k: v for k, v in source_fingerprint(video).items() if k != "path"}
+    except OSError:
+        identity = None  # a missing video fails when its turn comes, and is recorded then
+    return settings_key({"video": identity})
