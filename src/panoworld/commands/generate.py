@@ -39,6 +39,10 @@ def generate(
     failed.json instead when a clip fails. Exit code 1 when any clip of a batch failed.
     """
     arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
+    if batch is not None and image is not None:
+        raise InputError("give either an input image or --batch, not both")
+    if batch is None and image is None:
+        raise InputError("missing the input image (or --batch FILE)")
     from panoworld.pipelines.config import DEFAULT_NEGATIVE_PROMPT, GenerationConfig, LoadConfig
 
     height, width = parse_size(resolution, name="--resolution") if resolution else (None, None)
@@ -58,10 +62,6 @@ def generate(
     from panoworld.pipelines.jobs import check_jobs, read_batch, single_job
     from panoworld.pipelines.loading import TINY_RANDOM, ModelPaths, resolve_model
 
-    if batch is not None and image is not None:
-        raise InputError("give either an input image or --batch, not both")
-    if batch is None and image is None:
-        raise InputError("missing the input image (or --batch FILE)")
     single = None if batch else single_job(image, prompt, pano_prompt, prompt_file, out or Path("outputs") / image.stem)
     source = resolve_model(TINY_RANDOM if tiny_random else model,
                            ModelPaths(checkpoint, base_model, text_encoder, siglip, vae), need_base=motion == "base-i2v")
