@@ -152,3 +152,39 @@ def test_eval_infer_runs_panoworld_in_process(tmp_path, tiny_split, monkeypatch,
     assert not fresh.exists()
 
 
+
+
+def test_run_with_other_settings_stops_and_names_force(evaluated, tiny_split, capsys):
+    args = ["eval", "run", "--master", str(tiny_split), "--results", str(evaluated), "--methods", "oracle",
+            "--frames", "10", *NO_NETS]
+    before = (evaluated / "results_long.csv").read_bytes()
+    capsys.readouterr()
+    assert main(args) == 2  # scored with --frames 12: refused, nothing rewritten
+    err = capsys.readouterr().err.strip()
+    assert "other settings" in err and "--force" in err and "\n" not in err
+    assert (evaluated / "results_long.csv").read_bytes() == before
+
+
+def test_run_skips_default_networks_that_are_not_installed(tmp_path, tiny_split, monkeypatch, capsys):
+    monkeypatch.setenv("PANOWORLD_WEIGHTS", str(tmp_path / "no-weights"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    res = tmp_path / "res"
+    assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", "static",
+                 "--shard", "0/4"]) == 0
+    capsys.readouterr()
+    assert main(["eval", "run", "--master", str(tiny_split), "--results", str(res), "--methods", "static",
+                 "--frames", "12"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "LPIPS" in warnings[0] and "--inception" in warnings[0]
+    summary = json.loads((res / "eval_run.json").read_text())
+    assert set(summary["skipped_backbones"]) == {"lpips", "clip", "inception", "video", "autoencoder"}
+    assert any(r["metric"] == "psnr/erp" for r in _rows(res / "results_long.csv"))
+    assert main(["eval", "report", "--in", str(res / "results_long.csv"), "--out", str(tmp_path / "rep"),
+                 "--no-charts"]) == 0
+    assert "Left out (networks not installed when scoring): LPIPS" in (tmp_path / "rep" / "report.md").read_text()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("method,value\nx,1\n")
+    capsys.readouterr()
+    assert main(["eval", "report", "--in", str(bad), "--out", str(tmp_path / "rep2")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "lacks the column(s)" in err and "\n" not in err

@@ -7,6 +7,8 @@ from typing import List, Optional
 
 import typer
 
+from panoworld.errors import BatchFailedError
+
 from ._common import output_dir, parse_size, progress_bar, say
 
 
@@ -72,4 +74,5 @@ def caption(
         f"{summary['requests']} requests, ${summary['cost_usd']:.4f}; all runs in {out}: {every['requests']} requests, "
         f"{every['input_tokens']} in / {every['output_tokens']} out tokens, ${every['cost_usd']:.4f}")
     if summary["failed"]:
-        say(f"failures are in {out}/*.failed.json; re-run the same command to retry them")
+        raise BatchFailedError(f"{summary['failed']} clip(s) failed (reasons in {out}/*.failed.json); re-run the same "
+                               "command to retry them")

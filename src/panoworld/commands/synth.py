@@ -58,14 +58,14 @@ def synth(
 ) -> None:
     """Render procedural indoor rooms and outdoor streets as ERP videos with metric depth (metres), camera poses,
     2-D/3-D point tracks, visibility, static flags, captions and a master.csv (layout: docs/synth.md)."""
-    from panoworld.synth import write_split
-    from panoworld.synth.contact import write_contact_sheet
-    from panoworld.synth.dataset import check_settings
-
     if out is None and contact_sheet is None:
         raise InputError("give --out DIR to write a split, or --contact-sheet FILE.png for a preview")
     height, width = parse_size(size)
     proportions = _proportions(trajectories)
+    from panoworld.synth import write_split
+    from panoworld.synth.contact import write_contact_sheet
+    from panoworld.synth.dataset import check_settings
+
     check_settings(size=(height, width), frames=frames, fps=fps, grid_size=grid, depth_dtype=depth_dtype,
                    split=split_name, clips=clips, trajectories=proportions, indoor_fraction=indoor_fraction,
                    supersample=supersample)
