@@ -94,7 +94,7 @@ def test_batch_row_failure_is_recorded_and_the_others_finish(tmp_path, photo, ca
     root = tmp_path / "runs"
     assert main(["generate", "--batch", str(_table(tmp_path / "jobs.jsonl", rows)), "--out", str(root), *TINY]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("error: 1 of 3 clip(s) failed") and "boom" in err[-1]
+    assert err[-1].startswith("error: 1 item(s) failed (of 3") and "boom" in err[-1]
     assert (root / "first" / "run.json").is_file() and (root / "last" / "run.json").is_file()
     failure = json.loads((root / "boom" / "failed.json").read_text())
     assert "out of memory" in failure["message"] and not (root / "boom" / "run.json").exists()

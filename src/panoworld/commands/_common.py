@@ -15,10 +15,11 @@ from typing import Callable, Iterator, Sequence, TypeVar
 
 import typer
 
-from panoworld.errors import InputError
+from panoworld.errors import BatchFailedError, InputError
 
 __all__ = ["APP_SETTINGS", "finite_floats", "open_range", "new_app", "parse_size", "parse_shard",
-           "take_shard", "parse_list", "output_dir", "output_file", "check_writable", "say", "progress_bar"]
+           "take_shard", "parse_list", "output_dir", "output_file", "check_writable", "say", "progress_bar",
+           "raise_failures"]
 
 #: Settings shared by every typer app of the CLI (plain help text: no Rich markup eats "[method]").
 APP_SETTINGS = dict(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
@@ -164,3 +165,11 @@ def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int]
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n=1: progress.advance(task, n)
+
+
+def raise_failures(failed: dict[str, str], where: str) -> None:
+    """End a batch job whose items ``failed`` (name -> reason) with exit code 1, naming the first failure."""
+    if failed:
+        name, reason = next(iter(failed.items()))
+        raise BatchFailedError(f"{len(failed)} item(s) failed ({where}); first: {name}: {reason}; re-run the same "
+                               "command to retry them")

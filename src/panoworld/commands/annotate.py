@@ -6,9 +6,7 @@ from pathlib import Path
 
 import typer
 
-from panoworld.errors import BatchFailedError
-
-from ._common import output_dir, parse_shard, parse_size, progress_bar, say, take_shard
+from ._common import output_dir, parse_shard, parse_size, progress_bar, raise_failures, say, take_shard
 
 __all__ = ["annotate"]
 
@@ -56,7 +54,4 @@ def annotate(
                                 cotracker_weights=cotracker_weights, tiny_random=tiny_random, force=force,
                                 advance=advance, say=say)
     say(f"annotate: shard {index}/{count}: {len(report.done)} annotated, {len(report.skipped)} already done")
-    if report.failed:
-        name, reason = next(iter(report.failed.items()))
-        raise BatchFailedError(f"{len(report.failed)} clip(s) failed (failed.json in each; first: {name}: {reason}); "
-                               "fix them and re-run")
+    raise_failures(report.failed, "failed.json in each clip's folder")

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import typer
 
-from panoworld.errors import BatchFailedError
-
-from ._common import new_app, output_dir, output_file, parse_list, parse_shard, progress_bar, say, take_shard
+from ._common import new_app, output_dir, output_file, parse_list, parse_shard, progress_bar, raise_failures, say
+from ._common import take_shard
 
 app = new_app("Evaluate methods on a test set (master.csv): infer -> run -> report. Results live in "
               "<results>/<method>/<split>__<clip>/video.mp4; see docs/eval.md.")
@@ -56,10 +55,7 @@ def infer(master: Path = MASTER, results: Path = RESULTS, methods: str = METHODS
         report = infer_methods(clips, results, names, runner_config=read_runner_config(runner_config), seed=seed,
                                device=device, force=force, advance=advance, say=say)
     say(f"{len(report.done)} clip(s) generated, {len(report.skipped)} already done")
-    if report.failed:
-        name, reason = next(iter(report.failed.items()))
-        raise BatchFailedError(f"{len(report.failed)} clip(s) failed (failed.json beside each); first: {name}: "
-                               f"{reason}")
+    raise_failures(report.failed, "failed.json beside each")
 
 
 @app.command()

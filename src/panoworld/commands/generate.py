@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from panoworld.errors import BatchFailedError, InputError
+from panoworld.errors import InputError
 
 from . import _generate_options as o
-from ._common import parse_size, progress_bar, say
+from ._common import parse_size, progress_bar, raise_failures, say
 
 
 def generate(
@@ -71,7 +71,4 @@ def generate(
     report = generate_clips(jobs, source, load, force=force, arguments=arguments,
                             summary_dir=(out or Path("outputs")) if batch is not None else None,
                             progress=progress_bar, say=say)
-    if report.failed:
-        name, reason = next(iter(report.failed.items()))
-        raise BatchFailedError(f"{len(report.failed)} of {len(jobs)} clip(s) failed (each has failed.json; first: "
-                               f"{name}: {reason}); re-run the same command to retry them")
+    raise_failures(report.failed, f"of {len(jobs)}; each has failed.json")
