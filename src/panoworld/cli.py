@@ -18,7 +18,7 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from panoworld.commands._common import APP_SETTINGS, finite_floats
+from panoworld.commands._options import APP_SETTINGS, finite_floats
 from panoworld.errors import PanoworldError
 
 #: name -> ("module:attribute", one-line help). The attribute is a typer app (a command group) or a command

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from ._common import output_dir
+from ._options import output_dir
 
 IMAGE = typer.Argument(None, help="Input perspective photo (.png/.jpg/...); omit with --batch.", exists=True,
                        dir_okay=False)

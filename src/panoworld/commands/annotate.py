@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from ._common import output_dir, parse_shard, parse_size, progress_bar, raise_failures, say, take_shard
+from ._common import parse_shard, parse_size, progress_bar, raise_failures, say, take_shard
+from ._options import output_dir
 
 __all__ = ["annotate"]
 

@@ -8,7 +8,8 @@ import typer
 
 from panoworld.errors import InputError
 
-from ._common import output_dir, progress_bar, say
+from ._common import progress_bar, say
+from ._options import output_dir
 
 DTYPES = {"keep": None, "bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 

@@ -11,7 +11,8 @@ import typer
 
 from panoworld.errors import InputError
 
-from ._common import new_app, output_dir, parse_size, progress_bar, say
+from ._common import parse_size, progress_bar, say
+from ._options import new_app, output_dir
 from .data_caption import caption
 
 app = new_app("Dataset building: `cut` long ERP videos into checked fixed-length clips, `caption` them with a "

@@ -9,7 +9,8 @@ import typer
 
 from panoworld.errors import BatchFailedError
 
-from ._common import output_dir, parse_size, progress_bar, say
+from ._common import parse_size, progress_bar, say
+from ._options import output_dir
 
 
 def caption(

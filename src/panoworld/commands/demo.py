@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from ._common import open_range, output_dir, parse_size, progress_bar, say
+from ._common import parse_size, progress_bar, say
+from ._options import open_range, output_dir
 
 
 def demo(

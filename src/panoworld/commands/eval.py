@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from ._common import new_app, output_dir, output_file, parse_list, parse_shard, progress_bar, raise_failures, say
-from ._common import take_shard
+from ._common import parse_list, parse_shard, progress_bar, raise_failures, say, take_shard
+from ._options import new_app, output_dir, output_file
 
 app = new_app("Evaluate methods on a test set (master.csv): infer -> run -> report. Results live in "
               "<results>/<method>/<split>__<clip>/video.mp4; see docs/eval.md.")

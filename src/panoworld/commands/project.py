@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from ._common import open_range, new_app, output_file, parse_size, progress_bar
+from ._common import parse_size, progress_bar
+from ._options import new_app, open_range, output_file
 
 app = new_app("Convert images and videos between equirectangular (ERP), perspective and cubemap views. Angles "
               "are in degrees; sizes are HEIGHTxWIDTH in pixels. Videos are processed as a stream.")

@@ -9,7 +9,8 @@ import typer
 
 from panoworld.errors import InputError
 
-from ._common import open_range, output_dir, output_file, parse_size, progress_bar, say
+from ._common import parse_size, progress_bar, say
+from ._options import open_range, output_dir, output_file
 
 
 def _proportions(text: str) -> tuple[float, ...]:

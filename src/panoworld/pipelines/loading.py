@@ -139,7 +139,7 @@ def resolve_model(model: str | os.PathLike | None = None, paths: ModelPaths | No
         return _model_folder_source(location, overrides, need_base)
     if location.is_dir():
         return _weights_root_source(location, overrides, need_base)
-    raise InputError(f"--model {model}: not a PanoWorld model folder (model_index.json) nor a weights folder")
+    raise InputError(f"{model}: not a PanoWorld model folder (model_index.json) nor a weights folder (--model)")
 
 
 def load_pipeline(source: ModelSource, load: LoadConfig | None = None):
