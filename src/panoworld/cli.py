@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("panoworld.commands.eval:app", "Evaluate methods on a test set: infer -> run -> report."),
 }
 
+
 def load_command(name: str):
     """The click command of registry entry ``name`` (imports its module)."""
     target, _ = COMMANDS[name]
@@ -122,6 +123,9 @@ def _report(exc: BaseException) -> int:
     """Print ``exc`` as one ``error:`` line (or re-raise with PANOWORLD_DEBUG=1); return the exit code."""
     if _is(exc, "Exit"):
         return int(getattr(exc, "exit_code", 0) or 0)
+    if _is(exc, "NoArgsIsHelpError"):  # a group called without a command: its help, as click prints it
+        print(exc.ctx.get_help())
+        return 2
     if os.environ.get("PANOWORLD_DEBUG"):
         raise exc
     if _is(exc, "Abort"):
