@@ -100,16 +100,19 @@ def annotate_clips(clips: list[tuple[str, Path]], output: Path, settings: Annota
     from panoworld.io import probe_video, read_video
     from panoworld.pipelines.record import fingerprint
 
-    from .models import COTRACKER_FILE, DAP_FILE, load_annotation_models, pick_device
+    from .checkpoints import weights_path
+    from .models import COTRACKER_FILE, COTRACKER_SOURCE, DAP_FILE, DAP_SOURCE, load_annotation_models, pick_device
     from .pipeline import AnnotateOptions, annotate_frames, is_done, resize_frames, sample_frame_indices
     from .pipeline import write_annotation
 
     settings = settings.validate()
     dev = pick_device(device)
+    paths = {} if tiny_random else {  # a missing file is named (with where to get it) before any work
+        "dap": weights_path(dap_weights, DAP_FILE, source=DAP_SOURCE),
+        "cotracker": weights_path(cotracker_weights, COTRACKER_FILE, source=COTRACKER_SOURCE)}
     weights = {"tiny_random": True} if tiny_random else {
         name: {k: v for k, v in fingerprint(str(path)).items() if k not in ("source", "mtime")}
-        for name, path in (("dap", _weights(dap_weights, DAP_FILE)), ("cotracker", _weights(cotracker_weights,
-                                                                                             COTRACKER_FILE)))}
+        for name, path in paths.items()}
     key = settings_key({**asdict(settings), "weights": weights})
     items = [Item(name, output / name / "meta.json", key, (name, video), inputs=_inputs(video))
              for name, video in clips]
@@ -138,12 +141,6 @@ def annotate_clips(clips: list[tuple[str, Path]], output: Path, settings: Annota
         if advance is not None:
             advance(1)
     return report
-
-
-def _weights(given: Path | None, relative: str) -> Path:
-    from panoworld.weights import weights_root
-
-    return Path(given) if given is not None else weights_root() / relative
 
 
 def _inputs(video: Path) -> str:

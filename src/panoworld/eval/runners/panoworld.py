@@ -43,7 +43,8 @@ def check_panoworld_config(config: dict) -> None:
     if unknown:
         raise InputError(f"runner config [panoworld]: unknown key(s) {', '.join(sorted(unknown))}")
     LoadConfig(**{k: config[k] for k in LOAD_KEYS if k in config}).validate()
-    resolve_model(config.get("weights")).generation_config(**_settings(config))
+    resolve_model(config.get("weights"), need_base=config.get("motion") == "base-i2v").generation_config(
+        **_settings(config))
 
 
 def _pipeline(config: dict, device: str):
@@ -54,7 +55,8 @@ def _pipeline(config: dict, device: str):
     key = (str(config.get("weights")), device, tuple(sorted(load.items())))
     if key not in _PIPELINES:
         _PIPELINES.clear()
-        _PIPELINES[key] = PanoWorldPipeline.from_pretrained(config.get("weights"), device=device, **load)
+        _PIPELINES[key] = PanoWorldPipeline.from_pretrained(config.get("weights"), device=device, **load,
+                                                            need_base=config.get("motion") == "base-i2v")
     return _PIPELINES[key]
 
 
