@@ -13,6 +13,7 @@ from panoworld.errors import InputError
 
 from . import _generate_options as o
 from ._common import parse_size, progress_bar, raise_failures, say
+from ._options import check_writable
 
 
 def generate(
@@ -43,6 +44,8 @@ def generate(
         raise InputError("give either an input image or --batch, not both")
     if batch is None and image is None:
         raise InputError("missing the input image (or --batch FILE)")
+    if out is None:
+        check_writable(Path("outputs"), folder=True)  # the default output root; a given --out is checked by the parser
     from panoworld.pipelines.config import DEFAULT_NEGATIVE_PROMPT, GenerationConfig, LoadConfig
 
     height, width = parse_size(resolution, name="--resolution") if resolution else (None, None)
