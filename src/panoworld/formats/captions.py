@@ -25,6 +25,8 @@ from panoworld.io.atomic import atomic_write_json
 __all__ = [
     "CAPTIONS_VERSION",
     "CAPTION_STYLES",
+    "CAPTION_RUNS_LOG",
+    "CAPTION_EVENTS_LOG",
     "Captions",
     "parse_captions",
     "read_captions",
@@ -39,6 +41,9 @@ __all__ = [
 CAPTIONS_VERSION = 1
 #: Styles in fallback order (after the requested one).
 CAPTION_STYLES = ("long", "medium", "short")
+#: Append-only JSON-lines logs of ``panoworld data caption`` in its output folder: per-run totals, per-clip events.
+CAPTION_RUNS_LOG = "caption_runs.jsonl"
+CAPTION_EVENTS_LOG = "caption_log.jsonl"
 RECORD_SUFFIX = ".json"
 FAILURE_SUFFIX = ".failed.json"
 TEXT_SUFFIX = ".txt"

@@ -36,6 +36,7 @@ __all__ = [
     "cut_clip_name",
     "source_video_id",
     "cut_record_path",
+    "cut_manifest_path",
     "is_cut_folder",
     "write_cut_manifest",
     "read_cut_manifest",
@@ -84,8 +85,13 @@ def cut_record_path(out_dir: str | os.PathLike, video_id: str) -> Path:
     return Path(out_dir) / CUT_RECORDS_DIR / f"{video_id}.json"
 
 
+def cut_manifest_path(folder: str | os.PathLike) -> Path:
+    """The full manifest (``manifest.jsonl``) of a cut folder."""
+    return Path(folder) / CUT_MANIFEST
+
+
 def is_cut_folder(folder: str | os.PathLike) -> bool:
-    return (Path(folder) / CUT_MANIFEST).is_file()
+    return cut_manifest_path(folder).is_file()
 
 
 def write_cut_manifest(out_dir: str | os.PathLike, rows: list[dict]) -> None:
@@ -104,7 +110,7 @@ def read_cut_manifest(path: str | os.PathLike) -> list[dict]:
     """Rows of a cut ``manifest.jsonl`` (the cut folder holding it is accepted too)."""
     path = Path(path)
     if path.is_dir():
-        path = path / CUT_MANIFEST
+        path = cut_manifest_path(path)
     if not path.is_file():
         raise InputError(f"manifest not found: {path} (run `panoworld data cut` first)")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
