@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from panoworld.eval.align import AlignConfig
-from panoworld.eval.annotations import poses_to_c2w
 from panoworld.eval.metrics import metric_info
 from panoworld.eval.runners import RunRequest, get_method, run_method
 from panoworld.eval.score import ScoreConfig, Scorer
-from panoworld.eval.testset import read_master, result_dir
+from panoworld.formats.annotations import poses_to_c2w
+from panoworld.formats.results import result_dir
+from panoworld.formats.testset import read_master
 from panoworld.io import read_video, write_video
 
 from .conftest import H, SPLIT, W

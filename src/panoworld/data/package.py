@@ -107,7 +107,8 @@ def build_package(
                  "video": video, "caption": None, "annotation": None}
         if it.captions:
             entry["caption"] = layout.captions(it.name)
-            write_captions(layout.path(entry["caption"]), it.captions, name=it.name, origin=it.origin)
+            write_captions(layout.path(entry["caption"]), it.captions, name=it.name, model=it.captions.model,
+                           origin=it.origin)
         if it.annotation is not None:
             entry["annotation"] = layout.annotations(it.name)
             entry["annotation_files"] = _place_tree(it.annotation, layout.path(entry["annotation"]), link)

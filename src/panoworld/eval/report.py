@@ -49,11 +49,6 @@ HEADLINE = {
 SUMMARY_COLUMNS = ("method", "metric", "family", "unit", "higher_is_better", "group", "mean", "ci95", "n_clips")
 
 
-def _family(metric: str) -> str:
-    info = metric_info(metric)
-    return info.family if info else "other"
-
-
 def _ci95(values: np.ndarray) -> float:
     n = len(values)
     if n < 2:

@@ -70,8 +70,9 @@ class Captions:
         return bool(self.pick())
 
     def to_json(self, **extra) -> dict:
-        """The flat JSON object ``{"short", "medium", "long", "model", **extra}``."""
-        return {"short": self.short, "medium": self.medium, "long": self.long, "model": self.model, **extra}
+        """The flat JSON object ``{"short", "medium", "long", "model" (when known), **extra}``."""
+        model = {} if self.model is None else {"model": self.model}
+        return {"short": self.short, "medium": self.medium, "long": self.long, **model, **extra}
 
 
 def _styles(entry: dict, model: str | None) -> Captions | None:

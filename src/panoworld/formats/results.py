@@ -23,8 +23,9 @@ from panoworld.errors import InputError
 from panoworld.io.atomic import atomic_write_text
 
 from .run_records import LEGACY_METHOD_RUN_RECORD, METHOD_RUN_RECORD, read_method_run
+from .testset import TestClip
 
-__all__ = ["RESULTS_VERSION", "METHOD_VIDEO", "ResultsLayout", "WorkFiles", "method_run_complete",
+__all__ = ["RESULTS_VERSION", "METHOD_VIDEO", "ResultsLayout", "WorkFiles", "result_dir", "method_run_complete",
            "record_files", "write_method_error"]
 
 RESULTS_VERSION = 1
@@ -68,6 +69,11 @@ class ResultsLayout:
     @property
     def long_csv(self) -> Path:
         return self.root / LONG_CSV
+
+
+def result_dir(results: str | os.PathLike, method: str, clip: TestClip) -> Path:
+    """``<results>/<method>/<split>__<clip>/``: where a method's output for a test clip lives."""
+    return ResultsLayout(Path(results)).clip_dir(method, clip.dirname)
 
 
 @dataclass(frozen=True)
