@@ -48,6 +48,7 @@ __all__ = [
     "generation_complete",
     "write_method_run",
     "read_method_run",
+    "remove_method_run",
 ]
 
 GENERATION_RECORD = "run.json"
@@ -177,10 +178,11 @@ class MethodRunRecord:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def write_method_run(folder: str | os.PathLike, record: MethodRunRecord) -> Path:
-    """Write ``<folder>/method_run.json`` atomically (a stale legacy ``run.json`` method record is removed)."""
+def remove_method_run(folder: str | os.PathLike) -> None:
+    """Remove a result folder's method-run record (also a legacy ``run.json`` one; a generation record stays), so
+    the folder no longer counts as finished."""
     folder = Path(folder)
-    path = atomic_write_json(folder / METHOD_RUN_RECORD, record.to_json())
+    (folder / METHOD_RUN_RECORD).unlink(missing_ok=True)
     legacy = folder / LEGACY_METHOD_RUN_RECORD
     try:
         old = _read_json(legacy)
@@ -188,7 +190,12 @@ def write_method_run(folder: str | os.PathLike, record: MethodRunRecord) -> Path
         old = None
     if old is not None and "method" in old and old.get("format") is None:
         legacy.unlink(missing_ok=True)
-    return path
+
+
+def write_method_run(folder: str | os.PathLike, record: MethodRunRecord) -> Path:
+    """Write ``<folder>/method_run.json`` atomically, replacing any earlier method-run record."""
+    remove_method_run(folder)
+    return atomic_write_json(Path(folder) / METHOD_RUN_RECORD, record.to_json())
 
 
 def read_method_run(folder: str | os.PathLike) -> MethodRunRecord | None:

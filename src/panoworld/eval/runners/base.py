@@ -17,7 +17,7 @@ import torch
 
 from panoworld.errors import InputError
 from panoworld.formats.results import METHOD_VIDEO, WorkFiles
-from panoworld.formats.run_records import METHOD_RUN_RECORD, MethodRunRecord, write_method_run
+from panoworld.formats.run_records import MethodRunRecord, remove_method_run, write_method_run
 from panoworld.formats.testset import TestClip
 from panoworld.io import probe_video, read_video, write_image
 from panoworld.sphere import erp_to_perspective
@@ -106,7 +106,7 @@ def run_method(spec: MethodSpec, request: RunRequest) -> dict:
     Returns the record as written (``panoworld.formats.run_records``)."""
     request.out_dir.mkdir(parents=True, exist_ok=True)
     request.work_dir.mkdir(parents=True, exist_ok=True)
-    (request.out_dir / METHOD_RUN_RECORD).unlink(missing_ok=True)
+    remove_method_run(request.out_dir)
     start = time.perf_counter()
     spec.run(request)
     if not request.video_path.is_file():
