@@ -18,7 +18,7 @@ from panoworld.formats.results import result_dir
 from panoworld.formats.testset import read_master
 from panoworld.io import read_video, write_video
 
-from .conftest import H, SPLIT, W
+from .conftest import SPLIT, H, W
 
 CFG = ScoreConfig(align=AlignConfig(n_frames=SPLIT["frames"], fps=16.0), min_bucket=2, fid_frames=2, face_size=16)
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from panoworld.pipelines import decode_video
-from panoworld.pipelines.decode import to_host
 from panoworld.pipelines.attention import attention_backend, resolve_attention_backend
+from panoworld.pipelines.decode import to_host
 from panoworld.sphere import wrap_pad
 
 from .conftest import tiny_transformer

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from panoworld.cli import main
-from panoworld.io import probe_video, read_image
-from panoworld.sphere import direction_to_lonlat, lonlat_to_pixel
 from panoworld.formats.annotations import ANNOTATION_FILES
 from panoworld.formats.testset import MASTER_COLUMNS
+from panoworld.io import probe_video, read_image
+from panoworld.sphere import direction_to_lonlat, lonlat_to_pixel
 from panoworld.synth import plan_split
 from panoworld.synth.contact import contact_sheet
 

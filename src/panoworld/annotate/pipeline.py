@@ -61,7 +61,8 @@ def sample_frame_indices(total: int, count: int) -> list[int]:
     return sorted(set(int(round(v)) for v in np.linspace(0, total - 1, count)))
 
 
-def read_clip_frames(video: str | os.PathLike, count: int, size: tuple[int, int]) -> tuple[torch.Tensor, list[int], float]:
+def read_clip_frames(video: str | os.PathLike, count: int,
+                     size: tuple[int, int]) -> tuple[torch.Tensor, list[int], float]:
     """``count`` frames spread evenly over a video, resized with the seam wrap to ``size`` = (H, W).
 
     Returns (T, 3, H, W) float frames in [0, 1], their source frame indices and the video's frame rate.

@@ -85,7 +85,8 @@ def infer(
     with progress_bar("generating", len(todo)) as advance:
         for spec, clip in todo:
             out = result_dir(results, spec.name, clip)
-            request = RunRequest(clip=clip, out_dir=out, work_dir=ResultsLayout(results).work_dir(spec.name, clip.dirname),
+            work = ResultsLayout(results).work_dir(spec.name, clip.dirname)
+            request = RunRequest(clip=clip, out_dir=out, work_dir=work,
                                  spec=spec, config=config.get(spec.name, {}), device=device, seed=seed)
             try:
                 run_method(spec, request)

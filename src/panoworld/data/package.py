@@ -17,7 +17,13 @@ from pathlib import Path
 
 from panoworld.errors import InputError
 from panoworld.formats.captions import write_captions
-from panoworld.formats.package import PACKAGE_FORMAT, PACKAGE_SPLITS, PackageLayout, write_package_manifest, write_split_list
+from panoworld.formats.package import (
+    PACKAGE_FORMAT,
+    PACKAGE_SPLITS,
+    PackageLayout,
+    write_package_manifest,
+    write_split_list,
+)
 from panoworld.io import atomic_path
 
 from .importers import PackageItem

@@ -16,8 +16,8 @@ from .coords import (
     pixel_to_lonlat,
     solid_angle_weights,
 )
-from .erp import query_grid, resize_erp, wrap_dx, wrap_pad, wrap_x
 from .cubemap import FACE_ANGLES, FACE_NAMES, cubemap_to_erp, erp_to_cubemap, rotate_erp
+from .erp import query_grid, resize_erp, wrap_dx, wrap_pad, wrap_x
 from .perspective import check_fov, erp_to_perspective, focal_length_px, perspective_rays, perspective_to_erp
 from .rotation import rotation_matrix, rotation_to_angles
 

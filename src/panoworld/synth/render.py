@@ -33,7 +33,7 @@ from panoworld.sphere import (
     wrap_x,
 )
 
-from .geometry import dot3, erp_windows, erp_windows_upright_box, intersect, inverse_directions
+from .primitives import dot3, erp_windows, erp_windows_upright_box, intersect, inverse_directions
 from .scene import Scene
 from .shading import PackedScene, put_rows_, take_rows
 from .shadows import ShadowMap
