@@ -76,14 +76,14 @@ def write_split(root: Path, n_clips: int, n_frames: int, h: int, grid: int = 30)
             with AnnotationWriter(ann) as writer:
                 for t in range(n_frames):
                     writer.depth(t, torch.roll(d0, -t, dims=-1).numpy())
-                writer.put("tracks_2d.npy", np.stack([np.stack([(x0 - t) % w for t in range(n_frames)], 1),
+                writer.put(tracks_2d=np.stack([np.stack([(x0 - t) % w for t in range(n_frames)], 1),
                                                       np.repeat(y0[:, None], n_frames, 1)], -1))
-                writer.put("visibility.npy", np.ones((len(x0), n_frames)))
-                writer.put("tracks_3d.npy", np.repeat((lonlat_to_direction(ll) * dd).numpy()[:, None], n_frames, 1))
-                writer.put("track_is_static.npy", np.ones(len(x0)))
-                writer.put("camera_poses.npy", np.concatenate(
+                writer.put(visibility=np.ones((len(x0), n_frames)))
+                writer.put(tracks_3d=np.repeat((lonlat_to_direction(ll) * dd).numpy()[:, None], n_frames, 1))
+                writer.put(track_is_static=np.ones(len(x0)))
+                writer.put(camera_poses=np.concatenate(
                     [rot.reshape(-1, 9), -np.einsum("tij,tj->ti", rot, c2w[:, :3, 3])], 1))
-                writer.put("camera_c2w.npy", c2w)
+                writer.put(camera_c2w=c2w)
                 writer.commit({"video_resolution": [w, h], "n_frames": n_frames,
                                "frame_times": [t / 16 for t in range(n_frames)]})
         rows.append({"clip_id": make_clip_id("bench", name), "split": "bench", "video_path": layout.video(name),

@@ -28,16 +28,16 @@ def _write(folder, *, depth=None, **meta):
     with AnnotationWriter(folder) as writer:
         for k in range(K):
             writer.depth(k, depth[k])
-        writer.put("sky_mask.npy", depth > 15)
-        writer.put("tracks_2d.npy", rng.uniform(0, W - 1, (N, K, 2)))
-        writer.put("visibility.npy", rng.uniform(0, 1, (N, K)))
-        writer.put("tracks_3d.npy", rng.normal(size=(N, K, 3)))
-        writer.put("tracks_3d_raw.npy", rng.normal(size=(N, K, 3)))
-        writer.put("track_is_static.npy", np.ones(N))
-        writer.put("camera_poses.npy", rot)
-        writer.put("camera_c2w.npy", np.tile(np.eye(4), (K, 1, 1)))
-        writer.put("frame_indices.npy", np.array([0, 4, 8]))
-        writer.put("rigidity.npy", np.zeros(N))
+        writer.put(sky_mask=depth > 15)
+        writer.put(tracks_2d=rng.uniform(0, W - 1, (N, K, 2)))
+        writer.put(visibility=rng.uniform(0, 1, (N, K)))
+        writer.put(tracks_3d=rng.normal(size=(N, K, 3)))
+        writer.put(tracks_3d_raw=rng.normal(size=(N, K, 3)))
+        writer.put(track_is_static=np.ones(N))
+        writer.put(camera_poses=rot)
+        writer.put(camera_c2w=np.tile(np.eye(4), (K, 1, 1)))
+        writer.put(frame_indices=np.array([0, 4, 8]))
+        writer.put(rigidity=np.zeros(N))
         out = writer.commit({"video_resolution": [W, H], "n_frames": K, "n_tracks": N, "frame_indices": [0, 4, 8],
                              "fps": 8.0, **meta})
     return out, depth
@@ -67,8 +67,8 @@ def test_schema_check_finds_problems(tmp_path):
     problems = "\n".join(check_folder(folder))
     assert "tracks_2d.npy: N = 6" in problems and "visibility.npy: dtype float64" in problems
     assert "camera_c2w.npy: missing" in problems
-    with pytest.raises(ValueError, match="not a whole-clip annotation file"):
-        AnnotationWriter(tmp_path / "x").put("video.mp4", np.zeros(1))
+    with pytest.raises(ValueError, match="not a whole-clip annotation field"):
+        AnnotationWriter(tmp_path / "x").put(video=np.zeros(1))
 
 
 def test_rewrite_replaces_old_files_and_keeps_other_files(tmp_path):

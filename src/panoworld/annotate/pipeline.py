@@ -150,14 +150,16 @@ def write_annotation(ann: Annotation, out_dir: str | os.PathLike, extra_meta: di
     with AnnotationWriter(out_dir) as writer:
         for i in range(ann.depth_m.shape[0]):
             writer.depth(i, ann.depth_m[i].numpy())
-        writer.put("sky_mask.npy", ann.sky.numpy())
-        writer.put("tracks_2d.npy", ann.tracks.numpy())
-        writer.put("visibility.npy", ann.visibility.numpy())
-        writer.put("tracks_3d_raw.npy", ann.raw_points.numpy())
-        writer.put("tracks_3d.npy", ann.points.numpy())
-        writer.put("camera_poses.npy", ann.motion.as_rows().numpy())
-        writer.put("camera_c2w.npy", ann.motion.camera_to_world().numpy().astype(np.float32))
-        writer.put("track_is_static.npy", ann.static.is_static.numpy())
-        writer.put("rigidity.npy", ann.static.rigidity.numpy())
-        writer.put("frame_indices.npy", np.asarray(ann.frame_indices))
+        writer.put(
+            sky_mask=ann.sky.numpy(),
+            tracks_2d=ann.tracks.numpy(),
+            visibility=ann.visibility.numpy(),
+            tracks_3d_raw=ann.raw_points.numpy(),
+            tracks_3d=ann.points.numpy(),
+            camera_poses=ann.motion.as_rows().numpy(),
+            camera_c2w=ann.motion.camera_to_world().numpy().astype(np.float32),
+            track_is_static=ann.static.is_static.numpy(),
+            rigidity=ann.static.rigidity.numpy(),
+            frame_indices=np.asarray(ann.frame_indices),
+        )
         return writer.commit({**ann.meta, "frame_indices": list(ann.frame_indices), **(extra_meta or {})})

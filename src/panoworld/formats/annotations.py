@@ -58,6 +58,7 @@ __all__ = [
     "ANNOTATION_FILES",
     "OPTIONAL_FILES",
     "PER_FRAME_DIRS",
+    "FIELDS",
     "Annotations",
     "AnnotationWriter",
     "is_complete",
@@ -102,6 +103,8 @@ OPTIONAL_FILES = {
     "rigidity.npy": (("N",), "float32"),
 }
 _SCHEMA = {**ANNOTATION_FILES, **OPTIONAL_FILES}
+#: Field names of the whole-clip arrays (:meth:`AnnotationWriter.put`): their file names without ``.npy``.
+FIELDS = tuple(n[: -len(".npy")] for n in _SCHEMA if n.endswith(".npy") and "{k" not in n)
 #: Files whose presence makes a folder count as holding annotations (legacy folders may lack meta.json).
 _MARKERS = (DEPTH_DIR, "tracks_2d.npy", "camera_poses.npy", META)
 #: OpenGL / Habitat camera axes (x right, y up, z backward) -> OpenCV axes (x right, y down, z forward).
@@ -164,12 +167,14 @@ class AnnotationWriter:
         """Object ids of annotation frame ``k``: (H, W), 0 = sky."""
         self._save(_frame_name(INSTANCES_DIR, k), _cast("instances/{k:04d}.npy", ids))
 
-    def put(self, name: str, array) -> None:
-        """A whole-clip file of the schema (e.g. ``"tracks_2d.npy"``), cast to its documented dtype."""
-        if name not in _SCHEMA or "{k" in name or name == META:
-            raise ValueError(f"{name!r} is not a whole-clip annotation file; known: "
-                             f"{', '.join(n for n in _SCHEMA if '{k' not in n and n != META)}")
-        self._save(name, _cast(name, array))
+    def put(self, **arrays) -> None:
+        """Whole-clip arrays by field name (a file name without ``.npy``: ``tracks_2d=...``, ``camera_poses=...``),
+        each cast to its documented dtype."""
+        for field, array in arrays.items():
+            name = f"{field}.npy"
+            if name not in _SCHEMA:
+                raise ValueError(f"{field!r} is not a whole-clip annotation field; known: {', '.join(FIELDS)}")
+            self._save(name, _cast(name, array))
 
     def commit(self, meta: dict) -> Path:
         """Move the staged files into the folder, then write ``meta.json`` (with format and version); return it."""

@@ -9,8 +9,11 @@
                                                   output.<ext>, command.log (removed after a success)
       _scores/<method>/<split>__<clip>.csv        that clip's metric rows
       _scores/<method>/_distributional.csv        Fréchet rows per bucket
-      _features/                                  per-clip feature cache (``eval.metrics.FeatureCache``)
+      _features/<owner>/<backbone>/<clip>.<key>.npy   per-clip feature cache (``eval.metrics.FeatureCache``)
       results_long.csv                            every row, re-assembled after each scoring run
+
+A report folder (``panoworld eval report``, :class:`ReportLayout`): ``summary_<grouping>.csv``, ``ranking.csv``,
+``report.md``, ``report.tex`` and ``charts/<metric>.png``.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from panoworld.io.atomic import atomic_write_text
 from .run_records import LEGACY_METHOD_RUN_RECORD, METHOD_RUN_RECORD, read_method_run
 from .testset import TestClip
 
-__all__ = ["RESULTS_VERSION", "METHOD_VIDEO", "ResultsLayout", "WorkFiles", "result_dir", "method_run_complete",
-           "record_files", "write_method_error"]
+__all__ = ["RESULTS_VERSION", "METHOD_VIDEO", "ResultsLayout", "ReportLayout", "WorkFiles", "result_dir",
+           "feature_file", "method_run_complete", "record_files", "write_method_error"]
 
 RESULTS_VERSION = 1
 METHOD_VIDEO = "video.mp4"
@@ -69,6 +72,41 @@ class ResultsLayout:
     @property
     def long_csv(self) -> Path:
         return self.root / LONG_CSV
+
+
+def feature_file(cache_root: str | os.PathLike, owner: str, backbone: str, clip: str, key: str | None) -> Path:
+    """A cached feature array of one clip (``key=None``: the glob pattern of all its keys)."""
+    return Path(cache_root) / owner / backbone / f"{clip}.{'*' if key is None else key}.npy"
+
+
+@dataclass(frozen=True)
+class ReportLayout:
+    """Files of a report folder."""
+
+    root: Path
+
+    def summary(self, grouping: str) -> Path:
+        return self.root / f"summary_{grouping}.csv"
+
+    @property
+    def ranking(self) -> Path:
+        return self.root / "ranking.csv"
+
+    @property
+    def markdown(self) -> Path:
+        return self.root / "report.md"
+
+    @property
+    def latex(self) -> Path:
+        return self.root / "report.tex"
+
+    @property
+    def charts(self) -> Path:
+        return self.root / "charts"
+
+    def chart(self, metric: str) -> Path:
+        """The bar chart of ``metric`` (``/`` and ``@`` made file-name safe)."""
+        return self.charts / (metric.replace("/", "__").replace("@", "_at_") + ".png")
 
 
 def result_dir(results: str | os.PathLike, method: str, clip: TestClip) -> Path:

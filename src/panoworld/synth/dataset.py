@@ -152,18 +152,20 @@ def write_clip(
         raw = tr.tracks3d_cam[sel].permute(1, 0, 2).numpy().astype(np.float32)
         poses = renderer.poses
         rel = torch.linalg.inv(poses[sel]) @ poses[0]  # frame-0 camera -> frame-t camera point transform
-        ann.put("sky_mask.npy", np.stack(sky))
-        ann.put("tracks_2d.npy", tr.tracks2d[sel].permute(1, 0, 2).numpy())
-        ann.put("visibility.npy", vis)
-        ann.put("tracks_3d.npy", np.where(vis[..., None], cam0, nan))
-        ann.put("tracks_3d_raw.npy", np.where(vis[..., None], raw, nan))
-        ann.put("tracks_3d_world.npy", tr.tracks3d_world[sel].permute(1, 0, 2).numpy())
-        ann.put("track_is_static.npy", tr.static.numpy())
-        ann.put("query_points.npy", tr.queries.numpy())
-        ann.put("camera_poses.npy", torch.cat([rel[:, :3, :3].reshape(-1, 9), rel[:, :3, 3]], 1).numpy())
-        ann.put("camera_c2w.npy", (torch.linalg.inv(poses[0]) @ poses[sel]).numpy())
-        ann.put("camera_c2w_video.npy", poses.numpy())
-        ann.put("frame_indices.npy", np.asarray(ann_idx))
+        ann.put(
+            sky_mask=np.stack(sky),
+            tracks_2d=tr.tracks2d[sel].permute(1, 0, 2).numpy(),
+            visibility=vis,
+            tracks_3d=np.where(vis[..., None], cam0, nan),
+            tracks_3d_raw=np.where(vis[..., None], raw, nan),
+            tracks_3d_world=tr.tracks3d_world[sel].permute(1, 0, 2).numpy(),
+            track_is_static=tr.static.numpy(),
+            query_points=tr.queries.numpy(),
+            camera_poses=torch.cat([rel[:, :3, :3].reshape(-1, 9), rel[:, :3, 3]], 1).numpy(),
+            camera_c2w=(torch.linalg.inv(poses[0]) @ poses[sel]).numpy(),
+            camera_c2w_video=poses.numpy(),
+            frame_indices=np.asarray(ann_idx),
+        )
         meta = _meta(scene, plan, tr, ann_idx, size=size, fps=fps, frames=frames, grid_size=grid_size,
                      depth_dtype=depth_dtype, max_depth=max_depth)
         ann.commit(meta)

@@ -29,13 +29,13 @@ def run(request: RunRequest) -> None:
             for i in range(t):
                 writer.depth(i, gt.depth[0].numpy())
         if gt.tracks_2d is not None:
-            writer.put("tracks_2d.npy", np.repeat(gt.tracks_2d[:, :1], t, axis=1))
+            writer.put(tracks_2d=np.repeat(gt.tracks_2d[:, :1], t, axis=1))
             vis = gt.visibility if gt.visibility is not None else np.ones(gt.tracks_2d.shape[:2], bool)
-            writer.put("visibility.npy", np.repeat(vis[:, :1], t, axis=1))
+            writer.put(visibility=np.repeat(vis[:, :1], t, axis=1))
         if gt.tracks_3d is not None:
-            writer.put("tracks_3d.npy", np.repeat(gt.tracks_3d[:, :1], t, axis=1))
-        writer.put("camera_poses.npy", np.tile(np.concatenate([np.eye(3).ravel(), np.zeros(3)]), (t, 1)))
-        writer.put("camera_c2w.npy", np.tile(np.eye(4, dtype=np.float32), (t, 1, 1)))
+            writer.put(tracks_3d=np.repeat(gt.tracks_3d[:, :1], t, axis=1))
+        writer.put(camera_poses=np.tile(np.concatenate([np.eye(3).ravel(), np.zeros(3)]), (t, 1)))
+        writer.put(camera_c2w=np.tile(np.eye(4, dtype=np.float32), (t, 1, 1)))
         writer.commit({"frame_times": [float(x) for x in gt.times], "video_resolution": [gt.size[1], gt.size[0]],
                        "n_frames": t, "source": "static runner (exact annotations of a frozen frame 0)"})
 
