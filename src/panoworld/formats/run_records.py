@@ -28,6 +28,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import ClassVar
 
 from panoworld.errors import InputError
 from panoworld.io.atomic import atomic_write_json
@@ -94,8 +95,24 @@ def _check_version(path: Path, data: dict, fmt: str, version: int) -> None:
                          "upgrade panoworld")
 
 
+class _Record:
+    """JSON round trip of a record dataclass: ``format`` and ``version`` added on writing, unknown keys ignored and
+    missing ones defaulted on reading."""
+
+    FORMAT: ClassVar[str]
+    VERSION: ClassVar[int]
+
+    def to_json(self) -> dict:
+        return {"format": self.FORMAT, "version": self.VERSION, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: dict):
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
 @dataclass
-class GenerationRecord:
+class GenerationRecord(_Record):
     """The generation record of one clip (see the module docstring for each field)."""
 
     created: str = ""
@@ -110,14 +127,8 @@ class GenerationRecord:
     outputs: dict = field(default_factory=dict)
     settings_key: str | None = None
 
-    def to_json(self) -> dict:
-        return {"format": GENERATION_FORMAT, "version": GENERATION_VERSION, **asdict(self)}
-
-    @classmethod
-    def from_json(cls, data: dict) -> "GenerationRecord":
-        """A record from its JSON; unknown keys are ignored, missing ones get their defaults."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    FORMAT: ClassVar[str] = GENERATION_FORMAT
+    VERSION: ClassVar[int] = GENERATION_VERSION
 
 
 def write_generation_record(folder: str | os.PathLike, record: GenerationRecord | dict) -> Path:
@@ -155,7 +166,7 @@ def generation_complete(folder: str | os.PathLike, key: str | None = None) -> bo
 
 
 @dataclass
-class MethodRunRecord:
+class MethodRunRecord(_Record):
     """The record of one method run on one test clip (see the module docstring)."""
 
     method: str
@@ -169,13 +180,8 @@ class MethodRunRecord:
     seed: int | None = None
     spec: dict = field(default_factory=dict)
 
-    def to_json(self) -> dict:
-        return {"format": METHOD_RUN_FORMAT, "version": METHOD_RUN_VERSION, **asdict(self)}
-
-    @classmethod
-    def from_json(cls, data: dict) -> "MethodRunRecord":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    FORMAT: ClassVar[str] = METHOD_RUN_FORMAT
+    VERSION: ClassVar[int] = METHOD_RUN_VERSION
 
 
 def remove_method_run(folder: str | os.PathLike) -> None:
