@@ -91,7 +91,7 @@ def test_external_command_template(tmp_path, tiny_split):
     res = tmp_path / "res"
     assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", "argus",
                  "--runner-config", str(cfg), "--shard", "0/4"]) == 0
-    run = json.loads(next(res.glob("argus/*/run.json")).read_text())
+    run = json.loads(next(res.glob("argus/*/method_run.json")).read_text())
     assert run["native_fps"] == 8.0 and run["num_frames"] == 25 and run["size"] == [480, 640]
     failing = {"command": "{python} -c \"import sys; sys.exit(3)\"", "python": sys.executable}
     cfg.write_text(json.dumps({"argus": failing}))
@@ -118,7 +118,7 @@ def test_panoworld_runner_calls_the_pipeline(tmp_path, tiny_split):
 
     from panoworld.eval.runners import RunRequest, get_method, run_method
     from panoworld.eval.runners import panoworld as runner
-    from panoworld.eval.testset import read_master
+    from panoworld.formats.testset import read_master
 
     calls = []
 

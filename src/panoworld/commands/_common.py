@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator, Sequence, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from panoworld.errors import InputError
+from panoworld.formats.clips import is_video_path
 
 __all__ = ["parse_size", "parse_shard", "take_shard", "is_video_path", "progress_bar", "console"]
 
 console = Console(stderr=True)
-
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 
 T = TypeVar("T")
 
@@ -47,11 +45,6 @@ def parse_shard(text: str | None, *, name: str = "--shard") -> tuple[int, int]:
 def take_shard(items: Sequence[T], i: int, n: int) -> list[T]:
     """Shard i of n of a list, strided by position (items i, i + n, i + 2n, ...): stable as the list grows."""
     return list(items[i::n])
-
-
-def is_video_path(path: Path) -> bool:
-    """True for a video file name (by suffix)."""
-    return path.suffix.lower() in VIDEO_SUFFIXES
 
 
 @contextmanager

@@ -12,12 +12,13 @@ import torch
 import torch.nn.functional as F
 
 from panoworld.errors import InputError
-from panoworld.io import atomic_write_json, read_image, write_video
+from panoworld.formats.run_records import GENERATION_OUTPUTS, GENERATION_RECORD, write_generation_record
+from panoworld.io import read_image, write_video
 
 __all__ = ["Job", "read_prompt_file", "read_batch", "write_outputs", "preview_frames", "RUN_RECORD"]
 
 #: Written last: its presence marks a finished clip (batch mode skips those).
-RUN_RECORD = "run.json"
+RUN_RECORD = GENERATION_RECORD
 NUMERIC_FIELDS = {"seed": int, "yaw": float, "pitch": float, "roll": float, "fov": float}
 
 
@@ -139,10 +140,10 @@ def preview_frames(perspective: torch.Tensor, erp: torch.Tensor) -> torch.Tensor
 
 def write_outputs(out: Path, result, *, fps: float, record: dict) -> dict:
     """Write pano.mp4 (ERP, spherical metadata), preview.mp4, round1.mp4 (chained) and run.json (last)."""
-    files = {"video": str(write_video(out / "pano.mp4", result.video, fps, spherical=True))}
-    files["preview"] = str(write_video(out / "preview.mp4", preview_frames(result.perspective, result.video), fps))
+    names = GENERATION_OUTPUTS
+    files = {"video": str(write_video(out / names["video"], result.video, fps, spherical=True))}
+    files["preview"] = str(write_video(out / names["preview"], preview_frames(result.perspective, result.video), fps))
     if result.round1 is not None:
-        files["round1"] = str(write_video(out / "round1.mp4", result.round1, fps, spherical=True))
-    record = dict(record, outputs=files)
-    atomic_write_json(out / RUN_RECORD, record)
+        files["round1"] = str(write_video(out / names["round1"], result.round1, fps, spherical=True))
+    write_generation_record(out, dict(record, outputs=files))
     return files

@@ -2,56 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import typer
 
 from panoworld.errors import InputError, PanoworldError
 
-from ._common import console, is_video_path, parse_shard, parse_size, progress_bar, take_shard
+from ._common import console, parse_shard, parse_size, progress_bar, take_shard
 
-__all__ = ["annotate", "list_clips"]
-
-
-def _from_master_csv(path: Path) -> list[tuple[str, Path]]:
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows or "video_path" not in rows[0]:
-        raise InputError(f"{path} has no video_path column (expected a master.csv)")
-    out = []
-    for row in rows:
-        video = Path(row["video_path"])
-        video = video if video.is_absolute() else path.parent / video
-        name = (row.get("clip_id") or video.stem).replace("::", "__")
-        out.append((name, video))
-    return out
-
-
-def list_clips(source: Path, split: str) -> list[tuple[str, Path]]:
-    """(name, video path) pairs from a video, a folder of videos, a training package or a master.csv."""
-    if source.is_file() and source.suffix.lower() == ".csv":
-        return _from_master_csv(source)
-    if source.is_file() and is_video_path(source):
-        return [(source.stem, source)]
-    if not source.is_dir():
-        raise InputError(f"{source} is not a video, a folder of videos, a training package or a master.csv")
-    videos = source / "videos"
-    if videos.is_dir():
-        splits = ["train", "val"] if split == "all" else [split]
-        names = []
-        for s in splits:
-            csv_path = source / f"{s}.csv"
-            if csv_path.is_file():
-                with open(csv_path, newline="") as fh:
-                    names += [r["video_basename"] for r in csv.DictReader(fh) if r.get("video_basename")]
-        if names:
-            return [(n, videos / f"{n}.mp4") for n in names]
-        source = videos
-    clips = [(p.stem, p) for p in sorted(source.iterdir()) if p.is_file() and is_video_path(p)]
-    if not clips:
-        raise InputError(f"no videos found in {source}")
-    return clips
+__all__ = ["annotate"]
 
 
 def annotate(
@@ -83,9 +42,9 @@ def annotate(
     Resumable: finished clips (with meta.json) are skipped; each clip is written atomically.
     """
     from panoworld.annotate.models import load_annotation_models, pick_device
-    from panoworld.annotate.pipeline import AnnotateOptions, annotate_frames, is_done, resize_frames, \
-        sample_frame_indices, write_annotation
-    from panoworld.io import probe_video, read_video
+    from panoworld.annotate.pipeline import AnnotateOptions, annotate_frames, read_clip_frames, write_annotation
+    from panoworld.formats.annotations import is_complete
+    from panoworld.formats.clips import find_clips
 
     height, width = parse_size(size)
     if width != 2 * height:
@@ -95,8 +54,8 @@ def annotate(
     if split not in ("all", "train", "val"):
         raise InputError(f"--split must be all, train or val, got {split!r}")
     index, count = parse_shard(shard)
-    clips = take_shard(list_clips(source, split), index, count)
-    todo = [(n, v) for n, v in clips if overwrite or not is_done(output / n)]
+    clips = take_shard(find_clips(source, split), index, count)
+    todo = [(n, v) for n, v in clips if overwrite or not is_complete(output / n)]
     console.print(f"annotate: {len(clips)} clips in shard {index}/{count}, {len(clips) - len(todo)} already done")
     if not todo:
         return
@@ -108,11 +67,9 @@ def annotate(
     with progress_bar("annotate", len(todo)) as advance:
         for name, video in todo:
             try:
-                info = probe_video(video, count_frames=True)
-                idx = sample_frame_indices(info.num_frames, frames)
-                clip = resize_frames(read_video(video, frame_indices=idx), (height, width))
+                clip, idx, fps = read_clip_frames(video, frames, (height, width))
                 ann = annotate_frames(clip, dap, tracker, options, frame_indices=idx)
-                write_annotation(ann, output / name, {"source_video": str(video), "source_fps": float(info.fps),
+                write_annotation(ann, output / name, {"source_video": str(video), "source_fps": fps,
                                                       "tiny_random": tiny_random})
             except (PanoworldError, OSError) as exc:
                 failed.append(name)

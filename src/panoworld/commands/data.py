@@ -11,6 +11,8 @@ from typing import List, Optional
 import typer
 
 from panoworld.errors import InputError
+from panoworld.formats.clips import cut_manifest_path
+from panoworld.formats.package import PackageLayout
 
 from ._common import console, parse_size, progress_bar
 
@@ -68,7 +70,7 @@ def cut(
             if e["status"] != "kept":
                 dropped[e["reason"]] = dropped.get(e["reason"], 0) + 1
     detail = ", ".join(f"{k}: {v}" for k, v in sorted(dropped.items())) or "none"
-    console.print(f"{len(videos)} videos -> {kept} clips kept; dropped: {detail}; manifest: {out / 'manifest.jsonl'}")
+    console.print(f"{len(videos)} videos -> {kept} clips kept; dropped: {detail}; manifest: {cut_manifest_path(out)}")
 
 
 def _make_backend(backend: str, model: str, base_url: Optional[str], key: Optional[str], temperature: Optional[float],
@@ -177,13 +179,13 @@ def package(
         items_from_cut,
         items_from_folder,
         items_from_web360,
-        load_captions,
     )
     from panoworld.data.package import build_package
+    from panoworld.formats.captions import read_caption_records
 
     if not (clips or web360 or x360 or folders):
         raise InputError("give at least one of --clips, --folder, --web360, --360x")
-    items = items_from_cut(list(clips), load_captions(list(captions)), annotations) if clips else []
+    items = items_from_cut(list(clips), read_caption_records(list(captions)), annotations) if clips else []
     if web360:
         items += items_from_web360(web360)
     if x360:
@@ -193,4 +195,4 @@ def package(
     with progress_bar("package", len(items)) as advance:
         manifest = build_package(items, out, val_ratio=val_ratio, seed=seed, link=link,
                                  require_captions=not allow_uncaptioned, on_item=advance)
-    console.print(json.dumps(manifest["counts"]) + f" -> {out / 'manifest.json'}")
+    console.print(json.dumps(manifest["counts"]) + f" -> {PackageLayout(out).manifest}")

@@ -69,29 +69,30 @@ def infer(
     device: str = DEVICE,
     force: bool = FORCE,
 ) -> None:
-    """Produce each method's video for every clip (skips finished clips: run.json present)."""
-    from panoworld.eval.runners import RunRequest, get_method, is_done, run_method
+    """Produce each method's video for every clip (skips finished clips: method-run record present)."""
+    from panoworld.eval.runners import RunRequest, get_method, run_method
     from panoworld.eval.runners._command import check_command_config
-    from panoworld.eval.testset import read_master, result_dir
+    from panoworld.formats.results import ResultsLayout, method_run_complete, result_dir, write_method_error
+    from panoworld.formats.testset import read_master
 
     clips = take_shard(read_master(master, splits=_list(splits)), *parse_shard(shard))
     specs = [get_method(m) for m in _list(methods) or []]
     config = _runner_config(runner_config)
     for spec in specs:
         check_command_config(spec, config.get(spec.name, {}))
-    todo = [(s, c) for s in specs for c in clips if force or not is_done(result_dir(results, s.name, c))]
+    todo = [(s, c) for s in specs for c in clips if force or not method_run_complete(result_dir(results, s.name, c))]
     failed: list[str] = []
     with progress_bar("generating", len(todo)) as advance:
         for spec, clip in todo:
             out = result_dir(results, spec.name, clip)
-            request = RunRequest(clip=clip, out_dir=out, work_dir=results / "_work" / spec.name / clip.dirname,
+            work = ResultsLayout(results).work_dir(spec.name, clip.dirname)
+            request = RunRequest(clip=clip, out_dir=out, work_dir=work,
                                  spec=spec, config=config.get(spec.name, {}), device=device, seed=seed)
             try:
                 run_method(spec, request)
             except InputError as exc:  # a failing clip does not stop the batch; the reason is kept beside it
                 failed.append(f"{spec.name}/{clip.dirname}: {exc}")
-                out.mkdir(parents=True, exist_ok=True)
-                (out / "error.txt").write_text(f"{exc}\n", encoding="utf-8")
+                write_method_error(out, str(exc))
             advance(1)
     console.print(f"{len(todo) - len(failed)} clip(s) generated, {len(specs) * len(clips) - len(todo)} already done")
     if failed:
@@ -133,7 +134,8 @@ def run(
     from panoworld.eval.align import AlignConfig
     from panoworld.eval.backbones import load_backbones
     from panoworld.eval.score import ScoreConfig, Scorer, assemble
-    from panoworld.eval.testset import read_master
+    from panoworld.formats.results import ResultsLayout
+    from panoworld.formats.testset import read_master
 
     all_clips = read_master(master, caption_style=caption_style, strata=strata, splits=_list(splits))
     method_list = _list(methods) or []
@@ -150,7 +152,7 @@ def run(
     if not shard:
         for m in method_list:
             scorer.distributional(m, all_clips)
-    target = out or results / "results_long.csv"
+    target = out or ResultsLayout(results).long_csv
     n = assemble(results, method_list, all_clips, target)
     console.print(f"scored {stats['scored']}, already scored {stats['skipped']}, without result {stats['missing']}; "
                   f"{n} rows in {target}")

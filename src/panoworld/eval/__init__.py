@@ -1,9 +1,9 @@
-"""Evaluation harness: test-set reading, alignment, metrics, method runners, scoring and reports.
+"""Evaluation harness: alignment on a common clock, metrics, method runners, scoring and reports.
 
-See docs/eval.md. Submodules import lazily so that ``import panoworld.eval`` stays cheap.
+Test sets, annotation folders and results folders are read and written through :mod:`panoworld.formats`.
+See docs/eval.md.
 """
 
-from .align import AlignConfig, grid_indices, load_aligned_video, match_times, resize_video
-from .testset import Clip, read_master
+from .align import AlignConfig, grid_indices, load_aligned_video, match_times
 
-__all__ = ["AlignConfig", "Clip", "grid_indices", "load_aligned_video", "match_times", "read_master", "resize_video"]
+__all__ = ["AlignConfig", "grid_indices", "load_aligned_video", "match_times"]

@@ -1,8 +1,8 @@
 """Aggregate tables from the long CSV: by split / scene type / motion kind, with clip counts and 95 % CIs.
 
-Writes into one folder: ``summary_{overall,by_split,by_scene,by_motion}.csv`` (every metric), ``ranking.csv``
-(rank of each method per metric family), ``report.md`` and ``report.tex`` (headline metrics), and one bar
-chart PNG per headline metric (``charts/``). Per-clip rows are averaged per group; distributional rows are
+Writes into one folder (``panoworld.formats.results.ReportLayout``): a summary CSV per grouping (overall, by
+split, by scene, by motion; every metric), a ranking CSV (rank of each method per metric family), a Markdown and a
+LaTeX report (headline metrics), and one bar chart PNG per headline metric. Per-clip rows are averaged per group; distributional rows are
 taken from their own bucket (never averaged with other buckets).
 """
 
@@ -20,6 +20,7 @@ import numpy as np
 from scipy import stats
 
 from panoworld.errors import InputError
+from panoworld.formats.results import ReportLayout
 from panoworld.io import atomic_write_text
 
 from .charts import bar_chart
@@ -47,11 +48,6 @@ HEADLINE = {
     "cost": ["cost/seconds"],
 }
 SUMMARY_COLUMNS = ("method", "metric", "family", "unit", "higher_is_better", "group", "mean", "ci95", "n_clips")
-
-
-def _family(metric: str) -> str:
-    info = metric_info(metric)
-    return info.family if info else "other"
 
 
 def _ci95(values: np.ndarray) -> float:
@@ -174,13 +170,14 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
     rows = [r for r in rows if r["method"] in methods]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    layout = ReportLayout(out)
     files, summaries = [], {}
     for name, grouping in GROUPINGS.items():
         summaries[name] = summarise(rows, grouping)
-        files.append(atomic_write_text(out / f"summary_{name}.csv", _csv_text(summaries[name], SUMMARY_COLUMNS)))
+        files.append(atomic_write_text(layout.summary(name), _csv_text(summaries[name], SUMMARY_COLUMNS)))
     ranking = rank_families(summaries["overall"], methods)
     rank_rows = [{"family": f, "method": m, "mean_rank": r} for f, per in ranking.items() for m, r in per.items()]
-    files.append(atomic_write_text(out / "ranking.csv", _csv_text(rank_rows, ("family", "method", "mean_rank"))))
+    files.append(atomic_write_text(layout.ranking, _csv_text(rank_rows, ("family", "method", "mean_rank"))))
     n_clips = len({r["clip_id"] for r in rows if r["clip_id"]})
     md = [f"# Evaluation report\n\n{len(methods)} method(s), {n_clips} clip(s). Cells: mean ± 95 % CI (clips). "
           "↑ higher is better, ↓ lower is better. Source: " + p.name + "\n"]
@@ -203,8 +200,8 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
                 if t_md:
                     md.append(f"## {title}: {fam}\n\n{t_md}")
                     tex.append(f"% {title}: {fam}\n" + _table(summaries[name], methods, metrics, group, latex=True))
-    files.append(atomic_write_text(out / "report.md", "\n".join(md)))
-    files.append(atomic_write_text(out / "report.tex", "\n".join(tex)))
+    files.append(atomic_write_text(layout.markdown, "\n".join(md)))
+    files.append(atomic_write_text(layout.latex, "\n".join(tex)))
     if charts:
         index = {(r["method"], r["metric"]): r for r in summaries["overall"] if r["group"] == "all"}
         for fam in FAMILIES:
@@ -213,7 +210,7 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
                     continue
                 vals = [index.get((m, metric), {"mean": float("nan")})["mean"] for m in methods]
                 errs = [index.get((m, metric), {"ci95": float("nan")})["ci95"] for m in methods]
-                target = out / "charts" / (metric.replace("/", "__").replace("@", "_at_") + ".png")
+                target = layout.chart(metric)
                 info = metric_info(metric)
                 better = "" if info is None else (" (higher" if info.higher_is_better else " (lower") + " is better)"
                 bar_chart(target, metric + better, methods, vals, errs, subtitle=f"{fam}; mean and 95% CI over clips")

@@ -12,7 +12,7 @@ from .conditioning import (
     project_to_erp,
 )
 from .config import DEFAULT_NEGATIVE_PROMPT, GenerationConfig
-from .decode import circular_pad, decode_video
+from .decode import decode_video
 from .guidance import DenoiserInputs, GuidedDenoiser
 from .noise import fill_noise, initial_noise, latitude_warp_noise
 from .offload import OFFLOAD_MODES, Offloader
@@ -36,7 +36,6 @@ __all__ = [
     "PanoWorldPipeline",
     "build_first_frame_conditioning",
     "build_fov_conditioning",
-    "circular_pad",
     "cover_resize_crop",
     "decode_video",
     "fill_noise",

@@ -1,8 +1,8 @@
 """Caption many clips: one request per clip, validation, retries with back-off, resume, usage and cost.
 
-Per clip ``<stem>`` the output folder gets ``<stem>.json`` on success (written atomically; a re-run
-skips it) or ``<stem>.failed.json`` after the last failed attempt (a re-run tries it again). Every
-run appends its totals to ``caption_runs.jsonl`` and events to ``caption_log.jsonl``. Secrets given
+Per clip the output folder gets a caption record on success (written atomically; a re-run skips it) or a
+failure record after the last failed attempt (a re-run tries it again); every run appends its totals and events
+to two JSON-lines logs (file names: ``panoworld.formats.captions``). Secrets given
 to :func:`caption_clips` are scrubbed from every message before it is stored or shown.
 """
 
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from panoworld.errors import InputError
+from panoworld.formats.captions import CAPTION_EVENTS_LOG, CAPTION_RUNS_LOG, caption_failure_path, caption_record_path
+from panoworld.formats.clips import is_cut_folder, kept_clips, source_video_id
 from panoworld.io import atomic_write_json
 
 from .backends.base import BackendError, TransientBackendError, VLMBackend, model_key, redact
@@ -66,19 +68,15 @@ class CaptionOptions:
 
 
 def clips_from_inputs(inputs: Sequence[Path]) -> list[ClipItem]:
-    """Clips from cut-output folders (their ``manifest.jsonl``: kept clips), folders of ``.mp4`` or files."""
+    """Clips from cut-output folders (their kept clips), folders of ``.mp4`` or files."""
     items: list[ClipItem] = []
     for item in map(Path, inputs):
-        manifest = item / "manifest.jsonl"
-        if item.is_dir() and manifest.is_file():
-            for line in manifest.read_text().splitlines():
-                row = json.loads(line) if line.strip() else {}
-                if row.get("status") == "kept":
-                    items.append(ClipItem(item / row["path"], row["video_id"]))
+        if item.is_dir() and is_cut_folder(item):
+            items.extend(ClipItem(path, row["video_id"]) for path, row in kept_clips(item))
         elif item.is_dir():
-            items.extend(ClipItem(p, p.stem.split("__clip")[0]) for p in sorted(item.glob("*.mp4")))
+            items.extend(ClipItem(p, source_video_id(p.stem)) for p in sorted(item.glob("*.mp4")))
         elif item.is_file():
-            items.append(ClipItem(item, item.stem.split("__clip")[0]))
+            items.append(ClipItem(item, source_video_id(item.stem)))
         else:
             raise InputError(f"input not found: {item}")
     stems = [c.stem for c in items]
@@ -131,7 +129,7 @@ def _caption_one(
     secrets: Sequence[str | None], rng: random.Random,
 ) -> str:
     """Caption one clip; return ``"captioned"`` or ``"failed"`` (never raises for request problems)."""
-    done_path, fail_path = out_dir / f"{clip.stem}.json", out_dir / f"{clip.stem}.failed.json"
+    done_path, fail_path = caption_record_path(out_dir, clip.stem), caption_failure_path(out_dir, clip.stem)
     used = {"input_tokens": 0, "output_tokens": 0}
     attempt, error_kind, message = 0, "", ""
     try:
@@ -211,11 +209,11 @@ def caption_clips(
     ``on_done(stem, status)`` is called per clip with ``captioned`` / ``failed`` / ``skipped``.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    totals, log, rng = _Totals(), _Log(out_dir / "caption_log.jsonl"), random.Random(seed)
+    totals, log, rng = _Totals(), _Log(out_dir / CAPTION_EVENTS_LOG), random.Random(seed)
     started = time.time()
     todo = []
     for clip in clips:
-        if (out_dir / f"{clip.stem}.json").is_file():
+        if caption_record_path(out_dir, clip.stem).is_file():
             totals.add(skipped=1)
             if on_done:
                 on_done(clip.stem, "skipped")
@@ -248,6 +246,6 @@ def caption_clips(
         "seconds": round(time.time() - started, 2),
         "options": {k: v for k, v in asdict(opts).items() if k != "prompt"},
     }
-    with open(out_dir / "caption_runs.jsonl", "a", encoding="utf-8") as fh:
+    with open(out_dir / CAPTION_RUNS_LOG, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(summary) + "\n")
     return summary

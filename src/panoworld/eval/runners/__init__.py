@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib
 
-from .base import REGISTRY, MethodSpec, RunRequest, get_method, is_done, register, run_method
+from .base import REGISTRY, MethodSpec, RunRequest, get_method, register, run_method
 
-__all__ = ["REGISTRY", "MethodSpec", "RunRequest", "get_method", "is_done", "register", "run_method", "BUILTINS"]
+__all__ = ["REGISTRY", "MethodSpec", "RunRequest", "get_method", "register", "run_method", "BUILTINS"]
 
 BUILTINS = ("oracle", "static", "fov_only", "panoworld", "argus", "dvd360", "follow_your_canvas", "imagine360",
             "omniroam")
