@@ -2,7 +2,7 @@
 
 from .atomic import atomic_path, atomic_write_bytes, atomic_write_json, atomic_write_text
 from .image import IMAGE_SUFFIXES, read_image, to_uint8, write_image
-from .spherical import inject_spherical_metadata, read_spherical_metadata
+from .spherical import inject_spherical_metadata, read_spherical_metadata, read_spherical_v2
 from .video import VideoInfo, VideoWriter, iter_video, probe_video, read_video, write_video
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "probe_video",
     "read_image",
     "read_spherical_metadata",
+    "read_spherical_v2",
     "read_video",
     "to_uint8",
     "write_image",
