@@ -51,9 +51,11 @@ class Browser:
         self._from_browser, from_browser_w = os.pipe()
         args = [executable, *FLAGS, f"--user-data-dir={self.profile}", f"--window-size={width},{height}",
                 "--remote-debugging-pipe", "about:blank"]
+        # The browser reads commands on fd 3 and answers on fd 4; bash (unlike dash) redirects fds above 9.
         command = "exec " + " ".join(shlex.quote(a) for a in args) + f" 3<&{to_browser_r} 4>&{from_browser_w}"
-        self.proc = subprocess.Popen(["sh", "-c", command], pass_fds=(to_browser_r, from_browser_w),
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([shutil.which("bash") or "bash", "-c", command],
+                                     pass_fds=(to_browser_r, from_browser_w), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_browser_r)
         os.close(from_browser_w)
         self._messages: queue.Queue = queue.Queue()
@@ -82,7 +84,8 @@ class Browser:
     def _record(self, msg: dict) -> None:
         method, params = msg.get("method"), msg.get("params", {})
         if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-            self.console_errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params["args"]))
+            args = params["args"]
+            self.console_errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in args))
         elif method == "Runtime.exceptionThrown":
             details = params["exceptionDetails"]
             self.console_errors.append(details.get("exception", {}).get("description") or details.get("text", ""))
@@ -162,9 +165,10 @@ class Browser:
             time.sleep(0.05)
 
     def rect(self, selector: str) -> dict:
-        """{x, y, width, height} of an element in CSS pixels."""
+        """{x, y, width, height} of an element in CSS pixels of the document (what screenshot clips use)."""
         return self.evaluate(f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
-                             ".getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, height: r.height}; })()")
+                             ".getBoundingClientRect(); return {x: r.x + scrollX, y: r.y + scrollY, width: r.width, "
+                             "height: r.height}; })()")
 
     def screenshot(self, path=None, *, clip: dict | None = None) -> np.ndarray:
         """(H, W, 3) uint8 of the viewport (or of ``clip``); also saved as PNG at ``path``."""
@@ -172,7 +176,7 @@ class Browser:
 
         params = {"format": "png"}
         if clip:
-            params["clip"] = {**clip, "scale": 1}
+            params.update(clip={**clip, "scale": 1}, captureBeyondViewport=True)
         data = base64.b64decode(self.send("Page.captureScreenshot", **params)["data"])
         if path is not None:
             with open(path, "wb") as fh:
@@ -180,7 +184,7 @@ class Browser:
         return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
     def drag(self, x0: float, y0: float, x1: float, y1: float, steps: int = 12) -> None:
-        """A left-button mouse drag from (x0, y0) to (x1, y1) in CSS pixels."""
+        """A left-button mouse drag from (x0, y0) to (x1, y1) in CSS pixels of the viewport."""
         self.send("Input.dispatchMouseEvent", type="mouseMoved", x=x0, y=y0)
         self.send("Input.dispatchMouseEvent", type="mousePressed", x=x0, y=y0, button="left", buttons=1, clickCount=1)
         for k in range(1, steps + 1):

@@ -58,7 +58,7 @@ def test_legend_ticks_are_round_metres_in_order():
 
 @pytest.mark.parametrize("camera", [dict(fov_x=90.0), dict(fov_x=70.0, yaw=150.0, pitch=-20.0, roll=15.0)])
 def test_fov_outline_follows_the_border_of_the_rendered_view(camera):
-    """Render the ERP of every pixel's own (lon, lat) as a perspective view: its border pixels must lie on the outline."""
+    """Render the ERP of every pixel's own ray as a perspective view: its border pixels lie on the outline."""
     height, width = 64, 128
     lonlat = erp_lonlat(height, width, dtype=torch.float64)
     erp = torch.stack([torch.cos(lonlat[..., 1]) * torch.sin(lonlat[..., 0]), -torch.sin(lonlat[..., 1]),
@@ -147,3 +147,8 @@ def test_non_h264_erp_is_reencoded(tmp_path):
     with av.open(str(tmp_path / "back.mp4")) as container:
         assert container.streams.video[0].codec_context.name == "h264"
     assert read_video(tmp_path / "back.mp4").shape == (3, 3, 32, 64)
+
+
+def test_a_narrow_depth_range_gets_finer_ticks():
+    labels = [t["label"] for t in legend(DepthScale(1.4, 5.5))["ticks"]]
+    assert labels == ["1.5 m", "2 m", "3 m", "4 m", "5 m"]

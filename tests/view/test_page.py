@@ -49,7 +49,8 @@ def test_split_viewer_data(split_viewer, synth_split):
     assert clip["input"]["fov_x"] == 90.0 and len(clip["input"]["outline"]) == 96
     (video,) = clip["videos"]
     assert (video["width"], video["height"], video["frames"], video["fps"]) == (128, 64, 17, 16.0)
-    assert video["depth"]["legend"]["ticks"] and all(t["label"].endswith(" m") for t in video["depth"]["legend"]["ticks"])
+    ticks = video["depth"]["legend"]["ticks"]
+    assert ticks and all(t["label"].endswith(" m") for t in ticks)
     assert video["tracks"] and video["cube"]["names"][0] == "front"
     for rel in asset_paths(data):
         assert (split_viewer / rel).is_file(), rel

@@ -12,7 +12,8 @@ from ._common import console, progress_bar
 def view(
     paths: list[Path] = typer.Argument(
         ..., help="Generation output folders (pano.mp4 + run.json), eval results folders "
-                  "(<method>/<split>__<clip>/video.mp4), test splits (folder with master.csv, or the CSV) or ERP .mp4 files."
+                  "(<method>/<split>__<clip>/video.mp4), test splits (folder with master.csv, or the CSV) "
+                  "or ERP .mp4 files."
     ),
     out: Path = typer.Option(
         None, "--out", help="Viewer folder to write (default: <PATH>/viewer for one folder, else ./panoworld_view). "
@@ -22,7 +23,9 @@ def view(
         None, "--master", help="The test split (master.csv or its folder) of an eval results folder: adds the ground "
                                "truth, the input photo and the caption next to the methods."
     ),
-    serve: bool = typer.Option(False, "--serve", help="Then serve the viewer on 127.0.0.1 (loopback only) until Ctrl-C."),
+    serve: bool = typer.Option(
+        False, "--serve", help="Then serve the viewer on 127.0.0.1 (loopback only) until Ctrl-C."
+    ),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="TCP port for --serve (0 = any free port)."),
 ) -> None:
     """Write a viewer that works from file:// with no network: a drag-to-look 360-degree player of each ERP video,

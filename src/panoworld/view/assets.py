@@ -103,8 +103,7 @@ def write_depth_video(geometry: Geometry, dest: Path, *, fps: float, frames: int
     512 px wide; returns the legend (metres) the page draws under it."""
     depth = geometry.depth
     scale = depth_scale(depth)
-    height, width = depth.shape[-2:]
-    step = max(1, int(np.ceil(width / DEPTH_WIDTH)))
+    step = max(1, int(np.ceil(depth.shape[-1] / DEPTH_WIDTH)))
     small = depth[:, ::step, ::step]
     small = small[:, : small.shape[1] // 2 * 2, : small.shape[2] // 2 * 2]
     colours = torch.from_numpy(colourise(small, scale)).permute(0, 3, 1, 2)

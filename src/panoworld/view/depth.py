@@ -24,7 +24,8 @@ RAMP = np.array([
     (0.84, 0.99, 0.65, 0.14),
     (1.00, 0.70, 0.05, 0.01),
 ])
-NICE_STEPS = (1.0, 2.0, 5.0)
+#: Round values per decade for the legend's ticks: the coarsest set that gives at least 3 ticks is used.
+NICE_STEPS = ((1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0))
 
 
 @dataclass(frozen=True)
@@ -71,23 +72,31 @@ def _label(metres: float) -> str:
     return f"{metres:.3g} m" if metres < 100 else f"{metres:.0f} m"
 
 
-def legend(scale: DepthScale, *, stops: int = 16) -> dict:
-    """What the page draws under the depth video: the colour ramp near -> far as CSS colours and the tick
-    marks at round values (1-2-5 m steps) with their position in [0, 1] along the bar and a label in metres."""
-    colours = _ramp(1.0 - np.linspace(0.0, 1.0, stops))
-    ticks, decade = [], math.floor(math.log10(scale.near_m))
-    while 10.0**decade <= scale.far_m:
-        for step in NICE_STEPS:
-            value = step * 10.0**decade
-            if scale.near_m <= value <= scale.far_m:
-                ticks.append({"at": round(float(scale.position(np.float32(value))), 4), "label": _label(value)})
+def _round_values(low: float, high: float, steps: tuple[float, ...]) -> list[float]:
+    """The values step * 10^k (k integer) inside [low, high], ascending."""
+    values, decade = [], math.floor(math.log10(low))
+    while 10.0**decade <= high:
+        values += [s * 10.0**decade for s in steps if low <= s * 10.0**decade <= high]
         decade += 1
+    return values
+
+
+def legend(scale: DepthScale, *, stops: int = 16) -> dict:
+    """What the page draws under the depth video: the colour ramp near -> far as CSS colours, and tick marks at
+    round values (1-2-5 steps, finer for a narrow range), each with its position in [0, 1] along the bar and a
+    label in metres."""
+    colours = _ramp(1.0 - np.linspace(0.0, 1.0, stops))
+    for steps in NICE_STEPS:
+        ticks = [{"at": round(float(scale.position(np.float64(v))), 4), "label": _label(v)}
+                 for v in _round_values(scale.near_m, scale.far_m, steps)]
+        if len(ticks) >= 3:
+            break
     if len(ticks) < 2:
         ticks = [{"at": 0.0, "label": _label(scale.near_m)}, {"at": 1.0, "label": _label(scale.far_m)}]
     return {
         "near_m": round(scale.near_m, 4),
         "far_m": round(scale.far_m, 4),
         "scale": "log",
-        "colours": ["#%02x%02x%02x" % tuple(int(round(255 * c)) for c in rgb) for rgb in colours],
+        "colours": ["#%02x%02x%02x" % tuple(round(255 * float(c)) for c in rgb) for rgb in colours],
         "ticks": ticks,
     }

@@ -3,6 +3,7 @@ each clip's assets. Everything is written into a temporary sibling folder and re
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -15,8 +16,14 @@ import panoworld
 from panoworld.errors import InputError
 from panoworld.io import atomic_write_text
 
-from .assets import tracks_payload, write_cube_video, write_depth_video, write_erp_video, write_input_image
-from .assets import write_script_asset
+from .assets import (
+    tracks_payload,
+    write_cube_video,
+    write_depth_video,
+    write_erp_video,
+    write_input_image,
+    write_script_asset,
+)
 from .fov import fov_outline, vertical_fov
 from .sources import ViewClip, read_sources
 
@@ -113,11 +120,11 @@ def _write_clip(root: Path, index: int, clip: ViewClip, advance: Callable[[int],
         name = f"v{j}"
         info = write_erp_video(video.path, folder / f"{name}.mp4.js", f"{rel}/{name}.mp4.js")
         item = {"label": video.label, "erp": f"{rel}/{name}.mp4.js", **info, "depth": None, "tracks": None}
-        item["cube"] = _video_asset(folder, rel, f"{name}_cube", lambda p: write_cube_video(video.path, p))
+        item["cube"] = _video_asset(folder, rel, f"{name}_cube", functools.partial(write_cube_video, video.path))
         geometry = video.geometry()
         if geometry is not None and geometry.depth is not None:
-            item["depth"] = _video_asset(folder, rel, f"{name}_depth", lambda p: write_depth_video(
-                geometry, p, fps=info["fps"], frames=info["frames"]))
+            item["depth"] = _video_asset(folder, rel, f"{name}_depth", functools.partial(
+                write_depth_video, geometry, fps=info["fps"], frames=info["frames"]))
         if geometry is not None and geometry.tracks is not None:
             item["tracks"] = f"{rel}/{name}_tracks.js"
             write_script_asset(folder / f"{name}_tracks.js", item["tracks"], tracks_payload(geometry))

@@ -7,9 +7,7 @@ plus the perspective input and its camera. The folder layouts are documented in 
 
 from __future__ import annotations
 
-import math
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -109,8 +107,8 @@ def _from_npz(folder: Path, video: Path) -> Geometry | None:
     depth_file, tracks_file = folder / "depth.npz", folder / "tracks.npz"
     if not depth_file.is_file() and not tracks_file.is_file():
         return None
-    fps, _ = _fps_frames(video)
     info = probe_video(video)
+    fps = float(info.fps)
     geo = Geometry(size=(info.height, info.width))
     if depth_file.is_file():
         with np.load(depth_file, allow_pickle=False) as npz:
@@ -120,7 +118,7 @@ def _from_npz(folder: Path, video: Path) -> Geometry | None:
             geo.depth_times = _times(npz, len(geo.depth), fps)
     if tracks_file.is_file():
         with np.load(tracks_file, allow_pickle=False) as npz:
-            tracks = npz["tracks_2d"] if "tracks_2d" in npz else None
+            tracks = npz.get("tracks_2d")
             if tracks is None or tracks.ndim != 3 or tracks.shape[2] != 2:
                 raise InputError(f"{tracks_file} must hold 'tracks_2d' (N, T, 2) pixels")
             geo.tracks = tracks.astype(np.float64)
@@ -264,18 +262,3 @@ def read_sources(paths: list[str | os.PathLike], *, master: str | os.PathLike | 
     if not any(c.videos for c in clips):
         raise InputError("no videos found in " + ", ".join(str(p) for p in paths))
     return [c for c in clips if c.videos]
-
-
-def clip_key(index: int) -> str:
-    """Folder name of the ``index``-th clip's assets."""
-    return f"c{index:03d}"
-
-
-def safe_name(text: str) -> str:
-    """A file-name-safe version of a label."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "x"
-
-
-def hfov_to_vfov(fov_x: float, height: int, width: int) -> float:
-    """Vertical field of view (degrees) of a pinhole image of ``height`` x ``width`` pixels."""
-    return math.degrees(2 * math.atan(math.tan(math.radians(fov_x) / 2) * height / width))

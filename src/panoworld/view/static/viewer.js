@@ -88,6 +88,7 @@
     overlay.tracks = video.tracks ? await PanoworldView.load(video.tracks) : null;
     $("#tracks-toggle").hidden = !overlay.tracks;
     document.querySelectorAll("#compare figure").forEach((f, i) => f.classList.toggle("selected", i === index));
+    document.querySelectorAll("#video-choice input").forEach((r, i) => { r.checked = i === index; });
   }
 
   function showInput(input) {
@@ -142,6 +143,9 @@
     showChoice();
     await showCompare();
     await showVideo(0);
+    if (clip.input && clip.input.fov_x !== undefined) {
+      sphere.rotate({ yaw: rad(clip.input.yaw), pitch: rad(clip.input.pitch) });
+    }
     document.body.dataset.state = "ready";
   }
 
