@@ -139,7 +139,7 @@ def test_injection_adds_v2_to_a_v1_only_file_and_is_idempotent(tmp_path):
     assert read_spherical_metadata(path)["ProjectionType"] == "equirectangular"
 
 
-def test_v2_injection_fixes_chunk_offsets_when_moov_comes_first(tmp_path):
+def test_injection_fixes_chunk_offsets_when_moov_comes_first(tmp_path):
     path = tmp_path / "fast.mp4"
     with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as c:
         s = c.add_stream("libx264", rate=16)

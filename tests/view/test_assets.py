@@ -127,6 +127,14 @@ def test_erp_video_script_asset_holds_the_exact_file(tmp_path):
     assert json.loads((tmp_path / "t.js").read_text()[len('PanoworldView.register("t.js", '):-3]) == {"a": [1, 2]}
 
 
+def test_a_video_that_is_not_2_to_1_is_refused(tmp_path):
+    from panoworld.errors import InputError
+
+    src = write_video(tmp_path / "wide.mp4", torch.rand(2, 3, 32, 96), 8)
+    with pytest.raises(InputError, match="not a 2:1 equirectangular"):
+        write_erp_video(src, tmp_path / "v.mp4.js", "v.mp4.js")
+
+
 def test_non_h264_erp_is_reencoded(tmp_path):
     import av
 

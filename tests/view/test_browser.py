@@ -70,6 +70,13 @@ def test_split_page_loads_cleanly_renders_and_turns_when_dragged(split_page, tmp
         outside = [u for u in browser.requests if not inside(u, split_page.parent)]
         assert not outside, outside
         assert any(u.endswith("three.cjs.js") for u in browser.requests)
+        browser.evaluate("const s = document.getElementById('clip'); s.value = 1; s.dispatchEvent(new Event('change'))")
+        browser.wait_for("document.body.dataset.state === 'loading' || document.body.dataset.state === 'ready'")
+        assert browser.wait_for(READY, timeout=60) == "ready"
+        browser.settle(1.0)
+        other = sphere_pixels(browser, tmp_path / "sphere_clip2.png")
+        assert other.std() > 10 and np.abs(other - after).mean() > 8, "choosing another clip changed nothing"
+        assert not browser.console_errors, browser.console_errors
 
 
 def test_depth_legend_shows_metres_and_tracks_are_drawn(split_page, tmp_path):

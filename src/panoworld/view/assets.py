@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from panoworld.errors import InputError
 from panoworld.io import VideoWriter, atomic_write_text, iter_video, probe_video, read_image, write_image
 from panoworld.sphere import erp_to_cubemap
 
@@ -61,6 +62,8 @@ def write_erp_video(src: Path, dest: Path, name: str) -> dict:
     Returns the video's ``width``, ``height``, ``fps``, ``frames`` and ``duration`` (seconds)."""
     info = probe_video(src, count_frames=True)
     width, height = info.width, info.height
+    if width != 2 * height:
+        raise InputError(f"{src} is {width}x{height} pixels, not a 2:1 equirectangular video")
     if _codec(src) == "h264" and width <= MAX_ERP_WIDTH:
         data = src.read_bytes()
     else:
