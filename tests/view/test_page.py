@@ -136,3 +136,18 @@ def test_eval_results_page_has_methods_and_metric_table(results_dir, synth_split
     assert clip["metrics"] == {"methods": ["oracle", "static"],
                                "rows": [{"metric": "psnr/erp", "values": ["100", "17.25"]}]}
     assert clip["videos"][0]["depth"] and clip["videos"][1]["depth"] and not clip["videos"][2]["depth"]
+
+
+def test_a_camera_without_a_photo_still_gets_its_outline(generation_dir, tmp_path):
+    import shutil
+
+    folder = tmp_path / "g"
+    shutil.copytree(generation_dir, folder)
+    record = json.loads((folder / "run.json").read_text())
+    record["arguments"]["image"] = "gone.png"
+    (folder / "run.json").write_text(json.dumps(record))
+    data = read_data(write_viewer(folder, tmp_path / "v").parent)
+    entry = data["clips"][0]["input"]
+    assert "image" not in entry and entry["yaw"] == 30.0 and len(entry["outline"]) == 96
+    lon, lat = zip(*entry["outline"])
+    assert 30 - 50 < min(lon) < max(lon) < 30 + 50 and max(lat) > 10  # around yaw 30, pitch 10 (default 4:3 frame)

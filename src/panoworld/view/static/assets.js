@@ -47,13 +47,15 @@ window.PanoworldView = (() => {
     });
   }
 
-  /** A blob: URL of the base64 video asset `name`, decoded once. */
-  async function videoUrl(name) {
+  /** A promise of the blob: URL of the base64 video asset `name` (decoded once). */
+  function videoUrl(name) {
     if (!(name in blobUrls)) {
-      const text = atob(await load(name));
-      const bytes = new Uint8Array(text.length);
-      for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-      blobUrls[name] = URL.createObjectURL(new Blob([bytes], { type: "video/mp4" }));
+      blobUrls[name] = load(name).then((base64) => {
+        const text = atob(base64);
+        const bytes = new Uint8Array(text.length);
+        for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+        return URL.createObjectURL(new Blob([bytes], { type: "video/mp4" }));
+      });
     }
     return blobUrls[name];
   }

@@ -58,7 +58,9 @@
   function showLegend(legend) {
     $("#depth .bar").style.background = `linear-gradient(to right, ${legend.colours.join(", ")})`;
     const ticks = $("#depth .ticks");
-    ticks.replaceChildren(...legend.ticks.map((t) => el("span", { textContent: t.label, style: `left: ${100 * t.at}%` })));
+    ticks.replaceChildren(...legend.ticks.map((t) => el("span", {
+      textContent: t.label, style: `left: ${100 * t.at}%`,
+    })));
     $("#depth .legend").title = `near ${legend.near_m} m (red) to far ${legend.far_m} m (blue), log scale`;
   }
 
@@ -92,9 +94,9 @@
   }
 
   function showInput(input) {
-    $("#input").hidden = !input;
+    $("#input").hidden = !input || !input.image;
     overlay.outline = input && input.outline;
-    if (!input) return;
+    if (!input || !input.image) return;
     $("#input img").src = input.image;
     $("#input figcaption").textContent = input.fov_x === undefined ? "input" :
       `input · fov ${fmt(input.fov_x)} × ${fmt(input.fov_y)} · yaw ${fmt(input.yaw)} · pitch ${fmt(input.pitch)}` +
