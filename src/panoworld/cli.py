@@ -8,7 +8,7 @@ import sys
 import click
 import typer
 
-from panoworld.commands import annotate, convert, data, demo, eval, generate, project, synth
+from panoworld.commands import annotate, convert, data, demo, eval, generate, project, synth, view
 from panoworld.commands import weights as weights_cmd
 from panoworld.errors import PanoworldError
 
@@ -29,6 +29,7 @@ app.command(name="generate")(generate.generate)
 app.command(name="weights")(weights_cmd.weights)
 app.command(name="annotate")(annotate.annotate)
 app.command(name="synth")(synth.synth)
+app.command(name="view")(view.view)
 
 #: Exceptions turned into a one-line ``error:`` message (a traceback only with PANOWORLD_DEBUG=1).
 USER_ERRORS = (PanoworldError, ValueError, OSError)

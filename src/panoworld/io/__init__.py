@@ -17,6 +17,7 @@ _EXPORTS = {
     "write_image": ".image",
     "inject_spherical_metadata": ".spherical",
     "read_spherical_metadata": ".spherical",
+    "read_spherical_v2": ".spherical",
     "VideoInfo": ".video",
     "VideoWriter": ".video",
     "iter_video": ".video",
