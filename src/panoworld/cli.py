@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("panoworld.commands.data:app", "Dataset building: cut long videos, caption clips, package."),
     "annotate": ("panoworld.commands.annotate:annotate", "Annotate ERP clips: depth, tracks, camera, static flags."),
     "eval": ("panoworld.commands.eval:app", "Evaluate methods on a test set: infer -> run -> report."),
+    "view": ("panoworld.commands.view:view", "View generations, eval results and splits in a 360-degree viewer."),
 }
 
 

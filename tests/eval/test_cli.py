@@ -91,8 +91,16 @@ def test_external_command_template(tmp_path, tiny_split):
     res = tmp_path / "res"
     assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", "argus",
                  "--runner-config", str(cfg), "--shard", "0/4"]) == 0
-    run = json.loads(next(res.glob("argus/*/run.json")).read_text())
+    record = next(res.glob("argus/*/method_run.json"))
+    run = json.loads(record.read_text())
     assert run["native_fps"] == 8.0 and run["num_frames"] == 25 and run["size"] == [480, 640]
+    legacy = {k: v for k, v in run.items() if k not in ("format", "version", "settings_key", "inputs_key")}
+    (record.parent / "run.json").write_text(json.dumps(legacy))  # a folder of an earlier version: no keys
+    record.unlink()
+    args = ["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", "argus",
+            "--runner-config", str(cfg), "--shard", "0/4"]
+    assert main(args) == 2  # made with unknown settings: named, not silently redone
+    assert main([*args, "--force"]) == 0 and record.is_file() and not (record.parent / "run.json").exists()
     failing = {"command": "{python} -c \"import sys; sys.exit(3)\"", "python": sys.executable}
     cfg.write_text(json.dumps({"argus": failing}))
     assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", "argus",
@@ -118,7 +126,7 @@ def test_user_errors_are_one_line(tmp_path, tiny_split, capsys):
 def test_eval_infer_runs_panoworld_in_process(tmp_path, tiny_split, monkeypatch, capsys):
     """The seed's step 2 end to end: a tiny model folder saved with save_pretrained, loaded through the public
     path (``PanoWorldPipeline.from_pretrained``), both prompts passed, settings-keyed re-runs, no empty folders."""
-    from panoworld.eval.testset import read_master
+    from panoworld.formats.testset import read_master
     from panoworld.pipelines import PanoWorldPipeline
     from tests.tiny_models import write_tiny_model_folder
 
@@ -139,7 +147,7 @@ def test_eval_infer_runs_panoworld_in_process(tmp_path, tiny_split, monkeypatch,
     assert main(args) == 0
     clip = read_master(tiny_split)[0]
     assert seen == [((3, 480, 640), clip.caption_for("perspective"), clip.caption_for("medium"), 1)]
-    run = json.loads((res / "panoworld" / clip.dirname / "run.json").read_text())
+    run = json.loads((res / "panoworld" / clip.dirname / "method_run.json").read_text())
     assert run["num_frames"] == 5 and run["size"] == [32, 64] and run["seed"] == 2 and len(run["settings_key"]) == 64
     assert main(args) == 0 and len(seen) == 1  # finished: skipped
     capsys.readouterr()
@@ -150,8 +158,6 @@ def test_eval_infer_runs_panoworld_in_process(tmp_path, tiny_split, monkeypatch,
     fresh = tmp_path / "fresh"
     assert main([*args[:4], str(fresh), *args[5:]]) == 2  # checked before any work: no folders at all
     assert not fresh.exists()
-
-
 
 
 def test_run_with_other_settings_stops_and_names_force(evaluated, tiny_split, capsys):

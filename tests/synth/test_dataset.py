@@ -11,9 +11,11 @@ import pytest
 import torch
 
 from panoworld.cli import main
+from panoworld.formats.annotations import ANNOTATION_FILES
+from panoworld.formats.testset import MASTER_COLUMNS
 from panoworld.io import probe_video, read_image
 from panoworld.sphere import direction_to_lonlat, lonlat_to_pixel
-from panoworld.synth import ANNOTATION_FILES, MASTER_COLUMNS, plan_split
+from panoworld.synth import plan_split
 from panoworld.synth.contact import contact_sheet
 
 ARGS = ["--clips", "3", "--frames", "5", "--size", "16x32", "--seed", "4", "--ann-frames", "3", "--grid", "4"]
@@ -56,7 +58,7 @@ def check_split(root: Path, *, height: int, width: int, grid: int) -> list[dict]
         assert np.isnan(t3[vis == 0]).all() and np.isfinite(t3[vis == 1]).all()
         assert row["is_static"] == str(int(row["trajectory_kind"] == "static"))
         # The stored 3-D tracks and poses reproject onto the stored 2-D tracks where visible.
-        c2w = torch.from_numpy(np.load(ann / "camera_c2w.npy"))[meta["frame_indices"]]
+        c2w = torch.from_numpy(np.load(ann / "camera_c2w_video.npy"))[meta["frame_indices"]]
         world = torch.from_numpy(np.load(ann / "tracks_3d_world.npy")).double().permute(1, 0, 2)
         cam = ((world - c2w[:, None, :3, 3]).unsqueeze(-2) @ c2w[:, None, :3, :3]).squeeze(-2)
         pix = lonlat_to_pixel(direction_to_lonlat(cam), height, width).permute(1, 0, 2).numpy()

@@ -1,19 +1,19 @@
 """Annotate many clips (``panoworld annotate``): clip discovery, settings-keyed resume, per-clip failure records.
 
-Each clip's ``meta.json`` (written last, :func:`~panoworld.annotate.pipeline.write_annotation`) holds the settings
-key (frames, size, tracking options, the networks' weights) and the inputs key (the source video's size and
-modification time); re-runs follow :mod:`panoworld.formats.job_record`. A clip that fails gets ``failed.json`` in
-its folder and the others go on.
+Each clip's annotation folder (``panoworld.formats.annotations``) gets its ``meta.json`` written last
+(:func:`~panoworld.annotate.pipeline.write_annotation`); it holds the settings key (frames, size, tracking options,
+the networks' weights) and the inputs key (the source video's size and modification time); re-runs follow
+:mod:`panoworld.formats.job_record`. A clip that fails gets ``failed.json`` in its folder and the others go on.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 from panoworld.errors import InputError
+from panoworld.formats.annotations import META, is_complete
 from panoworld.formats.job_record import Item, Report, plan_items, settings_key, source_fingerprint
 
 __all__ = ["AnnotateSettings", "list_clips", "annotate_clips"]
@@ -51,45 +51,14 @@ class AnnotateSettings:
         return self
 
 
-def _from_master_csv(path: Path) -> list[tuple[str, Path]]:
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows or "video_path" not in rows[0]:
-        raise InputError(f"{path} has no video_path column (expected a master.csv)")
-    out = []
-    for row in rows:
-        video = Path(row["video_path"])
-        video = video if video.is_absolute() else path.parent / video
-        out.append(((row.get("clip_id") or video.stem).replace("::", "__"), video))
-    return out
-
-
 def list_clips(source: Path, split: str = "all") -> list[tuple[str, Path]]:
-    """(name, video path) pairs from a video, a folder of videos, a training package or a master.csv."""
-    from panoworld.io.media import is_video_path
+    """(name, video path) pairs of a clip source (``panoworld.formats.clips.find_clips``: a video, a folder of
+    videos, a cut folder, a training package's ``split`` or a master.csv)."""
+    from panoworld.formats.clips import find_clips
 
     if split not in ("all", "train", "val"):
         raise InputError(f"--split must be all, train or val, got {split!r}")
-    if source.is_file() and source.suffix.lower() == ".csv":
-        return _from_master_csv(source)
-    if source.is_file() and is_video_path(source):
-        return [(source.stem, source)]
-    if not source.is_dir():
-        raise InputError(f"{source} is not a video, a folder of videos, a training package or a master.csv")
-    videos = source / "videos"
-    if videos.is_dir():
-        names = []
-        for s in ["train", "val"] if split == "all" else [split]:
-            if (source / f"{s}.csv").is_file():
-                with open(source / f"{s}.csv", newline="") as fh:
-                    names += [r["video_basename"] for r in csv.DictReader(fh) if r.get("video_basename")]
-        if names:
-            return [(n, videos / f"{n}.mp4") for n in names]
-        source = videos
-    clips = [(p.stem, p) for p in sorted(source.iterdir()) if p.is_file() and is_video_path(p)]
-    if not clips:
-        raise InputError(f"no videos found in {source}")
-    return clips
+    return find_clips(source, split)
 
 
 def annotate_clips(clips: list[tuple[str, Path]], output: Path, settings: AnnotateSettings, *, device: str = "auto",
@@ -97,13 +66,11 @@ def annotate_clips(clips: list[tuple[str, Path]], output: Path, settings: Annota
                    tiny_random: bool = False, force: bool = False, advance: Callable[[int], None] | None = None,
                    say: Callable[[str], None] = print) -> Report:
     """Annotate every clip not finished with the same settings into ``output/<name>/``; see the module doc."""
-    from panoworld.io import probe_video, read_video
     from panoworld.pipelines.record import fingerprint
 
     from .checkpoints import weights_path
     from .models import COTRACKER_FILE, COTRACKER_SOURCE, DAP_FILE, DAP_SOURCE, load_annotation_models, pick_device
-    from .pipeline import AnnotateOptions, annotate_frames, is_done, resize_frames, sample_frame_indices
-    from .pipeline import write_annotation
+    from .pipeline import AnnotateOptions, annotate_frames, read_clip_frames, write_annotation
 
     settings = settings.validate()
     dev = pick_device(device)
@@ -114,9 +81,8 @@ def annotate_clips(clips: list[tuple[str, Path]], output: Path, settings: Annota
         name: {k: v for k, v in fingerprint(str(path)).items() if k not in ("source", "mtime")}
         for name, path in paths.items()}
     key = settings_key({**asdict(settings), "weights": weights})
-    items = [Item(name, output / name / "meta.json", key, (name, video), inputs=_inputs(video))
-             for name, video in clips]
-    plan = plan_items(items, force=force, complete=lambda item, _: is_done(output / item.name))
+    items = [Item(name, output / name / META, key, (name, video), inputs=_inputs(video)) for name, video in clips]
+    plan = plan_items(items, force=force, complete=lambda item, _: is_complete(output / item.name))
     say(plan.summary("clip"))
     report = Report(skipped=[item.name for item in plan.done])
     if not plan.todo:
@@ -128,11 +94,9 @@ def annotate_clips(clips: list[tuple[str, Path]], output: Path, settings: Annota
     for item in plan.todo:
         name, video = item.payload
         try:
-            info = probe_video(video, count_frames=True)
-            idx = sample_frame_indices(info.num_frames, settings.frames)
-            clip = resize_frames(read_video(video, frame_indices=idx), settings.size)
+            clip, idx, fps = read_clip_frames(video, settings.frames, settings.size)
             ann = annotate_frames(clip, dap, tracker, options, frame_indices=idx)
-            write_annotation(ann, output / name, {"source_video": str(video), "source_fps": float(info.fps),
+            write_annotation(ann, output / name, {"source_video": str(video), "source_fps": fps,
                                                   "tiny_random": tiny_random, "settings_key": item.key,
                                                   "inputs_key": item.inputs})
             report.done.append(name)

@@ -10,6 +10,8 @@ from typing import List, Optional
 import typer
 
 from panoworld.errors import InputError
+from panoworld.formats.clips import cut_manifest_path
+from panoworld.formats.package import PackageLayout
 
 from ._common import parse_size, progress_bar, say
 from ._options import new_app, output_dir
@@ -63,7 +65,7 @@ def cut(
     videos = find_videos(inputs)
     with progress_bar("cut", len(videos)) as advance:
         records = cut_videos(videos, out, opts, workers=workers, force=force, on_done=lambda rec, skipped: advance(1))
-    say(f"{len(videos)} videos -> {summarize(records)}; manifest: {out / 'manifest.jsonl'}")
+    say(f"{len(videos)} videos -> {summarize(records)}; manifest: {cut_manifest_path(out)}")
 
 
 app.command("caption")(caption)
@@ -89,16 +91,17 @@ def package(
     allow_uncaptioned: bool = typer.Option(False, "--allow-uncaptioned", help="Keep clips without captions."),
 ) -> None:
     """Build a training package: videos/, captions/, annotations/, train.csv, val.csv, manifest.json."""
-    from panoworld.data import importers
+    from panoworld.data.importers import items_from_360x, items_from_cut, items_from_folder, items_from_web360
     from panoworld.data.package import build_package
+    from panoworld.formats.captions import read_caption_records
 
     if not (clips or web360 or x360 or folders):
         raise InputError("give at least one of --clips, --folder, --web360, --360x")
-    items = importers.items_from_cut(list(clips), importers.load_captions(list(captions)), annotations) if clips else []
-    items += (importers.items_from_web360(web360) if web360 else []) + (importers.items_from_360x(x360) if x360 else [])
+    items = items_from_cut(list(clips), read_caption_records(list(captions)), annotations) if clips else []
+    items += (items_from_web360(web360) if web360 else []) + (items_from_360x(x360) if x360 else [])
     for folder in folders:
-        items += importers.items_from_folder(folder)
+        items += items_from_folder(folder)
     with progress_bar("package", len(items)) as advance:
         manifest = build_package(items, out, val_ratio=val_ratio, seed=seed, link=link,
                                  require_captions=not allow_uncaptioned, on_item=advance)
-    say(json.dumps(manifest["counts"]) + f" -> {out / 'manifest.json'}")
+    say(json.dumps(manifest["counts"]) + f" -> {PackageLayout(out).manifest}")

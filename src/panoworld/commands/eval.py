@@ -48,7 +48,7 @@ def infer(master: Path = MASTER, results: Path = RESULTS, methods: str = METHODS
     names, shard_index = parse_list(methods) or [], parse_shard(shard)
     check_method_ids(names)
     from panoworld.eval.infer import infer_methods, read_runner_config
-    from panoworld.eval.testset import read_master
+    from panoworld.formats.testset import read_master
 
     clips = take_shard(read_master(master, splits=parse_list(splits)), *shard_index)
     with progress_bar("generating", len(clips) * len(names)) as advance:
@@ -93,13 +93,14 @@ def run(master: Path = MASTER, results: Path = RESULTS, methods: str = METHODS, 
     from panoworld.eval.align import AlignConfig
     from panoworld.eval.evaluate import evaluate
     from panoworld.eval.score import ScoreConfig
-    from panoworld.eval.testset import read_master
+    from panoworld.formats.results import ResultsLayout
+    from panoworld.formats.testset import read_master
 
     all_clips = read_master(master, caption_style=caption_style, strata=strata, splits=parse_list(splits))
     cfg = ScoreConfig(align=AlignConfig(frames, fps), solid_angle=solid_angle, views=views, fid_frames=fid_frames,
                       min_bucket=min_bucket, device=device)
     sources = {"lpips": lpips, "clip": clip, "inception": inception, "video": video_model, "autoencoder": autoencoder}
-    target = out or results / "results_long.csv"
+    target = out or ResultsLayout(results).long_csv
     with progress_bar("scoring", None) as advance:
         stats = evaluate(results, names, take_shard(all_clips, *shard_index), all_clips, cfg, sources=sources,
                          caption_style=caption_style, out=target, force=force, distributional=not shard,

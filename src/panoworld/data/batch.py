@@ -1,67 +1,25 @@
 """Run a per-video job over many videos: parallel workers, resume from per-video records, manifests.
 
-Each finished video leaves ``<out>/.records/<video_id>.json`` (written atomically) holding its result, the
-settings key of the cut options and the inputs key of the source file (size, modification time); re-runs follow
-:mod:`panoworld.formats.job_record` (a changed source is cut again, other options stop the run naming
+Each finished video leaves its cut record (``panoworld.formats.clips``, written atomically) holding its result,
+the settings key of the cut options and the inputs key of the source file (size, modification time); re-runs
+follow :mod:`panoworld.formats.job_record` (a changed source is cut again, other options stop the run naming
 ``--force``), so ``kill -9`` loses at most the videos in flight.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import json
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
-from panoworld.errors import InputError
+from panoworld.formats.clips import CUT_CLIPS_DIR, CUT_RECORDS_DIR, cut_record_path, write_cut_manifest
 from panoworld.formats.job_record import Item, plan_items, settings_key, source_fingerprint, write_record
-from panoworld.io import atomic_write_text
-from panoworld.io.media import VIDEO_SUFFIXES
 
-from .cut import CutOptions, cut_video, safe_id
+from .cut import CutOptions, cut_video
 
-__all__ = ["find_videos", "cut_videos", "write_manifest", "summarize", "MANIFEST_FIELDS", "RECORDS_DIR"]
-
-RECORDS_DIR = ".records"
-MANIFEST_FIELDS = [
-    "video_id", "source", "status", "reason", "clip", "path", "clip_index", "num_frames", "fps", "start_s",
-    "duration_s", "first_source_frame", "last_source_frame", "width", "height", "source_width", "source_height",
-    "source_fps",
-]
-
-
-def find_videos(inputs: Iterable[Path]) -> list[tuple[Path, str]]:
-    """Expand files and folders (searched recursively) into ``(path, video_id)`` pairs, sorted.
-
-    The id of a video found under a folder is its relative path with ``/`` replaced by ``__`` and
-    the suffix dropped (``scene/take1.mp4`` -> ``scene__take1``); a file given directly uses its stem.
-    """
-    found: list[tuple[Path, str]] = []
-    for item in inputs:
-        item = Path(item)
-        if item.is_dir():
-            for p in sorted(item.rglob("*")):
-                if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith("."):
-                    rel = p.relative_to(item).with_suffix("")
-                    found.append((p, safe_id("__".join(rel.parts))))
-        elif item.is_file():
-            found.append((item, safe_id(item.stem)))
-        else:
-            raise InputError(f"input not found: {item}")
-    ids: dict[str, int] = {}
-    unique = []
-    for path, vid in found:
-        if vid in ids:
-            vid = f"{vid}-{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]}"
-        ids[vid] = 1
-        unique.append((path, vid))
-    if not unique:
-        raise InputError("no video files found in the inputs (looked for " + ", ".join(VIDEO_SUFFIXES) + ")")
-    return unique
+__all__ = ["cut_videos", "manifest_rows", "summarize"]
 
 
 def _source_key(src: Path) -> str:
@@ -70,7 +28,7 @@ def _source_key(src: Path) -> str:
 
 def _job(src: Path, out_dir: Path, video_id: str, opts: CutOptions, key: str, inputs: str) -> dict:
     record = cut_video(src, out_dir, video_id, opts)
-    write_record(out_dir / RECORDS_DIR / f"{video_id}.json", record, key, inputs)
+    write_record(cut_record_path(out_dir, video_id), record, key, inputs)
     return record
 
 
@@ -85,7 +43,7 @@ def _kept_clips_exist(out_dir: Path, record: dict) -> bool:
 
 
 def _clean_temporaries(out_dir: Path) -> None:
-    for folder in (out_dir, out_dir / "clips", out_dir / RECORDS_DIR):
+    for folder in (out_dir, out_dir / CUT_CLIPS_DIR, out_dir / CUT_RECORDS_DIR):
         if folder.is_dir():
             for tmp in folder.glob(".*.tmp*"):
                 tmp.unlink(missing_ok=True)
@@ -107,7 +65,7 @@ def cut_videos(
     out_dir.mkdir(parents=True, exist_ok=True)
     _clean_temporaries(out_dir)
     key = settings_key(opts.key())
-    items = [Item(vid, out_dir / RECORDS_DIR / f"{vid}.json", key, (src, vid), inputs=_source_key(src))
+    items = [Item(vid, cut_record_path(out_dir, vid), key, (src, vid), inputs=_source_key(src))
              for src, vid in videos]
     plan = plan_items(items, force=force, complete=lambda item, record: _kept_clips_exist(out_dir, record))
     records: dict[str, dict] = {}
@@ -130,7 +88,7 @@ def cut_videos(
                 if on_done:
                     on_done(records[futures[fut]], False)
     ordered = [records[vid] for _, vid in videos]
-    write_manifest(out_dir, ordered)
+    write_cut_manifest(out_dir, manifest_rows(ordered))
     return ordered
 
 
@@ -144,29 +102,6 @@ def manifest_rows(records: list[dict]) -> list[dict]:
             row.update(entry)
             rows.append(row)
     return rows
-
-
-def write_manifest(out_dir: Path, records: list[dict]) -> None:
-    """Write ``manifest.jsonl`` (full rows, stats included) and ``manifest.csv`` (flat fields) atomically."""
-    rows = manifest_rows(records)
-    atomic_write_text(out_dir / "manifest.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=MANIFEST_FIELDS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in MANIFEST_FIELDS})
-    atomic_write_text(out_dir / "manifest.csv", buf.getvalue())
-
-
-def read_manifest(path: Path) -> list[dict]:
-    """Rows of a ``manifest.jsonl`` (a folder holding one is accepted too)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "manifest.jsonl"
-    if not path.is_file():
-        raise InputError(f"manifest not found: {path} (run `panoworld data cut` first)")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
 
 
 def summarize(records: list[dict]) -> str:

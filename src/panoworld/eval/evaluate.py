@@ -1,13 +1,14 @@
 """Score methods' results into the long CSV (``panoworld eval run``): settings-keyed, resumable, shardable.
 
-Item = (method, clip) with a result video. Beside its score rows ``_scores/<method>/<split>__<clip>.csv`` the
-scorer writes ``<split>__<clip>.json`` (last) with the settings key (:func:`score_settings`: the evaluation clock,
-weighting, views, feature sampling, caption style and which backbone networks were used) and the inputs key (the
-result's and the GT video's identity). A result that changed is re-scored; other settings stop the run naming
-``--force`` (:mod:`panoworld.formats.job_record`).
+Item = (method, clip) with a result video. Beside its score rows the scorer writes the clip's score record (last;
+``panoworld.formats.results``) with the settings key (:func:`score_settings`: the evaluation clock, weighting,
+views, feature sampling, caption style and which backbone networks were used) and the inputs key (the result's video
+and method-run record and the GT video's identity). A result that changed is re-scored; other settings stop the run
+naming ``--force`` (:mod:`panoworld.formats.job_record`).
 
-Backbone networks given explicitly must load; the default ones that are not installed are skipped with one
-warning naming what to install, and the metrics needing them are left out (``<results>/eval_run.json`` says which).
+Backbone networks given explicitly must load; the default ones that are not installed are skipped with one warning
+naming what to install, and the metrics needing them are left out (the results folder's score-run summary says
+which).
 """
 
 from __future__ import annotations
@@ -18,19 +19,18 @@ from typing import Callable
 
 from panoworld.errors import MissingComponentError
 from panoworld.formats.job_record import Item, plan_items, settings_key, source_fingerprint, write_record
+from panoworld.formats.results import ResultsLayout, record_files
+from panoworld.formats.testset import TestClip
 
 from .backbones import Backbones, load_backbones
 from .score import ScoreConfig, Scorer, assemble
-from .testset import Clip, result_dir
 
-__all__ = ["BACKBONE_FLAGS", "default_backbones", "load_available_backbones", "score_settings", "evaluate",
-           "RUN_SUMMARY"]
+__all__ = ["BACKBONE_FLAGS", "default_backbones", "load_available_backbones", "score_settings", "evaluate"]
 
 #: Backbone -> (CLI flag, metrics that need it).
 BACKBONE_FLAGS = {"lpips": ("--lpips", "LPIPS"), "clip": ("--clip", "CLIP-T"),
                   "inception": ("--inception", "FID and OmniFID"), "video": ("--video-model", "FVD"),
                   "autoencoder": ("--autoencoder", "fd_vae")}
-RUN_SUMMARY = "eval_run.json"
 
 
 def default_backbones() -> dict[str, str]:
@@ -75,14 +75,14 @@ def score_settings(cfg: ScoreConfig, backbones: dict[str, str | None], caption_s
     return {"config": config, "backbones": backbones, "caption_style": caption_style}
 
 
-def _inputs(results: Path, method: str, clip: Clip) -> dict:
-    rdir = result_dir(results, method, clip)
-    files = [rdir / "video.mp4", rdir / "run.json", clip.video_path]
-    return {str(i): {k: v for k, v in source_fingerprint(f).items() if k != "path"} if f.is_file() else None
-            for i, f in enumerate(files)}
+def _inputs(layout: ResultsLayout, method: str, clip: TestClip) -> dict:
+    """The identity of what a clip's scores are computed from: the result's files and the GT video."""
+    files = {f.name: f for f in record_files(layout.clip_dir(method, clip.dirname))}
+    return {name: {k: v for k, v in source_fingerprint(f).items() if k != "path"}
+            for name, f in {**files, "gt": clip.video_path}.items()}
 
 
-def evaluate(results: Path, methods: list[str], clips: list[Clip], all_clips: list[Clip], cfg: ScoreConfig, *,
+def evaluate(results: Path, methods: list[str], clips: list[TestClip], all_clips: list[TestClip], cfg: ScoreConfig, *,
              sources: dict[str, str | None], caption_style: str, out: Path, force: bool = False,
              distributional: bool = True, advance: Callable[[int], None] | None = None,
              say: Callable[[str], None] = print) -> dict:
@@ -98,15 +98,16 @@ def evaluate(results: Path, methods: list[str], clips: list[Clip], all_clips: li
     backbones, skipped = load_available_backbones(sources, defaults, cfg.device, say=say)
     used = {n: None if n in skipped else (sources.get(n) or defaults[n]) for n in BACKBONE_FLAGS}
     scorer = Scorer(results, backbones, cfg)
+    layout = scorer.layout
     key = settings_key(score_settings(cfg, used, caption_style))
-    items = [Item(f"{m}/{c.dirname}", scorer.score_path(m, c).with_suffix(".json"), key, (m, c),
-                  inputs=settings_key(_inputs(results, m, c)))
+    items = [Item(f"{m}/{c.dirname}", layout.score_record(m, c.dirname), key, (m, c),
+                  inputs=settings_key(_inputs(layout, m, c)))
              for m in methods for c in clips if scorer.has_result(m, c)]
     plan = plan_items(items, force=force, complete=lambda item, _: scorer.score_path(*item.payload).is_file())
     say(plan.summary("clip"))
     by_pair = {item.payload: item for item in plan.todo}
 
-    def done(method: str, clip: Clip) -> None:
+    def done(method: str, clip: TestClip) -> None:
         item = by_pair[(method, clip)]
         write_record(item.record, {"method": method, "clip_id": clip.clip_id}, item.key, item.inputs)
 
@@ -116,5 +117,5 @@ def evaluate(results: Path, methods: list[str], clips: list[Clip], all_clips: li
             scorer.distributional(method, all_clips)
     stats = {"scored": scored, "skipped": len(plan.done), "missing": len(methods) * len(clips) - len(items),
              "rows": assemble(results, methods, all_clips, out), "skipped_backbones": skipped}
-    atomic_write_json(results / RUN_SUMMARY, {"settings_key": key, "backbones": used, **stats})
+    atomic_write_json(layout.score_run, {"settings_key": key, "backbones": used, **stats})
     return stats

@@ -1,17 +1,16 @@
-"""Apply a frame function to an image or, streamed in chunks, a video (the engine of ``panoworld project``)."""
+"""Tell videos from images by file name, and apply a frame function to an image or, streamed in chunks, a video
+(the engine of ``panoworld project``). Importing this module does not import torch or PyAV."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
-
-import torch
+from typing import TYPE_CHECKING, Callable
 
 from panoworld.errors import InputError
 
-from .image import read_image, write_image
-from .video import VideoWriter, iter_video, probe_video
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["VIDEO_SUFFIXES", "is_video_path", "transform_media"]
 
@@ -43,6 +42,11 @@ def transform_media(
         chunk: video frames per call of ``fn``.
         progress: called with the number of frames done after each chunk.
     """
+    import torch
+
+    from .image import read_image, write_image
+    from .video import VideoWriter, iter_video, probe_video
+
     src, dst = Path(src), Path(dst)
     if is_video_path(src) != is_video_path(dst):
         raise InputError(f"{src} and {dst} must both be images or both be videos")

@@ -22,7 +22,6 @@ _EXPORTS = {
     "GenerationConfig": ".config",
     "LoadConfig": ".config",
     "OFFLOAD_MODES": ".config",
-    "circular_pad": ".decode",
     "decode_video": ".decode",
     "DenoiserInputs": ".guidance",
     "GuidedDenoiser": ".guidance",

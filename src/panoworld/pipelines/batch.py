@@ -2,10 +2,10 @@
 
 Each clip's result is determined by its settings (:func:`clip_settings`: the generation config, the prompts, the
 weights' fingerprints, dtype and RoPE variant) and its input (the image's content hash); both keys are written into
-the clip's ``run.json``. A re-run skips clips whose keys match, redoes clips whose image changed, stops (naming
-``--force``) when a finished clip was made with other settings, and runs the rest
-(:mod:`panoworld.formats.job_record`). A clip that fails at run time
-gets ``failed.json`` and the others go on; the caller turns failures into a non-zero exit code.
+the clip's generation record (``panoworld.formats.run_records``). A re-run skips clips whose keys match, redoes
+clips whose image changed, stops (naming ``--force``) when a finished clip was made with other settings, and runs
+the rest (:mod:`panoworld.formats.job_record`). A clip that fails at run time gets ``failed.json`` and the others go
+on; the caller turns failures into a non-zero exit code.
 """
 
 from __future__ import annotations
@@ -17,16 +17,14 @@ from pathlib import Path
 from typing import Callable, ContextManager
 
 from panoworld.formats.job_record import Item, Report, plan_items, settings_key, write_summary
+from panoworld.formats.run_records import GENERATION_RECORD, GENERATION_SUMMARY
 
 from .config import GenerationConfig, LoadConfig
 from .jobs import Job
 from .loading import ModelSource, load_pipeline
-from .outputs import RUN_RECORD, write_outputs
+from .outputs import write_outputs
 
-__all__ = ["clip_settings", "generate_clips", "SUMMARY"]
-
-#: Written into the batch's output root after every batch run.
-SUMMARY = "batch_summary.json"
+__all__ = ["clip_settings", "generate_clips"]
 
 Progress = Callable[[str, int], ContextManager[Callable[[int], None]]]
 
@@ -91,8 +89,8 @@ def generate_clips(jobs: list[Job], source: ModelSource, load: LoadConfig, *,
         jobs: the checked jobs, each with its settings (``pipelines.jobs.check_jobs``).
         source, load: the resolved model and how to load it (loaded only when some clip must run).
         force: redo finished clips too.
-        arguments: the command's arguments, stored in each ``run.json``.
-        summary_dir: where to write ``batch_summary.json`` (None: no summary).
+        arguments: the command's arguments, stored in each generation record.
+        summary_dir: where to write the batch summary (``formats.run_records.GENERATION_SUMMARY``; None: no summary).
         progress: ``progress(label, total)`` -> context manager yielding ``advance(n)``, per clip.
         say: status lines.
     """
@@ -100,8 +98,8 @@ def generate_clips(jobs: list[Job], source: ModelSource, load: LoadConfig, *,
     device = load.torch_device()
     dtype = str(load.torch_dtype(device)).replace("torch.", "")
     models = source.fingerprints()
-    items = [Item(job.name, job.out / RUN_RECORD, settings_key(clip_settings(job, job.config, models, dtype=dtype,
-                                                                          rope=load.rope)), (job, job.config),
+    items = [Item(job.name, job.out / GENERATION_RECORD,
+                  settings_key(clip_settings(job, job.config, models, dtype=dtype, rope=load.rope)), (job, job.config),
                   inputs=settings_key({"image_sha256": _file_sha256(job.image)})) for job in jobs]
     plan = plan_items(items, force=force)
     say(plan.summary("clip"))
@@ -121,5 +119,5 @@ def generate_clips(jobs: list[Job], source: ModelSource, load: LoadConfig, *,
                 say(f"{item.name}: FAILED ({report.fail(item, exc, job.out)})")
             load_s = 0.0
     if summary_dir is not None:
-        write_summary(summary_dir / SUMMARY, items, report)
+        write_summary(summary_dir / GENERATION_SUMMARY, items, report)
     return report

@@ -1,4 +1,4 @@
-"""What one generated clip leaves on disk: pano.mp4, preview.mp4, round1.mp4 and ``run.json`` (written last).
+"""What one generated clip leaves on disk (names: ``panoworld.formats.run_records.GENERATION_OUTPUTS``).
 
 Files of ``<out>/`` (every one atomic):
 
@@ -6,8 +6,8 @@ Files of ``<out>/`` (every one atomic):
 pano.mp4        the ERP video, spherical metadata
 preview.mp4     the perspective input (scaled to the ERP height) beside the ERP video
 round1.mp4      the Round-1 ERP video (chained runs only)
-run.json        the run record (:func:`panoworld.pipelines.record.run_record`) with top-level
-                ``settings_key`` and ``inputs_key``; its presence marks the clip done
+run.json        the generation record (``panoworld.formats.run_records.GenerationRecord``) with
+                ``settings_key`` and ``inputs_key``; written last, its presence marks the clip done
 failed.json     instead of run.json when the clip failed (``job_record.write_failure``)
 ==============  ===========================================================================
 """
@@ -19,12 +19,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from panoworld.formats.job_record import FAILURE_RECORD, write_record
+from panoworld.formats.job_record import FAILURE_RECORD
+from panoworld.formats.run_records import GENERATION_OUTPUTS, write_generation_record
 from panoworld.io import write_video
 
-__all__ = ["RUN_RECORD", "preview_frames", "write_outputs"]
-
-RUN_RECORD = "run.json"
+__all__ = ["preview_frames", "write_outputs"]
 
 
 def preview_frames(perspective: torch.Tensor, erp: torch.Tensor) -> torch.Tensor:
@@ -47,11 +46,12 @@ def preview_frames(perspective: torch.Tensor, erp: torch.Tensor) -> torch.Tensor
 
 def write_outputs(out: Path, result, *, fps: float, record: dict, settings_key: str,
                   inputs_key: str | None = None) -> dict:
-    """Write the videos of ``result`` (a ``GenerationResult``), then ``run.json`` last; return the files."""
-    files = {"video": str(write_video(out / "pano.mp4", result.video, fps, spherical=True))}
-    files["preview"] = str(write_video(out / "preview.mp4", preview_frames(result.perspective, result.video), fps))
+    """Write the videos of ``result`` (a ``GenerationResult``), then the generation record last; return the files."""
+    names = GENERATION_OUTPUTS
+    files = {"video": str(write_video(out / names["video"], result.video, fps, spherical=True))}
+    files["preview"] = str(write_video(out / names["preview"], preview_frames(result.perspective, result.video), fps))
     if result.round1 is not None:
-        files["round1"] = str(write_video(out / "round1.mp4", result.round1, fps, spherical=True))
-    write_record(out / RUN_RECORD, dict(record, outputs=files), settings_key, inputs_key)
+        files["round1"] = str(write_video(out / names["round1"], result.round1, fps, spherical=True))
+    write_generation_record(out, dict(record, outputs=files, settings_key=settings_key, inputs_key=inputs_key))
     (out / FAILURE_RECORD).unlink(missing_ok=True)
     return files

@@ -34,7 +34,6 @@ from .decode import decode_video, to_host
 from .guidance import DenoiserInputs, GuidedDenoiser
 from .noise import initial_noise, latitude_warp_noise
 from .offload import Offloader
-from .partial_image import enable_partial_image_batch
 from .sampler import sample
 from .schedule import karras_flow_schedule
 
@@ -122,7 +121,7 @@ class PanoWorldPipeline:
         self.vae = self.offloader.place(vae)
         self.text_encoder = self.offloader.place(text_encoder)
         self.image_encoder = self.offloader.place(image_encoder)
-        self.partial_image_batch = enable_partial_image_batch(transformer)
+        self.partial_image_batch = bool(getattr(transformer, "supports_partial_image_batch", False))
         self._text_cache: dict[str, torch.Tensor] = {}
         #: The sampler the transformer was made for ("unipc-karras" or "few-step"); ``from_pretrained`` sets it
         #: from the model folder, with the :class:`~panoworld.pipelines.loading.ModelSource` as ``source``.

@@ -1,20 +1,12 @@
 """Write a synthetic split in the official test-set layout (reference sections 8.4 and 9.2), resumably.
 
-Layout under ``out_dir`` (see docs/synth.md for every file, shape, dtype and unit)::
-
-    master.csv                                  one row per clip, paths relative to this folder
-    split.json                                  the settings the split was made with
-    videos/<name>.mp4                           H.264 ERP video, spherical metadata
-    inputs/<name>.png, inputs/<name>.json       perspective input (frame 0) and its fov / yaw / pitch
-    captions/<name>.json                        {"short", "medium", "long"}
-    annotations/<split>__<name>/                depth/, instances/, tracks, poses, meta.json (written last)
+The layout is :mod:`panoworld.formats.testset` (master.csv, split.json, videos/, inputs/, captions/) with one
+:mod:`panoworld.formats.annotations` folder per clip (exact ground truth: depth in metres, instance ids, tracks,
+poses; meta.json written last). docs/synth.md lists every file, shape, dtype and unit.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import os
 import random
@@ -27,8 +19,11 @@ import numpy as np
 import torch
 
 from panoworld.errors import InputError
+from panoworld.formats.annotations import AnnotationWriter, is_complete, read_meta
+from panoworld.formats.captions import Captions, write_captions
 from panoworld.formats.job_record import Item, plan_items, read_record, settings_key, write_record
-from panoworld.io import VideoWriter, atomic_write_bytes, atomic_write_json, atomic_write_text, write_image
+from panoworld.formats.testset import TestSetLayout, make_clip_id, write_master
+from panoworld.io import VideoWriter, atomic_write_json, write_image
 from panoworld.sphere import erp_to_perspective
 
 from .captions import make_captions
@@ -36,8 +31,6 @@ from .render import ClipRenderer
 from .scene import TRAJECTORY_KINDS, Scene
 
 __all__ = [
-    "MASTER_COLUMNS",
-    "ANNOTATION_FILES",
     "ClipPlan",
     "plan_split",
     "write_clip",
@@ -47,30 +40,6 @@ __all__ = [
     "input_size",
     "master_row",
 ]
-
-#: master.csv columns: the reference schema (section 9.2) followed by our extra columns.
-MASTER_COLUMNS = (
-    "clip_id", "split", "video_path", "annotation_dir", "caption_path", "n_frames", "fps", "resolution",
-    "is_static", "has_depth", "has_tracks", "has_camera_poses", "depth_kind", "pose_kind", "trajectory_kind",
-    "scene_id", "input_path", "input_fov_x", "input_yaw", "input_pitch", "scene_kind", "n_video_frames", "seed",
-)
-
-#: Per-clip annotation files: name -> (shape with symbols, dtype). N tracks, K annotation frames,
-#: T video frames, H x W the ERP size. ``depth/`` and ``instances/`` hold K files each.
-ANNOTATION_FILES = {
-    "depth/{k:04d}.npy": (("H", "W"), "float16|float32"),
-    "instances/{k:04d}.npy": (("H", "W"), "uint16"),
-    "tracks_2d.npy": (("N", "K", 2), "float32"),
-    "visibility.npy": (("N", "K"), "float16"),
-    "tracks_3d.npy": (("N", "K", 3), "float32"),
-    "tracks_3d_raw.npy": (("N", "K", 3), "float32"),
-    "tracks_3d_world.npy": (("N", "K", 3), "float32"),
-    "track_is_static.npy": (("N",), "float32"),
-    "query_points.npy": (("N", 2), "float32"),
-    "camera_poses.npy": (("K", 12), "float32"),
-    "camera_c2w.npy": (("T", 4, 4), "float64"),
-    "meta.json": ((), "json"),
-}
 
 DEFAULT_TRAJECTORIES = (25, 12, 8, 5)
 #: Version of :func:`plan_split`'s rule (stored in split.json: a split planned otherwise cannot grow).
@@ -148,16 +117,6 @@ def annotation_frame_indices(n_frames: int, n_ann: int) -> list[int]:
     return [int(round(i * (n_frames - 1) / (n_ann - 1))) for i in range(n_ann)] if n_ann > 1 else [0]
 
 
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
-    return buf.getvalue()
-
-
-def _save(path: Path, array: np.ndarray) -> None:
-    atomic_write_bytes(path, _npy_bytes(array))
-
-
 def input_size(height: int) -> tuple[int, int]:
     """Perspective input size for an ERP of ``height`` rows: 480x640 at 512 rows, same ratio otherwise."""
     return max(2, 2 * round(height * 480 / 1024)), max(2, 2 * round(height * 640 / 1024))
@@ -185,49 +144,63 @@ def write_clip(
     height, width = size
     renderer = ClipRenderer(scene, frames=frames, size=size, fps=fps, device=device, supersample=supersample, shadows=shadows)
     ann_idx = annotation_frame_indices(frames, ann_frames)
-    ann_dir = root / "annotations" / f"{split}__{plan.name}"
-    video = root / "videos" / f"{plan.name}.mp4"
-    input_png = root / "inputs" / f"{plan.name}.png"
-    np_depth = np.float16 if depth_dtype == "float16" else np.float32
+    layout = TestSetLayout(root)
     max_depth = 0.0
-    with VideoWriter(video, fps, crf=18, spherical=True) as writer:
-        for i in range(frames):
-            rgb, depth, inst = renderer.render_frame(i)
-            writer.write(rgb.cpu())
-            if i == 0:
-                persp = erp_to_perspective(rgb.cpu(), fov_x=input_fov, size=input_size(height))
-                write_image(input_png, persp)
-            if i in ann_idx:
-                k = ann_idx.index(i)
-                d = depth.cpu().numpy()
-                max_depth = max(max_depth, float(np.nanmax(np.where(np.isfinite(d), d, np.nan))))
-                _save(ann_dir / "depth" / f"{k:04d}.npy", d.astype(np_depth))
-                _save(ann_dir / "instances" / f"{k:04d}.npy", inst.cpu().numpy().astype(np.uint16))
-            if progress is not None:
-                progress(1)
-    atomic_write_json(root / "inputs" / f"{plan.name}.json",
-                      {"fov_x": input_fov, "yaw": 0.0, "pitch": 0.0, "roll": 0.0, "size": list(input_size(height))})
-    captions = make_captions(scene)
-    atomic_write_json(root / "captions" / f"{plan.name}.json", captions)
-    tr = renderer.tracks(grid_size)
-    sel = torch.tensor(ann_idx)
-    vis = tr.visibility[sel].T.numpy()
-    nan = np.float32(np.nan)
-    cam0 = tr.tracks3d_cam0[sel].permute(1, 0, 2).numpy().astype(np.float32)
-    raw = tr.tracks3d_cam[sel].permute(1, 0, 2).numpy().astype(np.float32)
-    _save(ann_dir / "tracks_2d.npy", tr.tracks2d[sel].permute(1, 0, 2).numpy().astype(np.float32))
-    _save(ann_dir / "visibility.npy", vis.astype(np.float16))
-    _save(ann_dir / "tracks_3d.npy", np.where(vis[..., None], cam0, nan))
-    _save(ann_dir / "tracks_3d_raw.npy", np.where(vis[..., None], raw, nan))
-    _save(ann_dir / "tracks_3d_world.npy", tr.tracks3d_world[sel].permute(1, 0, 2).numpy().astype(np.float32))
-    _save(ann_dir / "track_is_static.npy", tr.static.numpy().astype(np.float32))
-    _save(ann_dir / "query_points.npy", tr.queries.numpy().astype(np.float32))
-    poses = renderer.poses
-    rel = torch.linalg.inv(poses[sel]) @ poses[0]  # frame-0 camera -> frame-t camera point transform
-    _save(ann_dir / "camera_poses.npy", torch.cat([rel[:, :3, :3].reshape(-1, 9), rel[:, :3, 3]], 1).numpy().astype(np.float32))
-    _save(ann_dir / "camera_c2w.npy", poses.numpy().astype(np.float64))
+    sky = []
+    with AnnotationWriter(layout.path(layout.annotations(split, plan.name)), depth_dtype=depth_dtype) as ann:
+        with VideoWriter(layout.path(layout.video(plan.name)), fps, crf=18, spherical=True) as writer:
+            for i in range(frames):
+                rgb, depth, inst = renderer.render_frame(i)
+                writer.write(rgb.cpu())
+                if i == 0:
+                    persp = erp_to_perspective(rgb.cpu(), fov_x=input_fov, size=input_size(height))
+                    write_image(layout.path(layout.input_image(plan.name)), persp)
+                if i in ann_idx:
+                    k = ann_idx.index(i)
+                    d = depth.cpu().numpy()
+                    max_depth = max(max_depth, float(np.nanmax(np.where(np.isfinite(d), d, np.nan))))
+                    ann.depth(k, d)
+                    ann.instances(k, inst.cpu().numpy())
+                    sky.append(inst.cpu().numpy() == 0)
+                if progress is not None:
+                    progress(1)
+        atomic_write_json(layout.path(layout.input_view(plan.name)),
+                          {"fov_x": input_fov, "yaw": 0.0, "pitch": 0.0, "roll": 0.0, "size": list(input_size(height))})
+        write_captions(layout.path(layout.captions(plan.name)), Captions(**make_captions(scene)))
+        tr = renderer.tracks(grid_size)
+        sel = torch.tensor(ann_idx)
+        vis = tr.visibility[sel].T.numpy()
+        nan = np.float32(np.nan)
+        cam0 = tr.tracks3d_cam0[sel].permute(1, 0, 2).numpy().astype(np.float32)
+        raw = tr.tracks3d_cam[sel].permute(1, 0, 2).numpy().astype(np.float32)
+        poses = renderer.poses
+        rel = torch.linalg.inv(poses[sel]) @ poses[0]  # frame-0 camera -> frame-t camera point transform
+        ann.put(
+            sky_mask=np.stack(sky),
+            tracks_2d=tr.tracks2d[sel].permute(1, 0, 2).numpy(),
+            visibility=vis,
+            tracks_3d=np.where(vis[..., None], cam0, nan),
+            tracks_3d_raw=np.where(vis[..., None], raw, nan),
+            tracks_3d_world=tr.tracks3d_world[sel].permute(1, 0, 2).numpy(),
+            track_is_static=tr.static.numpy(),
+            query_points=tr.queries.numpy(),
+            camera_poses=torch.cat([rel[:, :3, :3].reshape(-1, 9), rel[:, :3, 3]], 1).numpy(),
+            camera_c2w=(torch.linalg.inv(poses[0]) @ poses[sel]).numpy(),
+            camera_c2w_video=poses.numpy(),
+            frame_indices=np.asarray(ann_idx),
+        )
+        meta = _meta(scene, plan, tr, ann_idx, size=size, fps=fps, frames=frames, grid_size=grid_size,
+                     depth_dtype=depth_dtype, max_depth=max_depth)
+        ann.commit(meta)
+    return master_row(root, plan, split, meta, input_fov)
+
+
+def _meta(scene: Scene, plan: ClipPlan, tr, ann_idx: list[int], *, size, fps, frames, grid_size, depth_dtype,
+          max_depth) -> dict:
+    """The clip's annotation meta.json (what :func:`master_row` reads back on resume)."""
+    height, width = size
     is_static = scene.trajectory.kind == "static"
-    meta = {
+    return {
         "video_resolution": [width, height],
         "n_frames": len(ann_idx),
         "n_tracks": int(tr.queries.shape[0]),
@@ -239,12 +212,11 @@ def write_clip(
         "frame_times_s": [round(i / fps, 6) for i in ann_idx],
         "fps": fps,
         "n_video_frames": frames,
-        "depth_unit": "m",
-        "depth_scale": 1.0,
         "depth_dtype": depth_dtype,
         "depth_kind": "synth_gt",
         "pose_convention": "camera_poses: [R|t] row-major, p_t = R p_0 + t (frame-0 camera -> frame-t camera), "
-                           "OpenCV axes; camera_c2w: camera-to-world per video frame",
+                           "OpenCV axes; camera_c2w: camera-to-world per annotation frame, world = frame-0 camera; "
+                           "camera_c2w_video: camera-to-world per video frame, world of tracks_3d_world",
         "trajectory_kind": scene.trajectory.kind,
         "scene_kind": scene.kind,
         "scene_id": f"{scene.kind}/{scene.description.get('place', '')}/{plan.seed}",
@@ -253,19 +225,18 @@ def write_clip(
         "dynamic_instances": sorted(scene.dynamic_instances),
         "n_static_tracks": int(tr.static.sum()),
     }
-    atomic_write_json(ann_dir / "meta.json", meta)
-    return master_row(root, plan, split, meta, input_fov)
 
 
 def master_row(root: Path, plan: ClipPlan, split: str, meta: dict, input_fov: float) -> dict:
     """The master.csv row of a written clip (paths relative to ``root``)."""
     width, height = meta["video_resolution"]
+    layout = TestSetLayout(root)
     return {
-        "clip_id": f"{split}::{plan.name}",
+        "clip_id": make_clip_id(split, plan.name),
         "split": split,
-        "video_path": f"videos/{plan.name}.mp4",
-        "annotation_dir": f"annotations/{split}__{plan.name}",
-        "caption_path": f"captions/{plan.name}.json",
+        "video_path": layout.video(plan.name),
+        "annotation_dir": layout.annotations(split, plan.name),
+        "caption_path": layout.captions(plan.name),
         "n_frames": meta["n_frames"],
         "fps": meta["fps"],
         "resolution": f"{width}x{height}",
@@ -277,7 +248,7 @@ def master_row(root: Path, plan: ClipPlan, split: str, meta: dict, input_fov: fl
         "pose_kind": "synth_gt",
         "trajectory_kind": meta["trajectory_kind"],
         "scene_id": meta["scene_id"],
-        "input_path": f"inputs/{plan.name}.png",
+        "input_path": layout.input_image(plan.name),
         "input_fov_x": input_fov,
         "input_yaw": 0.0,
         "input_pitch": 0.0,
@@ -305,11 +276,13 @@ def check_settings(*, size, frames, fps, grid_size, depth_dtype, split, clips, t
 
 
 def _clip_done(root: Path, split: str, plan: ClipPlan) -> dict | None:
-    meta = root / "annotations" / f"{split}__{plan.name}" / "meta.json"
-    needed = [root / "videos" / f"{plan.name}.mp4", root / "inputs" / f"{plan.name}.png",
-              root / "inputs" / f"{plan.name}.json", root / "captions" / f"{plan.name}.json"]
-    if meta.is_file() and all(p.is_file() for p in needed):
-        return json.loads(meta.read_text())
+    """The meta.json of a finished clip (annotations committed and every other file present), else None."""
+    layout = TestSetLayout(root)
+    ann = layout.path(layout.annotations(split, plan.name))
+    needed = [layout.video(plan.name), layout.input_image(plan.name), layout.input_view(plan.name),
+              layout.captions(plan.name)]
+    if is_complete(ann) and all(layout.path(p).is_file() for p in needed):
+        return read_meta(ann)
     return None
 
 
@@ -351,7 +324,7 @@ def write_split(
         "grid_size": grid_size, "split": split, "supersample": supersample, "shadows": shadows,
         "depth_dtype": depth_dtype, "input_fov": input_fov,
     }
-    settings_path = root / "split.json"
+    settings_path = TestSetLayout(root).settings
     key = settings_key(settings)
     plan_items([Item(str(root), settings_path, key)], force=force)  # other settings: stop, naming --force
     existing = (read_record(settings_path) or {}).get("clips", 0)
@@ -373,11 +346,5 @@ def write_split(
         rows.append(write_clip(root, plan, scene, split=split, frames=frames, size=size, fps=fps, ann_frames=ann_frames,
                                grid_size=grid_size, device=device, supersample=supersample, shadows=shadows,
                                depth_dtype=depth_dtype, input_fov=input_fov, progress=progress))
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=MASTER_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    master = root / "master.csv"
-    atomic_write_text(master, text.getvalue())
-    return master
+    return write_master(TestSetLayout(root).master, rows)
 

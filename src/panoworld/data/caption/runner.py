@@ -1,12 +1,12 @@
 """Caption many clips: one request per clip, validation, retries with back-off, resume, usage and cost.
 
-Per clip ``<stem>`` the output folder gets ``<stem>.json`` on success (written atomically, with the settings
-key of the model, prompt and views and the inputs key of the clip file; a re-run skips it, re-captions a changed
-clip and stops naming ``--force`` when the settings changed, :mod:`panoworld.formats.job_record`) or
-``<stem>.failed.json`` after the last failed attempt (a re-run tries it again). Every answered request is logged
-with its tokens in ``caption_log.jsonl`` as it happens, so :func:`caption_totals` counts the requests of killed
-runs too; every finished run appends its totals to ``caption_runs.jsonl``. Secrets given to
-:func:`caption_clips` are scrubbed from every message before it is stored or shown.
+Per clip the output folder gets a caption record on success (written atomically, with the settings key of the
+model, prompt and views and the inputs key of the clip file; a re-run skips it, re-captions a changed clip and
+stops naming ``--force`` when the settings changed, :mod:`panoworld.formats.job_record`) or a failure record after
+the last failed attempt (a re-run tries it again). Every answered request is logged with its tokens in the events
+log as it happens, so :func:`caption_totals` counts the requests of killed runs too; every finished run appends its
+totals to the runs log (file names: ``panoworld.formats.captions``). Secrets given to :func:`caption_clips` are
+scrubbed from every message before it is stored or shown.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from panoworld.errors import InputError
+from panoworld.formats.captions import CAPTION_EVENTS_LOG, CAPTION_RUNS_LOG, caption_failure_path, caption_record_path
+from panoworld.formats.clips import is_cut_folder, kept_clips, source_video_id
 from panoworld.formats.job_record import Item, plan_items, settings_key, source_fingerprint, write_record
 from panoworld.io import atomic_write_json
 
@@ -31,7 +33,6 @@ from .views import DIRECTIONS, clip_views
 
 __all__ = ["CaptionOptions", "ClipItem", "caption_clips", "caption_settings", "caption_totals", "clips_from_inputs"]
 
-LOG = "caption_log.jsonl"
 
 
 @dataclass(frozen=True)
@@ -72,19 +73,15 @@ class CaptionOptions:
 
 
 def clips_from_inputs(inputs: Sequence[Path]) -> list[ClipItem]:
-    """Clips from cut-output folders (their ``manifest.jsonl``: kept clips), folders of ``.mp4`` or files."""
+    """Clips from cut-output folders (their kept clips), folders of ``.mp4`` or files."""
     items: list[ClipItem] = []
     for item in map(Path, inputs):
-        manifest = item / "manifest.jsonl"
-        if item.is_dir() and manifest.is_file():
-            for line in manifest.read_text().splitlines():
-                row = json.loads(line) if line.strip() else {}
-                if row.get("status") == "kept":
-                    items.append(ClipItem(item / row["path"], row["video_id"]))
+        if item.is_dir() and is_cut_folder(item):
+            items.extend(ClipItem(path, row["video_id"]) for path, row in kept_clips(item))
         elif item.is_dir():
-            items.extend(ClipItem(p, p.stem.split("__clip")[0]) for p in sorted(item.glob("*.mp4")))
+            items.extend(ClipItem(p, source_video_id(p.stem)) for p in sorted(item.glob("*.mp4")))
         elif item.is_file():
-            items.append(ClipItem(item, item.stem.split("__clip")[0]))
+            items.append(ClipItem(item, source_video_id(item.stem)))
         else:
             raise InputError(f"input not found: {item}")
     stems = [c.stem for c in items]
@@ -137,7 +134,7 @@ def _caption_one(
     secrets: Sequence[str | None], rng: random.Random, keys: tuple[str, str | None] = ("", None),
 ) -> str:
     """Caption one clip; return ``"captioned"`` or ``"failed"`` (never raises for request problems)."""
-    done_path, fail_path = out_dir / f"{clip.stem}.json", out_dir / f"{clip.stem}.failed.json"
+    done_path, fail_path = caption_record_path(out_dir, clip.stem), caption_failure_path(out_dir, clip.stem)
     used = {"input_tokens": 0, "output_tokens": 0}
     attempt, error_kind, message = 0, "", ""
     try:
@@ -221,10 +218,11 @@ def caption_clips(
     ``on_done(stem, status)`` is called per clip with ``captioned`` / ``failed`` / ``skipped``.
     """
     key = settings_key(caption_settings(backend, opts))
-    items = [Item(clip.stem, out_dir / f"{clip.stem}.json", key, clip, inputs=_clip_key(clip.path)) for clip in clips]
+    items = [Item(clip.stem, caption_record_path(out_dir, clip.stem), key, clip, inputs=_clip_key(clip.path))
+             for clip in clips]
     plan = plan_items(items, force=force)
     out_dir.mkdir(parents=True, exist_ok=True)
-    totals, log, rng = _Totals(), _Log(out_dir / LOG), random.Random(seed)
+    totals, log, rng = _Totals(), _Log(out_dir / CAPTION_EVENTS_LOG), random.Random(seed)
     started = time.time()
     for item in plan.done:
         totals.add(skipped=1)
@@ -258,7 +256,7 @@ def caption_clips(
         "seconds": round(time.time() - started, 2),
         "options": {k: v for k, v in asdict(opts).items() if k != "prompt"},
     }
-    with open(out_dir / "caption_runs.jsonl", "a", encoding="utf-8") as fh:
+    with open(out_dir / CAPTION_RUNS_LOG, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(summary) + "\n")
     return {**summary, "all_runs": caption_totals(out_dir, opts)}
 
@@ -281,7 +279,7 @@ def caption_totals(out_dir: Path, opts: CaptionOptions = CaptionOptions()) -> di
     """Requests, tokens and cost (at ``opts``' prices) of every answered request logged in ``out_dir``,
     including those of runs that were killed before writing their own totals."""
     requests, tokens_in, tokens_out = 0, 0, 0
-    path = Path(out_dir) / LOG
+    path = Path(out_dir) / CAPTION_EVENTS_LOG
     lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
     for line in lines:
         try:

@@ -11,7 +11,7 @@ import sys
 
 from panoworld._lazy import lazy_exports
 
-__all__ = ["REGISTRY", "MethodSpec", "RunRequest", "get_method", "is_done", "register", "run_method", "BUILTINS",
+__all__ = ["REGISTRY", "MethodSpec", "RunRequest", "get_method", "register", "run_method", "BUILTINS",
            "method_ids", "check_method_ids", "check_config"]
 
 #: Built-in method id -> module (in this package) that registers it.
@@ -20,8 +20,7 @@ BUILTINS = {"oracle": "oracle", "static": "static", "fov-only": "fov_only", "pan
             "imagine360": "imagine360", "omniroam": "omniroam"}
 
 __getattr__, __dir__ = lazy_exports(__name__, {name: ".base" for name in
-                                               ("REGISTRY", "MethodSpec", "RunRequest", "is_done", "register",
-                                                "run_method")})
+                                               ("REGISTRY", "MethodSpec", "RunRequest", "register", "run_method")})
 
 
 def method_ids() -> list[str]:

@@ -22,7 +22,6 @@ __all__ = ["SPEC", "check_panoworld_config", "prompts"]
 
 #: Runner-config keys that say how the model is loaded (``PanoWorldPipeline.from_pretrained`` arguments).
 LOAD_KEYS = ("dtype", "offload", "attention", "compile", "rope", "text_cache")
-PERSPECTIVE_STYLE = "perspective"
 
 _PIPELINES: dict = {}
 
@@ -62,8 +61,10 @@ def _pipeline(config: dict, device: str):
 
 def prompts(request: RunRequest) -> tuple[str, str]:
     """(perspective prompt, 360-degree prompt) of the clip."""
+    from panoworld.formats.captions import PERSPECTIVE_CAPTION
+
     clip = request.clip
-    return clip.caption_for(PERSPECTIVE_STYLE), clip.caption_for(request.spec.caption_style)
+    return clip.caption_for(PERSPECTIVE_CAPTION), clip.caption_for(request.spec.caption_style)
 
 
 def run(request: RunRequest) -> None:
