@@ -36,6 +36,14 @@ def test_style_fallback():
     assert Captions(short="only").pick("long") == "only" and Captions().pick() == "" and not Captions()
 
 
+def test_perspective_caption_is_read_written_and_falls_back(tmp_path):
+    caps = parse_captions({"short": "s", "long": "L", "perspective": "a red door"})
+    assert caps.pick("perspective") == "a red door" and caps.pick("medium") == "L"  # not a fallback style
+    assert read_captions(write_captions(tmp_path / "c.json", caps)) == caps
+    assert "perspective" not in write_captions(tmp_path / "d.json", Captions("s")).read_text()
+    assert Captions(short="s", long="L").pick("perspective") == "L"
+
+
 def test_round_trips(tmp_path):
     caps = Captions("s", "m", "l", "model-x")
     path = write_captions(tmp_path / "c.json", caps, name="c", origin="cut")

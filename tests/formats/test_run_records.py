@@ -7,11 +7,13 @@ import json
 import pytest
 
 from panoworld.errors import InputError
-from panoworld.formats.results import ResultsLayout, method_run_complete, record_files, write_method_error
+from panoworld.formats.job_record import write_failure
+from panoworld.formats.results import ResultsLayout, method_run_complete, record_files
 from panoworld.formats.run_records import (
     GenerationRecord,
     MethodRunRecord,
     generation_complete,
+    method_run_path,
     read_generation_record,
     read_method_run,
     settings_key,
@@ -39,7 +41,8 @@ def test_generation_record_round_trip_and_done_rule(tmp_path):
     assert not generation_complete(tmp_path / "missing")
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "run.json").write_text("{}")  # written before records had a format or a key
-    assert generation_complete(tmp_path / "old", key) and read_generation_record(tmp_path / "old").settings_key is None
+    assert generation_complete(tmp_path / "old") and not generation_complete(tmp_path / "old", key)
+    assert read_generation_record(tmp_path / "old").settings_key is None
     with pytest.raises(ValueError, match="hex SHA-256"):
         write_generation_record(tmp_path / "bad", {"settings_key": "abc"})
 
@@ -57,14 +60,16 @@ def test_method_run_record_round_trip_and_legacy_name(tmp_path):
     (legacy / "video.mp4").write_bytes(b"v")
     (legacy / "run.json").write_text(json.dumps({"method": "argus", "clip_id": "synth::c0", "native_fps": 8.0}))
     assert method_run_complete(legacy) and read_method_run(legacy).native_fps == 8.0
+    assert method_run_path(legacy).name == "run.json" and method_run_path(folder).name == "method_run.json"
     write_method_run(legacy, MethodRunRecord(method="argus", clip_id="synth::c0"))
     assert not (legacy / "run.json").exists()  # the legacy copy is replaced, not kept beside the new one
     generated = layout.clip_dir("panoworld", "synth__c0")
     write_generation_record(generated, GenerationRecord())
     (generated / "video.mp4").write_bytes(b"v")
     assert read_method_run(generated) is None and not method_run_complete(generated)  # a generation record
-    write_method_error(folder, "it broke")
-    assert layout.error("static", "synth__c0").read_text() == "it broke\n"
+    assert method_run_path(generated).name == "method_run.json"
+    write_failure(folder, RuntimeError("it broke"), settings_key({"seed": 0}))
+    assert json.loads(layout.failure("static", "synth__c0").read_text())["message"] == "it broke"
     (folder / "method_run.json").write_text("[]")
     with pytest.raises(InputError):
         read_method_run(folder)

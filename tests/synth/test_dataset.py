@@ -83,6 +83,25 @@ def test_split_writes_reads_back_resumes_and_is_byte_identical(tmp_path):
     assert main(["synth", "--out", str(a), *ARGS[:-1], "5"]) == 2  # other settings: refused, one line
 
 
+def test_more_clips_grow_an_existing_split(tmp_path, capsys):
+    small, big = tmp_path / "small", tmp_path / "big"
+    assert main(["synth", "--out", str(small), *ARGS]) == 0  # 3 clips
+    kept = _files(small)
+    grow = [*ARGS[:1], "5", *ARGS[2:]]
+    assert main(["synth", "--out", str(small), *grow]) == 0
+    grown = _files(small)
+    assert {k: v for k, v in grown.items() if k in kept and k not in ("master.csv", "split.json")} == \
+        {k: v for k, v in kept.items() if k not in ("master.csv", "split.json")}  # the first 3 clips untouched
+    assert len(check_split(small, height=16, width=32, grid=4)) == 5
+    assert main(["synth", "--out", str(big), *grow]) == 0  # grown == made at once with 5 clips
+    assert _files(big) == grown
+    capsys.readouterr()
+    assert main(["synth", "--out", str(small), *ARGS]) == 2  # shrinking is refused
+    assert "can only grow" in capsys.readouterr().err
+    assert main(["synth", "--out", str(small), *ARGS[:-1], "5"]) == 2  # other settings: --force named
+    assert "--force" in capsys.readouterr().err
+
+
 def test_fifty_clip_split_in_one_command(tmp_path):
     out = tmp_path / "s"
     args = ["synth", "--out", str(out), "--clips", "50", "--frames", "1", "--size", "8x16", "--grid", "2",

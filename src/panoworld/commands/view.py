@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ._common import console, progress_bar
+from ._common import progress_bar, say
 
 
 def view(
@@ -39,6 +39,6 @@ def view(
     clips = read_sources(paths, master=master)
     with progress_bar("view", count_videos(clips)) as advance:
         index = write_viewer(paths, target, clips=clips, progress=advance)
-    console.print(f"viewer -> {index}  (open it in a browser: {index.resolve().as_uri()})")
+    say(f"viewer -> {index}  (open it in a browser: {index.resolve().as_uri()})")
     if serve:
-        serve_viewer(index.parent, port=port, on_ready=lambda url: console.print(f"serving on {url}  (Ctrl-C stops)"))
+        serve_viewer(index.parent, port=port, on_ready=lambda url: say(f"serving on {url}  (Ctrl-C stops)"))

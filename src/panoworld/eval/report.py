@@ -20,7 +20,7 @@ import numpy as np
 from scipy import stats
 
 from panoworld.errors import InputError
-from panoworld.formats.results import ReportLayout
+from panoworld.formats.results import ReportLayout, ResultsLayout
 from panoworld.io import atomic_write_text
 
 from .charts import bar_chart
@@ -47,6 +47,8 @@ HEADLINE = {
                     "consistency/rigidity_m_gap", "consistency/depth_temporal_cv", "consistency/track_lifetime"],
     "cost": ["cost/seconds"],
 }
+#: Columns of the long CSV this module reads.
+REQUIRED_COLUMNS = ("method", "clip_id", "split", "scene_type", "motion_kind", "bucket", "metric", "value")
 SUMMARY_COLUMNS = ("method", "metric", "family", "unit", "higher_is_better", "group", "mean", "ci95", "n_clips")
 
 
@@ -156,6 +158,20 @@ def _csv_text(rows: list[dict], columns) -> str:
     return buf.getvalue()
 
 
+def _left_out(results: Path) -> str:
+    """A sentence naming the metric networks `eval run` left out (not installed), from its run summary."""
+    import json
+
+    from .evaluate import BACKBONE_FLAGS
+
+    try:
+        skipped = json.loads(ResultsLayout(results).score_run.read_text()).get("skipped_backbones", {})
+    except (OSError, ValueError):
+        return ""
+    missing = [BACKBONE_FLAGS[n][1] for n, why in skipped.items() if n in BACKBONE_FLAGS and why != "turned off"]
+    return f"\nLeft out (networks not installed when scoring): {', '.join(missing)}.\n" if missing else ""
+
+
 def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, methods: list[str] | None = None,
                  charts: bool = True) -> dict:
     """Write every report file (see module doc); return {"files": [...], "ranking": {...}}."""
@@ -165,6 +181,9 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
     rows = read_rows(p)
     if not rows:
         raise InputError(f"{p} has no rows")
+    missing = [c for c in REQUIRED_COLUMNS if c not in rows[0]]
+    if missing:
+        raise InputError(f"{p} lacks the column(s) {', '.join(missing)}: not a long CSV of `panoworld eval run`")
     present = list(dict.fromkeys(r["method"] for r in rows))
     methods = [m for m in (methods or present) if m in present]
     rows = [r for r in rows if r["method"] in methods]
@@ -180,7 +199,7 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
     files.append(atomic_write_text(layout.ranking, _csv_text(rank_rows, ("family", "method", "mean_rank"))))
     n_clips = len({r["clip_id"] for r in rows if r["clip_id"]})
     md = [f"# Evaluation report\n\n{len(methods)} method(s), {n_clips} clip(s). Cells: mean ± 95 % CI (clips). "
-          "↑ higher is better, ↓ lower is better. Source: " + p.name + "\n"]
+          "↑ higher is better, ↓ lower is better. Source: " + p.name + "\n" + _left_out(p.parent)]
     tex = ["% panoworld eval report (booktabs)\n"]
     if ranking:
         fams = [f for f in FAMILIES if f in ranking]

@@ -153,16 +153,23 @@ class Scorer:
         todo = [(m, c) for m in methods for c in clips if self.has_result(m, c) and (force or not self.is_scored(m, c))]
         stats = {"scored": 0, "skipped": sum(1 for m in methods for c in clips if self.has_result(m, c)) - len(todo),
                  "missing": sum(1 for m in methods for c in clips if not self.has_result(m, c))}
+        stats["scored"] = self.score_pairs(todo, advance=advance)
+        return stats
+
+    def score_pairs(self, todo: list[tuple[str, TestClip]], *, advance=None, on_scored=None) -> int:
+        """Score the given (method, clip) pairs in order, reading the next pair's videos in a thread meanwhile;
+        ``on_scored(method, clip)`` runs after each clip's rows are written. Returns the number scored."""
         with ThreadPoolExecutor(max_workers=1) as pool:
             future = pool.submit(self.load_pair, *todo[0]) if todo else None
             for i, (method, clip) in enumerate(todo):
                 loaded = future.result()
                 future = pool.submit(self.load_pair, *todo[i + 1]) if i + 1 < len(todo) else None
                 self.score_clip(method, clip, loaded)
-                stats["scored"] += 1
+                if on_scored:
+                    on_scored(method, clip)
                 if advance:
                     advance(1)
-        return stats
+        return len(todo)
 
     def _cached(self, owner: str, kind: str, clip: TestClip, video: Path, net) -> np.ndarray | None:
         if not video.is_file():

@@ -8,6 +8,7 @@ module             contract
 ``captions``       caption JSON files (every layout read by one reader) and caption records
 ``package``        a training package (videos, captions, annotations, train/val lists, manifest)
 ``run_records``    the generation record (``run.json``) and the method-run record (``method_run.json``)
+``job_record``     the re-run rule of every batch job: settings / inputs keys, ``failed.json``, batch summaries
 ``results``        an evaluation results folder (method outputs, score files, feature cache, long CSV)
 ``clips``          finding clips: source videos, ``data cut`` output folders and their manifest, any source
 ``model_folder``   a PanoWorld model folder (``model_index.json``)

@@ -10,6 +10,8 @@ Layouts read by :func:`read_captions` / :func:`parse_captions` (version 1):
 - a bare JSON string, or a ``<stem>.txt`` beside a video (one caption, taken as the long one).
 
 A style is picked with the fallback order requested style -> long -> medium -> short (:meth:`Captions.pick`).
+An optional ``perspective`` entry beside the styles is the prompt of the perspective input (``eval infer`` gives it
+to ``panoworld`` as its perspective prompt); asked for where there is none, it falls back the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from panoworld.io.atomic import atomic_write_json
 __all__ = [
     "CAPTIONS_VERSION",
     "CAPTION_STYLES",
+    "PERSPECTIVE_CAPTION",
     "CAPTION_RUNS_LOG",
     "CAPTION_EVENTS_LOG",
     "Captions",
@@ -41,6 +44,8 @@ __all__ = [
 CAPTIONS_VERSION = 1
 #: Styles in fallback order (after the requested one).
 CAPTION_STYLES = ("long", "medium", "short")
+#: The optional entry describing the perspective input (not a fallback style).
+PERSPECTIVE_CAPTION = "perspective"
 #: Append-only JSON-lines logs of ``panoworld data caption`` in its output folder: per-run totals, per-clip events.
 CAPTION_RUNS_LOG = "caption_runs.jsonl"
 CAPTION_EVENTS_LOG = "caption_log.jsonl"
@@ -51,17 +56,19 @@ TEXT_SUFFIX = ".txt"
 
 @dataclass(frozen=True)
 class Captions:
-    """The three caption styles of one clip (None where absent) and the model that wrote them."""
+    """The three caption styles of one clip (None where absent), the model that wrote them and the optional
+    ``perspective`` caption of the input view."""
 
     short: str | None = None
     medium: str | None = None
     long: str | None = None
     model: str | None = None
+    perspective: str | None = None
 
     def pick(self, style: str = "medium") -> str:
         """The caption in ``style``, else the first present of long -> medium -> short; "" when none."""
         for key in (style, *CAPTION_STYLES):
-            text = getattr(self, key, None) if key in CAPTION_STYLES else None
+            text = getattr(self, key, None) if key in (*CAPTION_STYLES, PERSPECTIVE_CAPTION) else None
             if isinstance(text, str) and text.strip():
                 return text.strip()
         return ""
@@ -70,14 +77,16 @@ class Captions:
         return bool(self.pick())
 
     def to_json(self, **extra) -> dict:
-        """The flat JSON object ``{"short", "medium", "long", "model" (when known), **extra}``."""
+        """The flat JSON object ``{"short", "medium", "long", "model" and "perspective" (when known), **extra}``."""
         model = {} if self.model is None else {"model": self.model}
-        return {"short": self.short, "medium": self.medium, "long": self.long, **model, **extra}
+        view = {} if self.perspective is None else {PERSPECTIVE_CAPTION: self.perspective}
+        return {"short": self.short, "medium": self.medium, "long": self.long, **model, **view, **extra}
 
 
 def _styles(entry: dict, model: str | None) -> Captions | None:
-    caps = Captions(*(entry.get(k) if isinstance(entry.get(k), str) else None for k in ("short", "medium", "long")),
-                    model=model)
+    text = {k: entry.get(k) if isinstance(entry.get(k), str) else None
+            for k in ("short", "medium", "long", PERSPECTIVE_CAPTION)}
+    caps = Captions(**text, model=model)
     return caps if caps else None
 
 

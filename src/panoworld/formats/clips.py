@@ -24,6 +24,7 @@ from typing import Iterable
 
 from panoworld.errors import InputError
 from panoworld.io.atomic import atomic_write_text
+from panoworld.io.media import VIDEO_SUFFIXES, is_video_path
 
 __all__ = [
     "CLIPS_VERSION",
@@ -46,7 +47,6 @@ __all__ = [
 ]
 
 CLIPS_VERSION = 1
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 CUT_CLIPS_DIR = "clips"
 CUT_RECORDS_DIR = ".records"
 CUT_MANIFEST = "manifest.jsonl"
@@ -58,11 +58,6 @@ CUT_MANIFEST_FIELDS = [
     "source_fps",
 ]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def is_video_path(path: str | os.PathLike) -> bool:
-    """True for a video file name (by suffix)."""
-    return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
 def safe_id(text: str) -> str:

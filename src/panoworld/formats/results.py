@@ -3,14 +3,17 @@
     <results>/
       <method>/<split>__<clip>/video.mp4          the method's output (ERP video at its native fps)
       <method>/<split>__<clip>/method_run.json    method-run record (``run_records``), written last = done
-      <method>/<split>__<clip>/error.txt          why the clip failed (removed when it later succeeds)
+      <method>/<split>__<clip>/failed.json        why the clip failed (``job_record``; removed when it later succeeds)
       <method>/<split>__<clip>/depth/ ... meta.json   optional annotations of the output (``annotations``)
+      infer_summary.json                          status of every (method, clip) of the last ``eval infer``
       _work/<method>/<split>__<clip>/             scratch of a running method: input.png, input.mp4, caption.txt,
                                                   output.<ext>, command.log (removed after a success)
       _scores/<method>/<split>__<clip>.csv        that clip's metric rows
+      _scores/<method>/<split>__<clip>.json       its score record (settings and inputs keys), written last = done
       _scores/<method>/_distributional.csv        Fréchet rows per bucket
       _features/<owner>/<backbone>/<clip>.<key>.npy   per-clip feature cache (``eval.metrics.FeatureCache``)
       results_long.csv                            every row, re-assembled after each scoring run
+      eval_run.json                               the last ``eval run``: settings key, backbones used / left out
 
 A report folder (``panoworld eval report``, :class:`ReportLayout`): ``summary_<grouping>.csv``, ``ranking.csv``,
 ``report.md``, ``report.tex`` and ``charts/<metric>.png``.
@@ -23,22 +26,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from panoworld.errors import InputError
-from panoworld.io.atomic import atomic_write_text
 
+from .job_record import FAILURE_RECORD
 from .run_records import LEGACY_METHOD_RUN_RECORD, METHOD_RUN_RECORD, read_method_run
 from .testset import TestClip
 
 __all__ = ["RESULTS_VERSION", "METHOD_VIDEO", "ResultsLayout", "ReportLayout", "WorkFiles", "result_dir",
-           "feature_file", "method_run_complete", "record_files", "write_method_error"]
+           "feature_file", "method_run_complete", "record_files"]
 
 RESULTS_VERSION = 1
 METHOD_VIDEO = "video.mp4"
-METHOD_ERROR = "error.txt"
 WORK_DIR = "_work"
 SCORES_DIR = "_scores"
 FEATURES_DIR = "_features"
 DISTRIBUTIONAL_SCORES = "_distributional.csv"
 LONG_CSV = "results_long.csv"
+INFER_SUMMARY = "infer_summary.json"
+SCORE_RUN = "eval_run.json"
 
 
 @dataclass(frozen=True)
@@ -53,14 +57,17 @@ class ResultsLayout:
     def video(self, method: str, clip: str) -> Path:
         return self.clip_dir(method, clip) / METHOD_VIDEO
 
-    def error(self, method: str, clip: str) -> Path:
-        return self.clip_dir(method, clip) / METHOD_ERROR
+    def failure(self, method: str, clip: str) -> Path:
+        return self.clip_dir(method, clip) / FAILURE_RECORD
 
     def work_dir(self, method: str, clip: str) -> Path:
         return self.root / WORK_DIR / method / clip
 
     def scores(self, method: str, clip: str) -> Path:
         return self.root / SCORES_DIR / method / f"{clip}.csv"
+
+    def score_record(self, method: str, clip: str) -> Path:
+        return self.scores(method, clip).with_suffix(".json")
 
     def distributional(self, method: str) -> Path:
         return self.root / SCORES_DIR / method / DISTRIBUTIONAL_SCORES
@@ -72,6 +79,14 @@ class ResultsLayout:
     @property
     def long_csv(self) -> Path:
         return self.root / LONG_CSV
+
+    @property
+    def infer_summary(self) -> Path:
+        return self.root / INFER_SUMMARY
+
+    @property
+    def score_run(self) -> Path:
+        return self.root / SCORE_RUN
 
 
 def feature_file(cache_root: str | os.PathLike, owner: str, backbone: str, clip: str, key: str | None) -> Path:
@@ -156,8 +171,3 @@ def record_files(folder: str | os.PathLike) -> list[Path]:
     folder = Path(folder)
     names = (METHOD_VIDEO, METHOD_RUN_RECORD, LEGACY_METHOD_RUN_RECORD)
     return [folder / n for n in names if (folder / n).is_file()]
-
-
-def write_method_error(folder: str | os.PathLike, message: str) -> Path:
-    """Record why a clip failed, beside where its video would be."""
-    return atomic_write_text(Path(folder) / METHOD_ERROR, f"{message}\n")

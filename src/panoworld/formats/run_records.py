@@ -5,17 +5,23 @@ Two different records, two names:
 - **generation record** ``<out>/run.json`` (format ``panoworld-generation``, version 1), written last beside
   ``pano.mp4``, ``preview.mp4`` and ``round1.mp4`` (chained runs); its presence marks a finished clip::
 
-      {"format", "version", "created", "settings_key", "arguments", "config", "models", "libraries", "device",
-       "timings_s", "peak_gpu_memory_gib", "run_info", "outputs"}
+      {"format", "version", "created", "settings_key", "inputs_key", "arguments", "config", "models", "libraries",
+       "device", "timings_s", "peak_gpu_memory_gib", "run_info", "outputs"}
 
-  ``settings_key`` (optional) is :func:`settings_key` of the settings that determine the clip (a batch re-run
-  redoes a clip whose key changed); ``models`` holds weight fingerprints, ``timings_s`` seconds per stage.
+  ``settings_key`` (optional) is :func:`settings_key` of the settings that determine the clip, ``inputs_key``
+  (optional) the same hash of its input image; a batch re-run follows :mod:`panoworld.formats.job_record` with
+  them. ``models`` holds weight fingerprints, ``timings_s`` seconds per stage.
+
+  ``generate --batch`` also writes ``batch_summary.json`` (:data:`GENERATION_SUMMARY`) into its output root: every
+  clip's status (``formats.job_record.write_summary``).
 
 - **method-run record** ``<results>/<method>/<split>__<clip>/method_run.json`` (format ``panoworld-method-run``,
   version 1), written last beside the method's ``video.mp4`` (``panoworld.formats.results``)::
 
       {"format", "version", "method", "clip_id", "input_kind", "native_fps", "container_fps", "size": [H, W],
-       "num_frames", "seconds", "seed", "spec"}
+       "num_frames", "seconds", "seed", "spec", "settings_key", "inputs_key"}
+
+  ``settings_key`` / ``inputs_key`` (optional) follow :mod:`panoworld.formats.job_record` (``eval infer``).
 
 Folders written before these names existed still read: a ``run.json`` without ``format`` is a generation
 record, or a method-run record when it has a ``method`` key and sits beside a ``video.mp4``.
@@ -23,7 +29,6 @@ record, or a method-run record when it has a ``method`` key and sits beside a ``
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
@@ -33,11 +38,14 @@ from typing import ClassVar
 from panoworld.errors import InputError
 from panoworld.io.atomic import atomic_write_json
 
+from .job_record import settings_key
+
 __all__ = [
     "GENERATION_RECORD",
     "GENERATION_FORMAT",
     "GENERATION_VERSION",
     "GENERATION_OUTPUTS",
+    "GENERATION_SUMMARY",
     "METHOD_RUN_RECORD",
     "METHOD_RUN_FORMAT",
     "METHOD_RUN_VERSION",
@@ -47,6 +55,7 @@ __all__ = [
     "write_generation_record",
     "read_generation_record",
     "generation_complete",
+    "method_run_path",
     "write_method_run",
     "read_method_run",
     "remove_method_run",
@@ -57,23 +66,12 @@ GENERATION_FORMAT = "panoworld-generation"
 GENERATION_VERSION = 1
 #: Output files of one generated clip, by the key they have in the record's ``outputs``.
 GENERATION_OUTPUTS = {"video": "pano.mp4", "preview": "preview.mp4", "round1": "round1.mp4"}
+GENERATION_SUMMARY = "batch_summary.json"
 
 METHOD_RUN_RECORD = "method_run.json"
 LEGACY_METHOD_RUN_RECORD = "run.json"
 METHOD_RUN_FORMAT = "panoworld-method-run"
 METHOD_RUN_VERSION = 1
-
-
-def _jsonable(value):
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    raise TypeError(f"settings hold a {type(value).__name__}, which has no canonical JSON form")
-
-
-def settings_key(settings: dict) -> str:
-    """Hex SHA-256 of the canonical JSON of ``settings`` (sorted keys, no spaces, UTF-8; paths as strings)."""
-    text = json.dumps(settings, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _read_json(path: Path) -> dict | None:
@@ -126,6 +124,7 @@ class GenerationRecord(_Record):
     run_info: dict = field(default_factory=dict)
     outputs: dict = field(default_factory=dict)
     settings_key: str | None = None
+    inputs_key: str | None = None
 
     FORMAT: ClassVar[str] = GENERATION_FORMAT
     VERSION: ClassVar[int] = GENERATION_VERSION
@@ -135,9 +134,11 @@ def write_generation_record(folder: str | os.PathLike, record: GenerationRecord 
     """Write ``<folder>/run.json`` atomically (format and version added); return its path."""
     if isinstance(record, dict):
         record = GenerationRecord.from_json(record)
-    key = record.settings_key
-    if key is not None and not (isinstance(key, str) and len(key) == 64 and all(c in "0123456789abcdef" for c in key)):
-        raise ValueError(f"settings_key must be a hex SHA-256 digest, got {key!r}")
+    for name in ("settings_key", "inputs_key"):
+        key = getattr(record, name)
+        if key is not None and not (isinstance(key, str) and len(key) == 64
+                                    and all(c in "0123456789abcdef" for c in key)):
+            raise ValueError(f"{name} must be a hex SHA-256 digest, got {key!r}")
     return atomic_write_json(Path(folder) / GENERATION_RECORD, record.to_json())
 
 
@@ -155,14 +156,15 @@ def read_generation_record(folder: str | os.PathLike) -> GenerationRecord | None
 
 def generation_complete(folder: str | os.PathLike, key: str | None = None) -> bool:
     """True when the clip folder holds a generation record and, if ``key`` is given, the record was made with those
-    settings. A record without a key (written before keys existed) counts as made with any settings."""
+    settings. A record without a key (written before keys existed) matches no key, as in the batch re-run rule of
+    :mod:`panoworld.formats.job_record`."""
     try:
         record = read_generation_record(folder)
     except InputError:
         return False
     if record is None:
         return False
-    return key is None or record.settings_key in (None, key)
+    return key is None or record.settings_key == key
 
 
 @dataclass
@@ -179,9 +181,20 @@ class MethodRunRecord(_Record):
     seconds: float | None = None
     seed: int | None = None
     spec: dict = field(default_factory=dict)
+    settings_key: str | None = None
+    inputs_key: str | None = None
 
     FORMAT: ClassVar[str] = METHOD_RUN_FORMAT
     VERSION: ClassVar[int] = METHOD_RUN_VERSION
+
+
+def _holds_legacy_method_run(folder: Path) -> bool:
+    """True when ``folder/run.json`` is a method-run record written before the record had its own name."""
+    try:
+        old = _read_json(folder / LEGACY_METHOD_RUN_RECORD)
+    except InputError:
+        return False
+    return old is not None and "method" in old and old.get("format") is None
 
 
 def remove_method_run(folder: str | os.PathLike) -> None:
@@ -189,13 +202,17 @@ def remove_method_run(folder: str | os.PathLike) -> None:
     the folder no longer counts as finished."""
     folder = Path(folder)
     (folder / METHOD_RUN_RECORD).unlink(missing_ok=True)
-    legacy = folder / LEGACY_METHOD_RUN_RECORD
-    try:
-        old = _read_json(legacy)
-    except InputError:
-        old = None
-    if old is not None and "method" in old and old.get("format") is None:
-        legacy.unlink(missing_ok=True)
+    if _holds_legacy_method_run(folder):
+        (folder / LEGACY_METHOD_RUN_RECORD).unlink(missing_ok=True)
+
+
+def method_run_path(folder: str | os.PathLike) -> Path:
+    """Where a result folder's method-run record is: ``method_run.json``, or a legacy ``run.json`` holding one."""
+    folder = Path(folder)
+    path = folder / METHOD_RUN_RECORD
+    if not path.is_file() and _holds_legacy_method_run(folder):
+        return folder / LEGACY_METHOD_RUN_RECORD
+    return path
 
 
 def write_method_run(folder: str | os.PathLike, record: MethodRunRecord) -> Path:

@@ -7,11 +7,11 @@ poses; meta.json written last). docs/synth.md lists every file, shape, dtype and
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +21,7 @@ import torch
 from panoworld.errors import InputError
 from panoworld.formats.annotations import AnnotationWriter, is_complete, read_meta
 from panoworld.formats.captions import Captions, write_captions
+from panoworld.formats.job_record import Item, plan_items, read_record, settings_key, write_record
 from panoworld.formats.testset import TestSetLayout, make_clip_id, write_master
 from panoworld.io import VideoWriter, atomic_write_json, write_image
 from panoworld.sphere import erp_to_perspective
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 DEFAULT_TRAJECTORIES = (25, 12, 8, 5)
+#: Version of :func:`plan_split`'s rule (stored in split.json: a split planned otherwise cannot grow).
+PLAN_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,8 @@ class ClipPlan:
 def _counts(total: int, weights) -> list[int]:
     """Largest-remainder apportionment of ``total`` items to ``weights``."""
     w = [float(x) for x in weights]
-    if any(x < 0 for x in w) or sum(w) <= 0:
-        raise InputError(f"proportions must be non-negative with a positive sum, got {list(weights)}")
+    if any(not math.isfinite(x) or x < 0 for x in w) or sum(w) <= 0:
+        raise InputError(f"proportions must be finite, non-negative with a positive sum, got {list(weights)}")
     raw = [total * x / sum(w) for x in w]
     base = [int(math.floor(r)) for r in raw]
     order = sorted(range(len(w)), key=lambda i: (-(raw[i] - base[i]), i))
@@ -67,24 +70,44 @@ def _counts(total: int, weights) -> list[int]:
     return base
 
 
+def _block_size(weights) -> int:
+    """The fewest items that hold ``weights`` in exact proportion (weights as fractions of denominator <= 100)."""
+    fractions = [Fraction(float(x)).limit_denominator(100) for x in weights]
+    scale = math.lcm(*(f.denominator for f in fractions))
+    counts = [int(f * scale) for f in fractions]
+    return max(1, sum(counts) // math.gcd(*counts))
+
+
+def _blocks(total: int, weights, rng: random.Random) -> list[int]:
+    """Category index of items 0..total-1: consecutive blocks of :func:`_block_size` items, each apportioned
+    exactly and shuffled. A prefix of the list is the list of a smaller total (so a split can grow)."""
+    size = _block_size(weights)
+    out: list[int] = []
+    while len(out) < total:
+        block = [k for k, n in enumerate(_counts(size, weights)) for _ in range(n)]
+        rng.shuffle(block)
+        out += block
+    return out[:total]
+
+
 def plan_split(clips: int, seed: int, *, trajectories=DEFAULT_TRAJECTORIES, indoor_fraction: float = 0.5) -> list[ClipPlan]:
     """Deterministic list of clips: trajectory kinds in the given proportions (static, rotate, walk,
-    walk_rotate), indoor / outdoor in ``indoor_fraction``, both shuffled by ``seed``."""
+    walk_rotate), indoor / outdoor in ``indoor_fraction``, both shuffled by ``seed``.
+
+    Proportions are exact in every block of the smallest size that holds them (50 clips for the default
+    25,12,8,5) and the plan of N clips is the first N clips of any longer plan, so ``--clips`` can grow a split.
+    """
     if clips < 1:
         raise InputError(f"--clips must be at least 1, got {clips}")
     if len(trajectories) != len(TRAJECTORY_KINDS):
         raise InputError(f"give {len(TRAJECTORY_KINDS)} trajectory proportions ({', '.join(TRAJECTORY_KINDS)})")
     if not 0.0 <= indoor_fraction <= 1.0:
         raise InputError(f"indoor fraction must be in [0, 1], got {indoor_fraction}")
-    rng = random.Random(f"panoworld-synth-split:{seed}")
-    kinds = [k for k, n in zip(TRAJECTORY_KINDS, _counts(clips, trajectories)) for _ in range(n)]
-    rng.shuffle(kinds)
-    n_in = int(round(clips * indoor_fraction))
-    scene_kinds = ["indoor"] * n_in + ["outdoor"] * (clips - n_in)
-    rng.shuffle(scene_kinds)
-    return [
-        ClipPlan(i, f"clip{i:04d}", rng.randrange(2**31), scene_kinds[i], kinds[i]) for i in range(clips)
-    ]
+    kinds = _blocks(clips, trajectories, random.Random(f"panoworld-synth-kinds:{seed}"))
+    scenes = _blocks(clips, (indoor_fraction, 1.0 - indoor_fraction), random.Random(f"panoworld-synth-scenes:{seed}"))
+    seeds = random.Random(f"panoworld-synth-seeds:{seed}")
+    return [ClipPlan(i, f"clip{i:04d}", seeds.randrange(2**31), ("indoor", "outdoor")[scenes[i]],
+                     TRAJECTORY_KINDS[kinds[i]]) for i in range(clips)]
 
 
 def annotation_frame_indices(n_frames: int, n_ann: int) -> list[int]:
@@ -241,8 +264,8 @@ def check_settings(*, size, frames, fps, grid_size, depth_dtype, split, clips, t
     height, width = size
     if width != 2 * height or height < 2 or height % 2:
         raise InputError(f"--size must be HxW with W = 2H and H even, got {height}x{width}")
-    if frames < 1 or fps <= 0 or grid_size < 1:
-        raise InputError("--frames, --fps and --grid must be positive")
+    if frames < 1 or not (math.isfinite(fps) and fps > 0) or grid_size < 1:
+        raise InputError("--frames, --fps and --grid must be positive (and finite)")
     if supersample < 1 or supersample % 2 == 0:
         raise InputError(f"--supersample must be odd (1, 3, 5, ...), got {supersample}")
     if depth_dtype not in ("float16", "float32"):
@@ -282,35 +305,38 @@ def write_split(
     depth_dtype: str = "float16",
     input_fov: float = 90.0,
     progress: Callable[[int], None] | None = None,
+    force: bool = False,
 ) -> Path:
     """Render and write a split of ``clips`` clips; returns the path of ``master.csv``.
 
     Resumable: finished clips (their meta.json exists) are skipped; the same settings and seed give
-    byte-identical files. ``progress(n)`` is called with the number of frames rendered.
+    byte-identical files. A split made with the same other settings grows to ``clips`` (its first clips
+    are kept); other settings stop the run naming ``--force`` (``force`` re-renders every clip).
+    ``progress(n)`` is called with the number of frames rendered.
     """
     check_settings(size=size, frames=frames, fps=fps, grid_size=grid_size, depth_dtype=depth_dtype, split=split,
                    clips=clips, trajectories=trajectories, indoor_fraction=indoor_fraction, supersample=supersample)
     height, width = size
     root = Path(out_dir)
     settings = {
-        "clips": clips, "frames": frames, "size": [height, width], "seed": seed, "fps": fps,
+        "frames": frames, "size": [height, width], "seed": seed, "fps": fps, "plan_version": PLAN_VERSION,
         "trajectories": list(trajectories), "indoor_fraction": indoor_fraction, "ann_frames": ann_frames,
         "grid_size": grid_size, "split": split, "supersample": supersample, "shadows": shadows,
         "depth_dtype": depth_dtype, "input_fov": input_fov,
     }
     settings_path = TestSetLayout(root).settings
-    if settings_path.is_file():
-        old = json.loads(settings_path.read_text())
-        if old != settings:
-            raise InputError(f"{root} holds a split made with other settings ({settings_path}); "
-                             "use a new --out folder or repeat the original settings")
+    key = settings_key(settings)
+    plan_items([Item(str(root), settings_path, key)], force=force)  # other settings: stop, naming --force
+    existing = (read_record(settings_path) or {}).get("clips", 0)
+    if not force and clips < existing:
+        raise InputError(f"{root} holds {existing} clips; --clips can only grow a split (or use --force)")
     root.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(settings_path, settings)
+    write_record(settings_path, {"clips": clips, **settings}, key)
     from . import make_scene
 
     rows = []
     for plan in plan_split(clips, seed, trajectories=trajectories, indoor_fraction=indoor_fraction):
-        meta = _clip_done(root, split, plan)
+        meta = None if force else _clip_done(root, split, plan)
         if meta is not None:
             rows.append(master_row(root, plan, split, meta, input_fov))
             if progress is not None:

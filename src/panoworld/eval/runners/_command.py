@@ -47,23 +47,24 @@ def _uses(template: str, name: str) -> bool:
     return any(field == name for _, field, _, _ in string.Formatter().parse(template) if field)
 
 
+def _no_template(spec) -> MissingComponentError:
+    return MissingComponentError(
+        f"method {spec.name} needs a command template: add a [{spec.name}] table with command = \"...\" to the "
+        "runner config given by --runner-config (see docs/eval.md, 'External baselines')"
+    )
+
+
 def check_command_config(spec, cfg: dict) -> None:
     """Fail early when a template-only method has no ``command`` in its runner-config table."""
     if spec.run is run_command_method and not cfg.get("command"):
-        raise MissingComponentError(
-            f"method {spec.name} needs a command template: add a [{spec.name}] table with command = \"...\" to the "
-            "runner config given by --runner-config (see docs/eval.md, 'External baselines')"
-        )
+        raise _no_template(spec)
 
 
 def run_command_method(request: RunRequest) -> None:
     spec, cfg = request.spec, request.config
     template = cfg.get("command")
     if not template:
-        raise MissingComponentError(
-            f"method {spec.name} needs a command template: add a [{spec.name}] table with command = \"...\" to the "
-            "runner config given by --runner-config (see docs/eval.md, 'External baselines')"
-        )
+        raise _no_template(spec)
     work, files = request.work_dir, request.work_files
     n, fps = int(cfg.get("num_frames", spec.num_frames or 25)), float(cfg.get("fps", spec.native_fps or 8))
     h, w = spec.native_size or (512, 1024)

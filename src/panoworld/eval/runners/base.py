@@ -22,7 +22,7 @@ from panoworld.formats.testset import TestClip
 from panoworld.io import probe_video, read_video, write_image
 from panoworld.sphere import erp_to_perspective
 
-__all__ = ["MethodSpec", "RunRequest", "REGISTRY", "register", "get_method", "run_method"]
+__all__ = ["MethodSpec", "RunRequest", "REGISTRY", "register", "run_method"]
 
 
 @dataclass
@@ -91,17 +91,10 @@ def register(spec: MethodSpec) -> MethodSpec:
     return spec
 
 
-def get_method(name: str) -> MethodSpec:
-    from . import _load_builtins
-
-    _load_builtins()
-    if name not in REGISTRY:
-        raise InputError(f"unknown method {name!r}; known: {', '.join(sorted(REGISTRY))}")
-    return REGISTRY[name]
-
-
-def run_method(spec: MethodSpec, request: RunRequest) -> dict:
-    """Run one clip; write its method-run record (method, fps, sizes, seconds) last as the completion marker.
+def run_method(spec: MethodSpec, request: RunRequest, settings_key: str | None = None,
+               inputs_key: str | None = None) -> dict:
+    """Run one clip; write its method-run record (method, fps, sizes, seconds, the settings and inputs keys of
+    ``panoworld.formats.job_record``) last as the completion marker.
 
     Returns the record as written (``panoworld.formats.run_records``)."""
     request.out_dir.mkdir(parents=True, exist_ok=True)
@@ -123,6 +116,8 @@ def run_method(spec: MethodSpec, request: RunRequest) -> dict:
         seconds=round(time.perf_counter() - start, 3),
         seed=request.seed,
         spec={k: v for k, v in asdict(spec).items() if k not in ("run",)},
+        settings_key=settings_key,
+        inputs_key=inputs_key,
     )
     write_method_run(request.out_dir, record)
     shutil.rmtree(request.work_dir, ignore_errors=True)
