@@ -20,7 +20,6 @@ The comparison measured in the same run: our eigenvalue Fréchet distance vs the
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import json
 import time
@@ -33,9 +32,11 @@ from _common import append_markdown, is_cuda, machine_name, sync  # bench/ (and 
 from panoworld.eval.align import AlignConfig
 from panoworld.eval.backbones import Backbones
 from panoworld.eval.metrics import fit_gaussian, frechet_distance
-from panoworld.eval.runners import RunRequest, get_method, is_done, run_method
+from panoworld.eval.runners import RunRequest, get_method, run_method
 from panoworld.eval.score import ScoreConfig, Scorer
-from panoworld.eval.testset import read_master, result_dir
+from panoworld.formats.annotations import AnnotationWriter, is_complete
+from panoworld.formats.results import ResultsLayout, method_run_complete, result_dir
+from panoworld.formats.testset import TestSetLayout, make_clip_id, read_master, write_master
 from panoworld.io import write_video
 from panoworld.sphere import erp_directions, lonlat_to_direction, pixel_to_lonlat, rotation_matrix
 
@@ -53,45 +54,43 @@ def world(h: int, w: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 def write_split(root: Path, n_clips: int, n_frames: int, h: int, grid: int = 30) -> Path:
     """The bench's synthetic split (master.csv + videos + annotations); existing clips are kept."""
     w, rows = 2 * h, []
+    layout = TestSetLayout(root)
     for i in range(n_clips):
         name = f"clip{i:03d}"
-        ann = root / "annotations" / name
-        video = root / "videos" / f"{name}.mp4"
-        if not (ann / "meta.json").is_file() or not video.is_file():
+        ann = layout.path(layout.annotations("bench", name))
+        video = layout.path(layout.video(name))
+        if not is_complete(ann) or not video.is_file():
             tex, d0 = world(h, w, i)
             write_video(video, torch.stack([torch.roll(tex, -t, dims=-1) for t in range(n_frames)]), 16)
-            (ann / "depth").mkdir(parents=True, exist_ok=True)
-            for t in range(n_frames):
-                np.save(ann / "depth" / f"{t:04d}.npy", torch.roll(d0, -t, dims=-1).numpy().astype(np.float16))
             xs0 = (np.arange(grid) + 0.5) * w / grid
             ys0 = (np.arange(grid) + 0.5) * h / grid
             gx, gy = np.meshgrid(xs0, ys0)
             x0, y0 = gx.ravel(), gy.ravel()
-            np.save(ann / "tracks_2d.npy", np.stack([np.stack([(x0 - t) % w for t in range(n_frames)], 1),
-                                                     np.repeat(y0[:, None], n_frames, 1)], -1).astype(np.float32))
-            np.save(ann / "visibility.npy", np.ones((len(x0), n_frames), np.float32))
             ll = pixel_to_lonlat(torch.from_numpy(x0), torch.from_numpy(y0), h, w)
             dd = d0[torch.from_numpy(y0).long(), torch.from_numpy(x0).long()].double()[:, None]
-            np.save(ann / "tracks_3d.npy", np.repeat((lonlat_to_direction(ll) * dd).numpy()[:, None], n_frames, 1))
-            np.save(ann / "track_is_static.npy", np.ones(len(x0), np.float32))
-            poses = np.tile(np.eye(4), (n_frames, 1, 1))
+            c2w = np.tile(np.eye(4), (n_frames, 1, 1))
             for t in range(n_frames):
-                poses[t, :3, :3] = rotation_matrix(yaw=360.0 * t / w, dtype=torch.float64).numpy()
-                poses[t, :3, 3] = [0.05 * t, 0.0, 0.01 * t * t]
-            np.save(ann / "camera_poses.npy", poses)
-            meta = {"video_resolution": [w, h], "n_frames": n_frames, "depth_unit": "m",
-                    "frame_times": [t / 16 for t in range(n_frames)]}
-            (ann / "meta.json").write_text(json.dumps(meta))
-        rows.append({"clip_id": f"bench::{name}", "split": "bench", "video_path": f"videos/{name}.mp4",
-                     "annotation_dir": f"annotations/{name}", "n_frames": n_frames, "fps": 16,
+                c2w[t, :3, :3] = rotation_matrix(yaw=360.0 * t / w, dtype=torch.float64).numpy()
+                c2w[t, :3, 3] = [0.05 * t, 0.0, 0.01 * t * t]
+            rot = c2w[:, :3, :3].transpose(0, 2, 1)  # frame-0 camera -> frame-t camera: P_t = R P_0 + t
+            with AnnotationWriter(ann) as writer:
+                for t in range(n_frames):
+                    writer.depth(t, torch.roll(d0, -t, dims=-1).numpy())
+                writer.put(tracks_2d=np.stack([np.stack([(x0 - t) % w for t in range(n_frames)], 1),
+                                                      np.repeat(y0[:, None], n_frames, 1)], -1))
+                writer.put(visibility=np.ones((len(x0), n_frames)))
+                writer.put(tracks_3d=np.repeat((lonlat_to_direction(ll) * dd).numpy()[:, None], n_frames, 1))
+                writer.put(track_is_static=np.ones(len(x0)))
+                writer.put(camera_poses=np.concatenate(
+                    [rot.reshape(-1, 9), -np.einsum("tij,tj->ti", rot, c2w[:, :3, 3])], 1))
+                writer.put(camera_c2w=c2w)
+                writer.commit({"video_resolution": [w, h], "n_frames": n_frames,
+                               "frame_times": [t / 16 for t in range(n_frames)]})
+        rows.append({"clip_id": make_clip_id("bench", name), "split": "bench", "video_path": layout.video(name),
+                     "annotation_dir": layout.annotations("bench", name), "n_frames": n_frames, "fps": 16,
                      "resolution": f"{w}x{h}", "is_static": 0, "trajectory_kind": "rotate",
-                     "scene_type": ["indoor", "outdoor"][i % 2]})
-    master = root / "master.csv"
-    with open(master, "w", newline="") as fh:
-        wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        wr.writeheader()
-        wr.writerows(rows)
-    return master
+                     "scene_kind": ["indoor", "outdoor"][i % 2]})
+    return write_master(layout.master, rows)
 
 
 class _Tok:
@@ -201,8 +200,9 @@ def main() -> None:
         spec = get_method(name)
         for c in clips:
             out = result_dir(results, name, c)
-            if not is_done(out):
-                run_method(spec, RunRequest(clip=c, out_dir=out, work_dir=results / "_work" / c.dirname, spec=spec))
+            if not method_run_complete(out):
+                run_method(spec, RunRequest(clip=c, out_dir=out, spec=spec,
+                                            work_dir=ResultsLayout(results).work_dir(name, c.dirname)))
     t_gen = time.perf_counter() - t0
     kind = args.backbones or ("full" if is_cuda(dev) else "none")
     bb = {"full": lambda: full_backbones(dev), "tiny": tiny_backbones, "none": Backbones}[kind]()
@@ -212,7 +212,7 @@ def main() -> None:
         scorer = Scorer(results, bb, cfg)
         if name == "oracle":  # warm-up (kernels, plans, lazy imports) on one clip, not timed
             scorer.score_all([name], clips[:1], force=True)
-        for f in (results / "_features").glob("*/*/*"):
+        for f in ResultsLayout(results).features.glob("*/*/*"):
             f.unlink()  # cold feature cache: GT and prediction features are computed inside the timing
         sync(dev)
         start = time.perf_counter()

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from panoworld.cli import main
+from panoworld.formats.annotations import check_folder
 from panoworld.io import write_video
 from tests.conftest import textured_erp
 
@@ -49,12 +50,13 @@ def test_annotate_writes_documented_files(videos, tmp_path):
     for name, (shape, dtype) in expect.items():
         arr = np.load(clip / name)
         assert arr.shape == shape and arr.dtype == dtype, name
+    sky = np.load(clip / "sky_mask.npy")
     for i in range(T):
-        code = np.load(clip / "depth" / f"{i:04d}.npy")
-        metres = np.load(clip / "depth_m" / f"{i:04d}.npy")
-        assert code.shape == metres.shape == (H, W) and code.dtype == metres.dtype == np.float16
-        assert 0 <= code.min() and code.max() <= 1
-        np.testing.assert_allclose(metres, code.astype(np.float32) * 100, rtol=2e-3, atol=0.1)
+        metres = np.load(clip / "depth" / f"{i:04d}.npy")  # DAP's [0, 1] code converted: metres on disk
+        assert metres.shape == (H, W) and metres.dtype == np.float16
+        assert 0 <= metres.min() and metres.max() <= 100 and (metres[sky[i]] == 100).all()  # sky: DAP max, 100 m
+    assert meta["depth_unit"] == "m" and not (clip / "depth_m").exists()
+    assert check_folder(clip) == []  # every file as panoworld.formats.annotations documents it
     tracks = np.load(clip / "tracks_2d.npy")
     assert (tracks[..., 0] >= -0.5).all() and (tracks[..., 0] < W - 0.5).all()
     assert sorted(np.load(clip / "frame_indices.npy").tolist()) == np.load(clip / "frame_indices.npy").tolist()
@@ -97,3 +99,19 @@ def test_bad_shard_and_master_csv(videos, tmp_path, capsys):
 def test_cuda_request_without_gpu_is_one_line_error(videos, tmp_path, capsys):
     assert _run(videos, tmp_path / "o", "--device", "cuda") == 2
     assert "CUDA is not available" in capsys.readouterr().err
+
+
+def test_annotate_resizes_with_the_seam_wrap(tmp_path):
+    """The frames annotate works on are resized with the ERP wrap: the last column sees the first."""
+    from panoworld.annotate.pipeline import read_clip_frames
+    from panoworld.sphere import resize_erp
+
+    frames = torch.zeros(3, 3, H, W)
+    frames[..., :4] = 1.0  # a bright band just right of the seam
+    video = write_video(tmp_path / "seam.mp4", frames, fps=8, crf=0)
+    small, idx, fps = read_clip_frames(video, 2, (H // 2, W // 2))
+    assert small.shape == (2, 3, H // 2, W // 2) and idx == [0, 2] and fps == 8.0
+    assert float(small[..., -1].mean()) > 0.08  # left of the seam, reached only through the wrap
+    assert float(small[..., W // 4].mean()) < 0.02  # far from the band: dark
+    rolled = resize_erp(torch.roll(frames[:2], 16, dims=-1), (H // 2, W // 2))
+    torch.testing.assert_close(torch.roll(small, 8, dims=-1), rolled, atol=0.03, rtol=0)  # rotation commutes

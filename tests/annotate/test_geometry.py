@@ -10,7 +10,8 @@ import torch
 from panoworld.annotate.camera import estimate_camera_motion, stabilise
 from panoworld.annotate.lifting import lift_tracks
 from panoworld.annotate.static import semantic_static_from_masks, static_flags
-from panoworld.annotate.tracking import merge_seam_tracks, pad_erp
+from panoworld.annotate.tracking import merge_seam_tracks
+from panoworld.sphere import wrap_pad
 from tests.annotate.worlds import make_world, relative_c2w, rotation_angle_deg
 
 
@@ -87,7 +88,7 @@ def test_seam_crossing_track_maps_back_as_one_track():
     """A point crossing the seam stays one track: padded-frame x maps back wrapped to [0, W)."""
     width, pad = 64, 16
     frames = torch.rand(2, 3, 8, width)
-    padded = pad_erp(frames, pad)
+    padded = wrap_pad(frames, pad)
     assert torch.equal(padded[..., :pad], frames[..., -pad:]) and torch.equal(padded[..., -pad:], frames[..., :pad])
     world = make_world("rotate", n_dynamic=0)
     w = world.depth.shape[-1]

@@ -39,21 +39,70 @@ def test_generate_writes_erp_preview_and_run_record(tmp_path, photo):
     assert record["run_info"]["round2_evaluations"] == 2
 
 
+def _table(path, rows):
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
 def test_batch_skips_finished_rows_and_resumes(tmp_path, photo):
-    table = tmp_path / "jobs.jsonl"
     rows = [{"image": "photo.png", "prompt": "a", "id": "one", "yaw": 30},
             {"image": "photo.png", "prompt": "b", "id": "two", "seed": 5}]
-    table.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     root = tmp_path / "runs"
-    (root / "one").mkdir(parents=True)
-    (root / "one" / "run.json").write_text("{}")  # finished before a crash
+    assert main(["generate", "--batch", str(_table(tmp_path / "first.jsonl", rows[:1])), "--out", str(root),
+                 *TINY]) == 0  # row one finished before a crash
+    stamp_one = (root / "one" / "pano.mp4").stat().st_mtime_ns
+    table = _table(tmp_path / "jobs.jsonl", rows)
     assert main(["generate", "--batch", str(table), "--out", str(root), *TINY]) == 0
-    assert not (root / "one" / "pano.mp4").exists()
+    assert (root / "one" / "pano.mp4").stat().st_mtime_ns == stamp_one
     record = json.loads((root / "two" / "run.json").read_text())
-    assert record["config"]["seed"] == 5
+    assert record["config"]["seed"] == 5 and len(record["settings_key"]) == 64
     stamp = (root / "two" / "pano.mp4").stat().st_mtime_ns
     assert main(["generate", "--batch", str(table), "--out", str(root), *TINY]) == 0
     assert (root / "two" / "pano.mp4").stat().st_mtime_ns == stamp
+    summary = json.loads((root / "batch_summary.json").read_text())
+    assert [c["status"] for c in summary["items"]] == ["already done", "already done"]
+
+
+def test_batch_settings_change_needs_force(tmp_path, photo, capsys):
+    root = tmp_path / "runs"
+    table = _table(tmp_path / "jobs.jsonl", [{"image": "photo.png", "prompt": "a", "id": "one"}])
+    assert main(["generate", "--batch", str(table), "--out", str(root), *TINY]) == 0
+    key = json.loads((root / "one" / "run.json").read_text())["settings_key"]
+    stamp = (root / "one" / "pano.mp4").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(["generate", "--batch", str(table), "--out", str(root), *TINY, "--seed", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err and "other settings" in err and "--force" in err
+    assert (root / "one" / "pano.mp4").stat().st_mtime_ns == stamp
+    assert main(["generate", "--batch", str(table), "--out", str(root), *TINY, "--seed", "3", "--force"]) == 0
+    record = json.loads((root / "one" / "run.json").read_text())
+    assert record["config"]["seed"] == 3 and record["settings_key"] != key
+
+
+def test_batch_row_failure_is_recorded_and_the_others_finish(tmp_path, photo, capsys, monkeypatch):
+    from panoworld.pipelines.panoworld import PanoWorldPipeline
+
+    real_call = PanoWorldPipeline.__call__
+
+    def flaky(self, image, prompt, *args, **kwargs):
+        if prompt == "boom":
+            raise RuntimeError("CUDA out of memory (simulated)")
+        return real_call(self, image, prompt, *args, **kwargs)
+
+    monkeypatch.setattr(PanoWorldPipeline, "__call__", flaky)
+    rows = [{"image": "photo.png", "prompt": p, "id": p} for p in ("first", "boom", "last")]
+    root = tmp_path / "runs"
+    assert main(["generate", "--batch", str(_table(tmp_path / "jobs.jsonl", rows)), "--out", str(root), *TINY]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: 1 item(s) failed (of 3") and "boom" in err[-1]
+    assert (root / "first" / "run.json").is_file() and (root / "last" / "run.json").is_file()
+    failure = json.loads((root / "boom" / "failed.json").read_text())
+    assert "out of memory" in failure["message"] and not (root / "boom" / "run.json").exists()
+    summary = {c["item"]: c["status"] for c in json.loads((root / "batch_summary.json").read_text())["items"]}
+    assert summary == {"first": "done", "boom": "failed", "last": "done"}
+    monkeypatch.setattr(PanoWorldPipeline, "__call__", real_call)  # the retry succeeds and clears the failure
+    assert main(["generate", "--batch", str(tmp_path / "jobs.jsonl"), "--out", str(root), *TINY]) == 0
+    assert (root / "boom" / "run.json").is_file() and not (root / "boom" / "failed.json").exists()
 
 
 @pytest.mark.parametrize(
@@ -94,20 +143,9 @@ def test_unreadable_image_and_missing_weights(tmp_path, photo, capsys, monkeypat
 
 def test_generate_loads_real_checkpoint_folders(tmp_path, photo, monkeypatch):
     """The weights path end to end: tiny models saved like the real downloads under $PANOWORLD_WEIGHTS."""
-    from diffusers import AutoencoderKLWan
-    from transformers import SiglipVisionModel
+    from tests.tiny_models import write_tiny_weights_root
 
-    from panoworld.models import PanoWorldTransformer, tiny_config
-    from panoworld.models.components._tiny import tiny_qwen25vl, tiny_siglip_config, tiny_wan_vae_config
-
-    weights = tmp_path / "weights"
-    torch.manual_seed(0)
-    PanoWorldTransformer(**tiny_config()).save_pretrained(weights / "panoworld")
-    qwen, tokenizer = tiny_qwen25vl(seed=1)
-    qwen.save_pretrained(weights / "cosmos-reason1-7b")
-    tokenizer.save_pretrained(weights / "cosmos-reason1-7b")
-    SiglipVisionModel(tiny_siglip_config()).save_pretrained(weights / "siglip2-so400m-patch14-384")
-    AutoencoderKLWan(**tiny_wan_vae_config()).save_pretrained(weights / "wan2.1-vae")
+    weights = write_tiny_weights_root(tmp_path / "weights")
     monkeypatch.setenv("PANOWORLD_WEIGHTS", str(weights))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     out = tmp_path / "out"
@@ -131,3 +169,9 @@ def test_missing_prompt_and_bad_batch_rows_are_one_line_errors(tmp_path, photo, 
     err = capsys.readouterr().err.strip()
     assert "row 2" in err and "image not found" in err and "\n" not in err
     assert not out.exists()  # rows are checked before anything runs
+    (tmp_path / "broken.png").write_text("not an image")
+    table.write_text("image,prompt,yaw\nphoto.png,a desk,nan\nbroken.png,a lamp,0\nphoto.png,a chair,10\n")
+    assert main(["generate", "--batch", str(table), "--out", str(out), *TINY]) == 2
+    err = capsys.readouterr().err.strip()  # the whole table is checked: both bad rows named, one line
+    assert "row 1" in err and "yaw" in err and "row 2" in err and "cannot read image" in err and "\n" not in err
+    assert not out.exists()

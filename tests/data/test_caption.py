@@ -96,7 +96,7 @@ def test_caption_retries_records_failures_and_resumes(cut_out, tmp_path, monkeyp
     monkeypatch.setenv("PW_TEST_VLM_KEY", KEY)
     out = tmp_path / "captions"
     with FakeVLM(_script) as server:
-        assert main(_caption_args(cut_out, out, server.url, "--price-in", "1", "--price-out", "2")) == 0
+        assert main(_caption_args(cut_out, out, server.url, "--price-in", "1", "--price-out", "2")) == 1  # 1 failed
         assert len(server.requests) == 9
         assert set(server.auth) == {f"Bearer {KEY}"}
         done = sorted(p.name for p in out.glob("*.json") if not p.name.endswith(".failed.json"))
@@ -147,6 +147,9 @@ def test_caption_survives_kill_and_does_not_repeat_finished_clips(cut_out, tmp_p
         assert main(_caption_args(cut_out, out, server.url)) == 0
         assert len(server.requests) == 2
     assert len([p for p in out.glob("*.json")]) == 4
+    from panoworld.data.caption import caption_totals
+
+    assert caption_totals(out)["requests"] == 4  # the killed run's 2 answered requests are counted too
     for path in out.rglob("*"):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
@@ -158,8 +161,8 @@ def test_caption_key_errors(cut_out, tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "PW_TEST_VLM_KEY" in err and err.count("\n") == 1
     monkeypatch.setenv("PW_TEST_VLM_KEY", KEY)
-    # unreachable server: every clip fails after its attempts, the run still completes
-    assert main(_caption_args(cut_out, tmp_path / "c", "http://127.0.0.1:9/v1", "--attempts", "1")) == 0
+    # unreachable server: every clip fails after its attempts, the run still completes (exit 1: failures)
+    assert main(_caption_args(cut_out, tmp_path / "c", "http://127.0.0.1:9/v1", "--attempts", "1")) == 1
     fails = list((tmp_path / "c").glob("*.failed.json"))
     assert len(fails) == 4 and json.loads(fails[0].read_text())["error"] == "transient"
     assert words(5).count(" ") == 4
@@ -187,3 +190,25 @@ def test_gemini_backend_through_google_genai(cut_out, tmp_path, monkeypatch):
     assert rec["usage"] == {"input_tokens": 1200, "output_tokens": 60}
     for path in out.rglob("*"):
         assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_plain_http_key_warning_and_settings_change(cut_out, tmp_path, monkeypatch, capsys):
+    from panoworld.data.caption.backends.factory import BackendSettings, key_exposed, make_backend
+
+    assert key_exposed("http://10.0.0.5:8000/v1") and key_exposed("http://vlm.example.org/v1")
+    assert not key_exposed("https://vlm.example.org/v1") and not key_exposed("http://127.0.0.1:8000/v1")
+    assert not key_exposed("http://localhost:8000/v1") and not key_exposed("http://[::1]:8000/v1")
+    monkeypatch.setenv("PW_TEST_VLM_KEY", KEY)
+    warnings = []
+    make_backend(BackendSettings(base_url="http://10.0.0.5:8000/v1", api_key_env="PW_TEST_VLM_KEY"),
+                 warn=warnings.append)
+    assert len(warnings) == 1 and "unencrypted" in warnings[0] and KEY not in warnings[0]
+    out = tmp_path / "captions"
+    with FakeVLM() as server:
+        assert main(_caption_args(cut_out, out, server.url)) == 0
+        capsys.readouterr()
+        assert main(_caption_args(cut_out, out, server.url, "--view-size", "240x320")) == 2  # other views
+        err = capsys.readouterr().err
+        assert "other settings" in err and "--force" in err
+        assert main(_caption_args(cut_out, out, server.url, "--view-size", "240x320", "--force")) == 0
+        assert len(server.requests) == 8

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from panoworld.cli import main
-from panoworld.data import ClipStats, CutOptions, FilterConfig, OutputClock, cut_video, resize_erp, source_index
+from panoworld.data import ClipStats, CutOptions, FilterConfig, OutputClock, cut_video, source_index
 from panoworld.io import probe_video, write_video
+from panoworld.sphere import resize_erp
 
 from .conftest import erp_frames, make_video
 

@@ -24,7 +24,7 @@ def test_end_to_end_cut_caption_package(cut_out, tmp_path, monkeypatch):
     monkeypatch.setenv("PW_TEST_VLM_KEY", KEY)
     caps = tmp_path / "captions"
     with FakeVLM(lambda n: (200, "nonsense") if n <= 3 else (200, GOOD)) as server:
-        assert main(_caption_args(cut_out, caps, server.url)) == 0
+        assert main(_caption_args(cut_out, caps, server.url)) == 1  # exit 1: a clip failed
     assert len(list(caps.glob("*.failed.json"))) == 1  # first clip: 3 invalid answers
     ann = tmp_path / "ann" / "sceneB__street__clip001"
     ann.mkdir(parents=True)

@@ -10,14 +10,15 @@ import pytest
 import torch
 
 from panoworld.eval.align import AlignConfig
-from panoworld.eval.annotations import poses_to_c2w
 from panoworld.eval.metrics import metric_info
 from panoworld.eval.runners import RunRequest, get_method, run_method
 from panoworld.eval.score import ScoreConfig, Scorer
-from panoworld.eval.testset import read_master, result_dir
+from panoworld.formats.annotations import poses_to_c2w
+from panoworld.formats.results import result_dir
+from panoworld.formats.testset import read_master
 from panoworld.io import read_video, write_video
 
-from .conftest import H, SPLIT, W
+from .conftest import SPLIT, H, W
 
 CFG = ScoreConfig(align=AlignConfig(n_frames=SPLIT["frames"], fps=16.0), min_bucket=2, fid_frames=2, face_size=16)
 

@@ -91,13 +91,24 @@ def test_external_command_template(tmp_path, tiny_split):
     res = tmp_path / "res"
     assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", "argus",
                  "--runner-config", str(cfg), "--shard", "0/4"]) == 0
-    run = json.loads(next(res.glob("argus/*/run.json")).read_text())
+    record = next(res.glob("argus/*/method_run.json"))
+    run = json.loads(record.read_text())
     assert run["native_fps"] == 8.0 and run["num_frames"] == 25 and run["size"] == [480, 640]
+    legacy = {k: v for k, v in run.items() if k not in ("format", "version", "settings_key", "inputs_key")}
+    (record.parent / "run.json").write_text(json.dumps(legacy))  # a folder of an earlier version: no keys
+    record.unlink()
+    args = ["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", "argus",
+            "--runner-config", str(cfg), "--shard", "0/4"]
+    assert main(args) == 2  # made with unknown settings: named, not silently redone
+    assert main([*args, "--force"]) == 0 and record.is_file() and not (record.parent / "run.json").exists()
     failing = {"command": "{python} -c \"import sys; sys.exit(3)\"", "python": sys.executable}
     cfg.write_text(json.dumps({"argus": failing}))
     assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", "argus",
-                 "--runner-config", str(cfg), "--shard", "1/4"]) == 2  # failure recorded, batch continues
-    assert "exit 3" in next(res.glob("argus/*/error.txt")).read_text()
+                 "--runner-config", str(cfg), "--shard", "1/4"]) == 1  # failure recorded, batch continues
+    assert "exit 3" in json.loads(next(res.glob("argus/*/failed.json")).read_text())["message"]
+    assert not (res / "_work").exists()  # no empty work folders left behind
+    summary = json.loads((res / "infer_summary.json").read_text())
+    assert [i["status"] for i in summary["items"]] == ["failed"]
 
 
 def test_user_errors_are_one_line(tmp_path, tiny_split, capsys):
@@ -112,28 +123,74 @@ def test_user_errors_are_one_line(tmp_path, tiny_split, capsys):
     assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(tmp_path), "--methods", "nope"]) == 2
 
 
-def test_panoworld_runner_calls_the_pipeline(tmp_path, tiny_split):
-    pytest.importorskip("panoworld.pipelines")
-    import torch
+def test_eval_infer_runs_panoworld_in_process(tmp_path, tiny_split, monkeypatch, capsys):
+    """The seed's step 2 end to end: a tiny model folder saved with save_pretrained, loaded through the public
+    path (``PanoWorldPipeline.from_pretrained``), both prompts passed, settings-keyed re-runs, no empty folders."""
+    from panoworld.formats.testset import read_master
+    from panoworld.pipelines import PanoWorldPipeline
+    from tests.tiny_models import write_tiny_model_folder
 
-    from panoworld.eval.runners import RunRequest, get_method, run_method
-    from panoworld.eval.runners import panoworld as runner
-    from panoworld.eval.testset import read_master
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = write_tiny_model_folder(tmp_path / "model")
+    cfg = tmp_path / "runners.toml"
+    cfg.write_text(f'[panoworld]\nweights = "{model}"\n')
+    seen, real_call = [], PanoWorldPipeline.__call__
 
-    calls = []
+    def spy(self, image, prompt, pano_prompt=None, config=None, **kwargs):
+        seen.append((tuple(image.shape), prompt, pano_prompt, config.num_steps))
+        return real_call(self, image, prompt, pano_prompt, config, **kwargs)
 
-    class FakePipeline:
-        def __call__(self, image, prompt, config=None):
-            calls.append((tuple(image.shape), prompt, config.seed))
-            return type("R", (), {"video": torch.rand(5, 3, 32, 64)})()
+    monkeypatch.setattr(PanoWorldPipeline, "__call__", spy)
+    res = tmp_path / "res"
+    args = ["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", "panoworld",
+            "--runner-config", str(cfg), "--shard", "0/4", "--seed", "2"]
+    assert main(args) == 0
+    clip = read_master(tiny_split)[0]
+    assert seen == [((3, 480, 640), clip.caption_for("perspective"), clip.caption_for("medium"), 1)]
+    run = json.loads((res / "panoworld" / clip.dirname / "method_run.json").read_text())
+    assert run["num_frames"] == 5 and run["size"] == [32, 64] and run["seed"] == 2 and len(run["settings_key"]) == 64
+    assert main(args) == 0 and len(seen) == 1  # finished: skipped
+    capsys.readouterr()
+    assert main([*args[:-1], "3"]) == 2  # another seed: the run stops and names --force
+    err = capsys.readouterr().err.strip()
+    assert "other settings" in err and "--force" in err and "\n" not in err
+    cfg.write_text(f'[panoworld]\nweights = "{tmp_path / "missing"}"\n')
+    fresh = tmp_path / "fresh"
+    assert main([*args[:4], str(fresh), *args[5:]]) == 2  # checked before any work: no folders at all
+    assert not fresh.exists()
 
-    runner.PIPELINE_FACTORY = lambda config, device: FakePipeline()
-    try:
-        spec = get_method("panoworld")
-        clip = read_master(tiny_split)[0]
-        rec = run_method(spec, RunRequest(clip=clip, out_dir=tmp_path / "o", work_dir=tmp_path / "w", spec=spec,
-                                          seed=3))
-    finally:
-        runner.PIPELINE_FACTORY = None
-    assert calls == [((3, 480, 640), clip.caption_for("medium"), 3)]
-    assert rec["num_frames"] == 5 and rec["native_fps"] == 16.0
+
+def test_run_with_other_settings_stops_and_names_force(evaluated, tiny_split, capsys):
+    args = ["eval", "run", "--master", str(tiny_split), "--results", str(evaluated), "--methods", "oracle",
+            "--frames", "10", *NO_NETS]
+    before = (evaluated / "results_long.csv").read_bytes()
+    capsys.readouterr()
+    assert main(args) == 2  # scored with --frames 12: refused, nothing rewritten
+    err = capsys.readouterr().err.strip()
+    assert "other settings" in err and "--force" in err and "\n" not in err
+    assert (evaluated / "results_long.csv").read_bytes() == before
+
+
+def test_run_skips_default_networks_that_are_not_installed(tmp_path, tiny_split, monkeypatch, capsys):
+    monkeypatch.setenv("PANOWORLD_WEIGHTS", str(tmp_path / "no-weights"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    res = tmp_path / "res"
+    assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", "static",
+                 "--shard", "0/4"]) == 0
+    capsys.readouterr()
+    assert main(["eval", "run", "--master", str(tiny_split), "--results", str(res), "--methods", "static",
+                 "--frames", "12"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "LPIPS" in warnings[0] and "--inception" in warnings[0]
+    summary = json.loads((res / "eval_run.json").read_text())
+    assert set(summary["skipped_backbones"]) == {"lpips", "clip", "inception", "video", "autoencoder"}
+    assert any(r["metric"] == "psnr/erp" for r in _rows(res / "results_long.csv"))
+    assert main(["eval", "report", "--in", str(res / "results_long.csv"), "--out", str(tmp_path / "rep"),
+                 "--no-charts"]) == 0
+    assert "Left out (networks not installed when scoring): LPIPS" in (tmp_path / "rep" / "report.md").read_text()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("method,value\nx,1\n")
+    capsys.readouterr()
+    assert main(["eval", "report", "--in", str(bad), "--out", str(tmp_path / "rep2")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "lacks the column(s)" in err and "\n" not in err

@@ -10,10 +10,12 @@ import pytest
 import torch
 
 from panoworld.errors import InputError
-from panoworld.eval.align import AlignConfig, grid_indices, load_aligned_video, match_times, resize_video
-from panoworld.eval.annotations import load_annotations, poses_to_c2w
-from panoworld.eval.testset import load_caption, read_master
+from panoworld.eval.align import AlignConfig, grid_indices, load_aligned_video, match_times
+from panoworld.formats.annotations import poses_to_c2w, read_annotations
+from panoworld.formats.captions import Captions
+from panoworld.formats.testset import read_master
 from panoworld.io import write_video
+from panoworld.sphere import resize_erp
 
 
 def _master(tmp_path, rows):
@@ -53,7 +55,7 @@ def test_master_errors(tmp_path):
     p = _master(tmp_path, [{"clip": "x"}])
     with pytest.raises(InputError, match="clip_id"):
         read_master(p)
-    assert load_caption(None) == ""
+    assert Captions().pick("medium") == ""  # no caption file: an empty caption
 
 
 def test_annotation_units_times_and_reference_poses(tmp_path):
@@ -64,7 +66,7 @@ def test_annotation_units_times_and_reference_poses(tmp_path):
     rot = np.array([[0, 0, 1], [0, 1, 0], [-1, 0, 0]], np.float64)
     t = np.array([1.0, 2.0, 3.0])
     np.save(root / "camera_poses.npy", np.tile(np.concatenate([rot.ravel(), t]), (4, 1)).astype(np.float32))
-    ann = load_annotations(root, video_fps=25.0, video_frames=80, depth_kind="dap_estimated")
+    ann = read_annotations(root, video_fps=25.0, video_frames=80, depth_kind="dap_estimated")
     assert torch.allclose(ann.depth, torch.full((4, 4, 8), 5.0), atol=0.01)  # DAP code 0.05 = 5 m
     assert np.allclose(ann.times, np.arange(4) * 20 / 25.0)  # every 80 // 4 = 20th frame at 25 fps
     c2w = poses_to_c2w(np.concatenate([rot.ravel(), t])[None])
@@ -87,7 +89,7 @@ def test_clock_and_time_matching(tmp_path):
 def test_resize_wraps_longitude():
     img = torch.zeros(1, 3, 16, 32)
     img[..., 0] = 1.0  # first column bright: after downscaling both edge columns see it
-    out = resize_video(img, (8, 16))
+    out = resize_erp(img, (8, 16))
     assert out[0, 0, 4, -1] > 0.05 and out[0, 0, 4, 0] > 0.2
 
 
@@ -97,7 +99,7 @@ def test_habitat_opengl_poses_become_opencv(tmp_path):
     c2w_gl = np.tile(np.eye(4), (3, 1, 1))
     c2w_gl[:, :3, 3] = [[0, 0, 0], [0, 0, -1], [0, 0, -2]]  # walking along -z = forward in OpenGL axes
     np.save(root / "camera_poses.npy", c2w_gl)
-    ann = load_annotations(root, video_fps=25.0, video_frames=3, pose_kind="habitat_gt")
+    ann = read_annotations(root, video_fps=25.0, video_frames=3, pose_kind="habitat_gt")
     forward_cv = ann.poses[:, :3, :3] @ np.array([0.0, 0.0, 1.0])  # the camera's +z (OpenCV forward) in world
     assert np.allclose(forward_cv, [0.0, 0.0, -1.0])  # = the direction of travel
-    assert np.allclose(load_annotations(root, video_fps=25.0, video_frames=3).poses, c2w_gl)
+    assert np.allclose(read_annotations(root, video_fps=25.0, video_frames=3).poses, c2w_gl)

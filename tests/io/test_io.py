@@ -82,26 +82,6 @@ def test_spherical_metadata_is_written_and_read_back(tmp_path):
     assert read_video(erp).shape[0] == 13  # the file still decodes after injection
 
 
-def test_spherical_injection_fixes_offsets_when_moov_comes_first(tmp_path):
-    import av
-
-    path = tmp_path / "fast.mp4"
-    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as c:
-        s = c.add_stream("libx264", rate=16)
-        s.width, s.height, s.pix_fmt = 64, 32, "yuv420p"
-        for arr in (moving_frames() * 255).byte().permute(0, 2, 3, 1).numpy():
-            for p in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    before = read_video(path)
-    from panoworld.io import inject_spherical_metadata
-
-    inject_spherical_metadata(path)
-    assert read_spherical_metadata(path)["ProjectionType"] == "equirectangular"
-    assert torch.equal(read_video(path), before)
-
-
 def test_failed_write_leaves_no_file(tmp_path):
     target = tmp_path / "out.mp4"
     with pytest.raises(RuntimeError):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from panoworld.pipelines import circular_pad, decode_video
-from panoworld.pipelines.decode import to_host
+from panoworld.pipelines import decode_video
 from panoworld.pipelines.attention import attention_backend, resolve_attention_backend
+from panoworld.pipelines.decode import to_host
+from panoworld.sphere import wrap_pad
 
 from .conftest import tiny_transformer
 
@@ -49,9 +50,9 @@ def test_auto_puts_cudnn_first_on_this_gpu_and_restores_the_order():
         assert inside == before
 
 
-def test_circular_pad_wraps_columns():
+def test_wrap_pad_wraps_columns():
     latent = torch.arange(8.0).view(1, 1, 1, 1, 8)
-    padded = circular_pad(latent, 2)
+    padded = wrap_pad(latent, 2)
     assert padded.flatten().tolist() == [6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1]
 
 

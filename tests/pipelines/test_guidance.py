@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 
 from panoworld.pipelines import DenoiserInputs, GuidedDenoiser, karras_flow_schedule, sample
-from panoworld.pipelines.partial_image import enable_partial_image_batch
 
 from .conftest import tiny_transformer
 
@@ -28,7 +27,7 @@ def _inputs(*, paste: bool, frames: bool) -> DenoiserInputs:
 
 def test_batched_and_sequential_cfg_agree_with_image_context_in_the_conditional_branch_only():
     net = tiny_transformer()
-    assert enable_partial_image_batch(net)
+    assert net.supports_partial_image_batch  # a capability of the model, like supports_shared_latent_batch
     inputs, sched = _inputs(paste=True, frames=False), karras_flow_schedule(3)
     noise = inputs.noise.clone()
     seq = sample(GuidedDenoiser(net, inputs, sched, guidance=7.0, cfg_batch="sequential"), noise, sched)
@@ -96,7 +95,6 @@ class _Spy:
 
 def test_batched_cfg_sends_one_latent_when_the_model_shares_it_and_both_ways_agree():
     net = tiny_transformer()
-    enable_partial_image_batch(net)
     inputs, sched = _inputs(paste=True, frames=True), karras_flow_schedule(2)
     results = {}
     for shared in (True, False):

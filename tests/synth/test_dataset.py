@@ -11,9 +11,11 @@ import pytest
 import torch
 
 from panoworld.cli import main
+from panoworld.formats.annotations import ANNOTATION_FILES
+from panoworld.formats.testset import MASTER_COLUMNS
 from panoworld.io import probe_video, read_image
 from panoworld.sphere import direction_to_lonlat, lonlat_to_pixel
-from panoworld.synth import ANNOTATION_FILES, MASTER_COLUMNS, plan_split
+from panoworld.synth import plan_split
 from panoworld.synth.contact import contact_sheet
 
 ARGS = ["--clips", "3", "--frames", "5", "--size", "16x32", "--seed", "4", "--ann-frames", "3", "--grid", "4"]
@@ -56,7 +58,7 @@ def check_split(root: Path, *, height: int, width: int, grid: int) -> list[dict]
         assert np.isnan(t3[vis == 0]).all() and np.isfinite(t3[vis == 1]).all()
         assert row["is_static"] == str(int(row["trajectory_kind"] == "static"))
         # The stored 3-D tracks and poses reproject onto the stored 2-D tracks where visible.
-        c2w = torch.from_numpy(np.load(ann / "camera_c2w.npy"))[meta["frame_indices"]]
+        c2w = torch.from_numpy(np.load(ann / "camera_c2w_video.npy"))[meta["frame_indices"]]
         world = torch.from_numpy(np.load(ann / "tracks_3d_world.npy")).double().permute(1, 0, 2)
         cam = ((world - c2w[:, None, :3, 3]).unsqueeze(-2) @ c2w[:, None, :3, :3]).squeeze(-2)
         pix = lonlat_to_pixel(direction_to_lonlat(cam), height, width).permute(1, 0, 2).numpy()
@@ -79,6 +81,25 @@ def test_split_writes_reads_back_resumes_and_is_byte_identical(tmp_path):
     assert main(["synth", "--out", str(a), *ARGS]) == 0
     assert _files(a) == files
     assert main(["synth", "--out", str(a), *ARGS[:-1], "5"]) == 2  # other settings: refused, one line
+
+
+def test_more_clips_grow_an_existing_split(tmp_path, capsys):
+    small, big = tmp_path / "small", tmp_path / "big"
+    assert main(["synth", "--out", str(small), *ARGS]) == 0  # 3 clips
+    kept = _files(small)
+    grow = [*ARGS[:1], "5", *ARGS[2:]]
+    assert main(["synth", "--out", str(small), *grow]) == 0
+    grown = _files(small)
+    assert {k: v for k, v in grown.items() if k in kept and k not in ("master.csv", "split.json")} == \
+        {k: v for k, v in kept.items() if k not in ("master.csv", "split.json")}  # the first 3 clips untouched
+    assert len(check_split(small, height=16, width=32, grid=4)) == 5
+    assert main(["synth", "--out", str(big), *grow]) == 0  # grown == made at once with 5 clips
+    assert _files(big) == grown
+    capsys.readouterr()
+    assert main(["synth", "--out", str(small), *ARGS]) == 2  # shrinking is refused
+    assert "can only grow" in capsys.readouterr().err
+    assert main(["synth", "--out", str(small), *ARGS[:-1], "5"]) == 2  # other settings: --force named
+    assert "--force" in capsys.readouterr().err
 
 
 def test_fifty_clip_split_in_one_command(tmp_path):

@@ -8,8 +8,11 @@ import shutil
 import pytest
 import torch
 
-from panoworld.errors import InputError
+from panoworld.errors import InputError, StaleItemsError
+from panoworld.formats.captions import Captions, write_captions
+from panoworld.formats.testset import MASTER_CSV
 from panoworld.train.cache import TrainCache, build_cache
+from panoworld.train.data import list_clips
 
 
 def test_cache_contents(tiny_cache, tmp_path):
@@ -45,6 +48,43 @@ def test_cache_resumes_and_redoes_changed_clips(tiny_cache, tmp_path):
     assert set(after) == set(stamps)
     assert [n for n in after if after[n] != stamps[n]] == [files[0].name]  # only the missing clip was redone
     assert built.names("train") == TrainCache.open(cfg).names("train")
+
+
+def test_cache_rerun_rule_moved_source_changed_caption_changed_settings(tiny_cache, tmp_path, capsys):
+    make_config, cache_dir = tiny_cache
+    copy, split = tmp_path / "cache", tmp_path / "train"
+    shutil.copytree(cache_dir, copy)
+    shutil.copytree(make_config(tmp_path).data.train[0].path, split)  # the same clips, moved
+    cfg = make_config(tmp_path / "run", data={"cache_dir": str(copy), "train": [{"path": str(split)}]})
+    stamps = {p.name: p.stat().st_mtime_ns for p in (copy / "clips").glob("*.safetensors")}
+    lines = []
+    build_cache(cfg, device=torch.device("cpu"), say=lines.append)
+    assert lines == ["0 clip(s) to run, 3 already done"]
+    clip = list_clips(split)[0]
+    write_captions(clip_caption_path(split, clip.name), Captions(short="s", medium="m", long="a new long caption"))
+    lines.clear()
+    build_cache(cfg, device=torch.device("cpu"), say=lines.append)
+    assert lines == ["1 clip(s) to run (1 whose inputs changed), 2 already done"]
+    after = {p.name: p.stat().st_mtime_ns for p in (copy / "clips").glob("*.safetensors")}
+    assert [n for n in after if after[n] != stamps[n]] == [f"{clip.name}.safetensors"]
+    cache = TrainCache.open(cfg)
+    assert cache.entry(clip.name).captions["long"] == cache.texts.key("a new long caption")
+    other = make_config(tmp_path / "run", data={"cache_dir": str(copy), "train": [{"path": str(split)}]},
+                        samples={"fill_noise_std": 0.25})
+    with pytest.raises(StaleItemsError, match="--force"):
+        build_cache(other, device=torch.device("cpu"))
+    assert {p.name: p.stat().st_mtime_ns for p in (copy / "clips").glob("*.safetensors")} == after  # nothing done
+    lines.clear()
+    build_cache(other, device=torch.device("cpu"), force=True, say=lines.append)
+    assert lines == ["3 clip(s) to run (3 finished one(s) redone (--force)), 0 already done"]
+    assert TrainCache.open(other).manifest["settings"]["fill_noise_std"] == 0.25
+
+
+def clip_caption_path(split, name):
+    """The caption file of clip ``<split>__<name>`` of a synth split (through the test set's master.csv)."""
+    from panoworld.formats.testset import read_master
+
+    return next(c.caption_path for c in read_master(split / MASTER_CSV, load_captions=False) if c.dirname == name)
 
 
 def test_training_refuses_a_missing_or_mismatching_cache(tiny_cache, tmp_path):

@@ -1,5 +1,5 @@
 """Camera motion from lifted tracks: rotation-only and 6-DoF RANSAC (Kabsch via
-:func:`panoworld.geometry.align_points`), poses, stabilisation.
+:func:`panoworld.registration.align_points`), poses, stabilisation.
 
 Points are (N, T, 3) in each frame's camera (OpenCV frame), NaN when invisible. The motion of frame t is
 the point transform ``P_t = R_t P_0 + t_t`` (frame-0 camera -> frame-t camera, the reference's
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..geometry import align_points
+from ..registration import align_points
 
 __all__ = [
     "ransac_rotation", "ransac_rigid", "CameraMotion", "estimate_camera_motion", "motion_inliers",

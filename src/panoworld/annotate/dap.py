@@ -15,12 +15,15 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import DINOv3ViTConfig, DINOv3ViTModel
 
+from panoworld.formats.annotations import DAP_METRES
+
 from .dpt import DPTHead
 
 __all__ = ["DAPConfig", "DAPModel", "DEPTH_SCALE_M"]
 
-#: Metres per unit of the network's depth code (reference: 1.0 = 100 m).
-DEPTH_SCALE_M = 100.0
+#: Metres per unit of the network's depth code (reference: 1.0 = 100 m); the annotation format reads older
+#: folders that stored this code with the same constant.
+DEPTH_SCALE_M = DAP_METRES
 
 
 @dataclass

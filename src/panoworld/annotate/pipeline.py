@@ -1,46 +1,31 @@
-"""One clip -> geometry annotations (depth, tracks, camera, static flags) and the on-disk layout.
+"""One clip -> geometry annotations (depth, tracks, camera, static flags), written as an annotation folder.
 
-Files in ``<out>/<clip>/`` (reference §8.4 names; T = frames, N = tracks, H x W = 512 x 1024 by default):
-
-=====================  ==================  ====================================================
-depth/0000.npy ...     (H, W) float16      DAP code in [0, 1] (x 100 = metres), sky = 1.0
-depth_m/0000.npy ...   (H, W) float16      range along the ray in metres
-sky_mask.npy           (T, H, W) bool      sky / invalid pixels
-tracks_2d.npy          (N, T, 2) float32   (x, y) pixels, centres at integers, x wrapped to [0, W)
-visibility.npy         (N, T) float16      visibility x confidence in [0, 1] (threshold 0.5)
-tracks_3d_raw.npy      (N, T, 3) float32   points in each frame's camera (OpenCV, metres), NaN if invisible
-tracks_3d.npy          (N, T, 3) float32   stabilised points in the frame-0 camera axes, NaN if invisible
-camera_poses.npy       (T, 12) float32     [R row-major, t]: point transform frame 0 -> frame t
-camera_c2w.npy         (T, 4, 4) float32   camera-to-world poses, world = frame-0 camera
-track_is_static.npy    (N,) float32        1 = static
-rigidity.npy           (N,) float32        metres
-frame_indices.npy      (T,) int64          source-video frame of each annotation frame
-meta.json                                  written last; its presence marks the clip done
-=====================  ==================  ====================================================
+The folder layout, shapes, dtypes and units are owned by :mod:`panoworld.formats.annotations`; depth is written
+in metres (DAP's [0, 1] code x 100, sky / invalid pixels at DAP's maximum, 100 m, and marked in ``sky_mask.npy``).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+from panoworld.formats.annotations import AnnotationWriter
+from panoworld.io import probe_video, read_video
+from panoworld.sphere import direction_to_lonlat, lonlat_to_pixel, resize_erp, wrap_dx
 
 from .camera import CameraMotion, estimate_camera_motion, motion_inliers, stabilise
 from .cotracker import CoTracker3Offline
-from .dap import DEPTH_SCALE_M, DAPModel
+from .dap import DAPModel
 from .lifting import lift_tracks, sample_erp, sample_range
 from .static import SemanticClassifier, StaticFlags, static_flags
-from .tracking import track_erp, wrap_dx
+from .tracking import track_erp
 
-__all__ = ["AnnotateOptions", "Annotation", "sample_frame_indices", "resize_frames", "annotate_frames",
-           "annotate_geometry", "write_annotation", "is_done"]
+__all__ = ["AnnotateOptions", "Annotation", "sample_frame_indices", "read_clip_frames", "annotate_frames",
+           "annotate_geometry", "write_annotation"]
 
 
 @dataclass
@@ -76,20 +61,19 @@ def sample_frame_indices(total: int, count: int) -> list[int]:
     return sorted(set(int(round(v)) for v in np.linspace(0, total - 1, count)))
 
 
-def resize_frames(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """(T, 3, h, w) -> (T, 3, H, W): area averaging when shrinking, bilinear otherwise."""
-    if tuple(frames.shape[-2:]) == tuple(size):
-        return frames
-    shrink = frames.shape[-2] >= size[0] and frames.shape[-1] >= size[1]
-    mode = "area" if shrink else "bilinear"
-    kw = {} if shrink else {"align_corners": False}
-    return F.interpolate(frames, size=size, mode=mode, **kw).clamp(0, 1)
+def read_clip_frames(video: str | os.PathLike, count: int,
+                     size: tuple[int, int]) -> tuple[torch.Tensor, list[int], float]:
+    """``count`` frames spread evenly over a video, resized with the seam wrap to ``size`` = (H, W).
+
+    Returns (T, 3, H, W) float frames in [0, 1], their source frame indices and the video's frame rate.
+    """
+    info = probe_video(video, count_frames=True)
+    indices = sample_frame_indices(info.num_frames, count)
+    return resize_erp(read_video(video, frame_indices=indices), size), indices, float(info.fps)
 
 
 def _diagnostics(ann_tracks, vis, raw, motion, height, width) -> dict:
     """Median reprojection error (px, seam-aware), 3-D smoothness (m) as in the reference's meta.json."""
-    from panoworld.sphere import direction_to_lonlat, lonlat_to_pixel
-
     pred = (motion.rotation[None] @ raw[:, :1, :, None])[..., 0] + motion.translation[None]
     px = lonlat_to_pixel(direction_to_lonlat(pred), height, width).float()
     err = torch.sqrt(wrap_dx(px[..., 0] - ann_tracks[..., 0], width) ** 2 + (px[..., 1] - ann_tracks[..., 1]) ** 2)
@@ -145,7 +129,6 @@ def annotate_geometry(
         "n_tracks": int(tracks.shape[0]),
         "grid_size": grid_size,
         "depth_unit": "m",
-        "depth_scale": DEPTH_SCALE_M,
         "max_depth_m": float(min(torch.quantile(ground.flatten()[:: max(1, ground.numel() // 100000)].float(), 0.99),
                                  100.0)),
         "camera_motion": {"method": motion.method, "is_static": motion.is_static,
@@ -161,44 +144,22 @@ def annotate_geometry(
                       list(frame_indices) if frame_indices is not None else list(range(t)), meta)
 
 
-def is_done(out_dir: str | os.PathLike) -> bool:
-    """True when a clip folder is complete (its ``meta.json`` exists)."""
-    return (Path(out_dir) / "meta.json").is_file()
-
-
 def write_annotation(ann: Annotation, out_dir: str | os.PathLike, extra_meta: dict | None = None) -> Path:
-    """Write all files into a temporary sibling folder, then rename it to ``out_dir`` (atomic per clip).
-
-    Temporary folders of this clip left by a killed run are removed first.
-    """
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out.parent.glob(f".{out.name}.*.tmp"):  # left by a killed run of this clip
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        (tmp / "depth").mkdir()
-        (tmp / "depth_m").mkdir()
-        code = (ann.depth_m / DEPTH_SCALE_M).clamp(0, 1)
-        for i in range(code.shape[0]):
-            np.save(tmp / "depth" / f"{i:04d}.npy", code[i].numpy().astype(np.float16))
-            np.save(tmp / "depth_m" / f"{i:04d}.npy", ann.depth_m[i].numpy().astype(np.float16))
-        np.save(tmp / "sky_mask.npy", ann.sky.numpy().astype(bool))
-        np.save(tmp / "tracks_2d.npy", ann.tracks.numpy().astype(np.float32))
-        np.save(tmp / "visibility.npy", ann.visibility.numpy().astype(np.float16))
-        np.save(tmp / "tracks_3d_raw.npy", ann.raw_points.numpy().astype(np.float32))
-        np.save(tmp / "tracks_3d.npy", ann.points.numpy().astype(np.float32))
-        np.save(tmp / "camera_poses.npy", ann.motion.as_rows().numpy().astype(np.float32))
-        np.save(tmp / "camera_c2w.npy", ann.motion.camera_to_world().numpy().astype(np.float32))
-        np.save(tmp / "track_is_static.npy", ann.static.is_static.numpy().astype(np.float32))
-        np.save(tmp / "rigidity.npy", ann.static.rigidity.numpy().astype(np.float32))
-        np.save(tmp / "frame_indices.npy", np.asarray(ann.frame_indices, dtype=np.int64))
-        meta = {**ann.meta, **(extra_meta or {})}
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    """Write the annotation folder (:class:`panoworld.formats.annotations.AnnotationWriter`: staged, then moved
+    in with ``meta.json`` last, so an interrupted write never looks finished)."""
+    with AnnotationWriter(out_dir) as writer:
+        for i in range(ann.depth_m.shape[0]):
+            writer.depth(i, ann.depth_m[i].numpy())
+        writer.put(
+            sky_mask=ann.sky.numpy(),
+            tracks_2d=ann.tracks.numpy(),
+            visibility=ann.visibility.numpy(),
+            tracks_3d_raw=ann.raw_points.numpy(),
+            tracks_3d=ann.points.numpy(),
+            camera_poses=ann.motion.as_rows().numpy(),
+            camera_c2w=ann.motion.camera_to_world().numpy().astype(np.float32),
+            track_is_static=ann.static.is_static.numpy(),
+            rigidity=ann.static.rigidity.numpy(),
+            frame_indices=np.asarray(ann.frame_indices),
+        )
+        return writer.commit({**ann.meta, "frame_indices": list(ann.frame_indices), **(extra_meta or {})})

@@ -1,7 +1,7 @@
-"""Point tracking on ERP video: circular padding, frame-0 query grid, mapping back, seam merging.
+"""Point tracking on ERP video: wrap-padded frames, frame-0 query grid, mapping back, seam merging.
 
 Pixel coordinates are continuous (x, y) with pixel centres at integers (``panoworld.sphere``
-convention); x of returned tracks is wrapped to [0, W).
+convention); x of returned tracks is wrapped to [-0.5, W - 0.5) (``panoworld.sphere.wrap_x``).
 """
 
 from __future__ import annotations
@@ -9,29 +9,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from panoworld.sphere import query_grid, wrap_dx, wrap_pad, wrap_x
+
 from .cotracker import CoTracker3Offline
 
-__all__ = ["pad_erp", "grid_queries", "track_erp", "merge_seam_tracks", "padded_to_erp", "wrap_dx"]
-
-
-def wrap_dx(dx: torch.Tensor, width: int) -> torch.Tensor:
-    """Horizontal pixel difference wrapped to [-W/2, W/2)."""
-    return torch.remainder(dx + width / 2, width) - width / 2
-
-
-def pad_erp(frames: torch.Tensor, pad: int) -> torch.Tensor:
-    """(..., H, W) -> (..., H, W + 2 pad): ``pad`` columns copied circularly onto each side."""
-    if pad == 0:
-        return frames
-    return torch.cat([frames[..., -pad:], frames, frames[..., :pad]], dim=-1)
-
-
-def grid_queries(height: int, width: int, grid_size: int, *, x_offset: float = 0.0) -> torch.Tensor:
-    """(grid_size**2, 2) (x, y) pixel centres of a regular grid covering a height x width image."""
-    ys = (torch.arange(grid_size, dtype=torch.float32) + 0.5) * height / grid_size - 0.5
-    xs = (torch.arange(grid_size, dtype=torch.float32) + 0.5) * width / grid_size - 0.5 + x_offset
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([gx, gy], dim=-1).reshape(-1, 2)
+__all__ = ["track_erp", "merge_seam_tracks", "padded_to_erp"]
 
 
 @torch.inference_mode()
@@ -64,14 +46,14 @@ def track_erp(
     param = next(model.parameters())
     t, _, height, width = frames.shape
     pad = int(round(pad_frac * width))
-    padded = pad_erp(frames, pad)
+    padded = wrap_pad(frames, pad)
     wp = width + 2 * pad
     hm, wm = model.config.model_resolution
     video = F.interpolate(padded.to(param.device, torch.float32), (hm, wm), mode="bilinear", align_corners=True)
     if query_region == "erp":
-        q = grid_queries(height, width, grid_size, x_offset=pad)
+        q = query_grid(height, width, grid_size, x_offset=pad)
     elif query_region == "padded":
-        q = grid_queries(height, wp, grid_size)
+        q = query_grid(height, wp, grid_size)
     else:
         raise ValueError(f"query_region must be 'erp' or 'padded', got {query_region!r}")
     sx, sy = (wm - 1) / (wp - 1), (hm - 1) / (height - 1)
@@ -93,8 +75,7 @@ def track_erp(
 
 def padded_to_erp(tracks: torch.Tensor, pad: int, width: int) -> torch.Tensor:
     """(N, T, 2) padded-frame pixels -> ERP pixels with x wrapped to [-0.5, W - 0.5)."""
-    x = torch.remainder(tracks[..., 0] - pad + 0.5, width) - 0.5
-    return torch.stack([x, tracks[..., 1]], dim=-1)
+    return torch.stack([wrap_x(tracks[..., 0] - pad, width), tracks[..., 1]], dim=-1)
 
 
 def merge_seam_tracks(
@@ -162,7 +143,7 @@ def merge_seam_tracks(
         w = torch.where((w.sum(0) > 0)[None], w, torch.ones_like(w))
         x = (xs * w).sum(0) / w.sum(0)
         y = (tr[..., 1] * w).sum(0) / w.sum(0)
-        out_tracks.append(torch.stack([torch.remainder(x + 0.5, width) - 0.5, y], dim=-1))
+        out_tracks.append(torch.stack([wrap_x(x, width), y], dim=-1))
         out_vis.append(visibility[m].amax(0))
         out_groups.append(members)
     return torch.stack(out_tracks), torch.stack(out_vis), out_groups

@@ -1,21 +1,18 @@
-"""Helpers shared by CLI commands: argument parsing, progress bars, media-kind detection."""
+"""Helpers shared by CLI commands: argument parsing, messages, progress, batch failures.
+
+Nothing here imports torch or Rich at module import, so a command's usage errors stay fast.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Iterator, Sequence, TypeVar
+from typing import Callable, Iterator, Sequence, TypeVar
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from panoworld.errors import BatchFailedError, InputError
 
-from panoworld.errors import InputError
-
-__all__ = ["parse_size", "parse_shard", "take_shard", "is_video_path", "progress_bar", "console"]
-
-console = Console(stderr=True)
-
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
+__all__ = ["parse_size", "parse_shard", "take_shard", "parse_list", "say", "progress_bar", "raise_failures"]
 
 T = TypeVar("T")
 
@@ -49,22 +46,33 @@ def take_shard(items: Sequence[T], i: int, n: int) -> list[T]:
     return list(items[i::n])
 
 
-def is_video_path(path: Path) -> bool:
-    """True for a video file name (by suffix)."""
-    return path.suffix.lower() in VIDEO_SUFFIXES
+def parse_list(text: str | None) -> list[str] | None:
+    """``"a, b,c"`` -> ``["a", "b", "c"]``; None or "" -> None."""
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def say(message: str) -> None:
+    """One status line on stderr (plain text: brackets are printed as they are)."""
+    print(message, file=sys.stderr, flush=True)
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None) -> Iterator:
-    """A rich progress bar on stderr; yields ``advance(n)``. Hidden when stderr is not a terminal."""
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    ) as progress:
+def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (Rich); yields ``advance(n=1)``. Hidden when stderr is not a terminal."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import TimeRemainingColumn
+
+    console = Console(stderr=True, quiet=not sys.stderr.isatty() and not os.environ.get("PANOWORLD_PROGRESS"))
+    with Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n=1: progress.advance(task, n)
+
+
+def raise_failures(failed: dict[str, str], where: str) -> None:
+    """End a batch job whose items ``failed`` (name -> reason) with exit code 1, naming the first failure."""
+    if failed:
+        name, reason = next(iter(failed.items()))
+        raise BatchFailedError(f"{len(failed)} item(s) failed ({where}); first: {name}: {reason}; re-run the same "
+                               "command to retry them")

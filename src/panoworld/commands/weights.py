@@ -7,13 +7,12 @@ from pathlib import Path
 import typer
 
 from panoworld.errors import MissingComponentError
-from panoworld.models.components.paths import COMPONENTS, ComponentPaths
-from panoworld.weights import ANNOTATION_WEIGHTS
 
 
 def weights(
     root: Path = typer.Option(
-        None, "--root", help="Weights folder (default: $PANOWORLD_WEIGHTS, else ./weights).", show_default=False
+        None, "--root", help="Weights folder (default: $PANOWORLD_WEIGHTS, else ./weights).", show_default=False,
+        file_okay=False,
     ),
     check: bool = typer.Option(
         False, "--check", help="Exit with status 2 and one error line when a generation component is missing "
@@ -22,6 +21,9 @@ def weights(
 ) -> None:
     """List the model components (PanoWorld, text encoder, SigLIP2, Wan VAE, Cosmos base, and the DAP and
     CoTracker3 annotation weights) and their status."""
+    from panoworld.models.components.paths import COMPONENTS, ComponentPaths
+    from panoworld.weights import ANNOTATION_WEIGHTS
+
     paths = ComponentPaths(root)
     missing = []
     for name, spec in COMPONENTS.items():

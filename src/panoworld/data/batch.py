@@ -1,77 +1,34 @@
 """Run a per-video job over many videos: parallel workers, resume from per-video records, manifests.
 
-Each finished video leaves ``<out>/.records/<video_id>.json`` (written atomically) holding its
-result and a fingerprint of the source file and the options; a re-run skips videos whose record
-matches and redoes the rest, so ``kill -9`` loses at most the videos in flight.
+Each finished video leaves its cut record (``panoworld.formats.clips``, written atomically) holding its result,
+the settings key of the cut options and the inputs key of the source file (size, modification time); re-runs
+follow :mod:`panoworld.formats.job_record` (a changed source is cut again, other options stop the run naming
+``--force``), so ``kill -9`` loses at most the videos in flight.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import json
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
-from panoworld.errors import InputError
-from panoworld.io import atomic_write_json, atomic_write_text
+from panoworld.formats.clips import CUT_CLIPS_DIR, CUT_RECORDS_DIR, cut_record_path, write_cut_manifest
+from panoworld.formats.job_record import Item, plan_items, settings_key, source_fingerprint, write_record
 
-from .cut import CutOptions, cut_video, safe_id
+from .cut import CutOptions, cut_video
 
-__all__ = ["find_videos", "cut_videos", "write_manifest", "MANIFEST_FIELDS", "RECORDS_DIR"]
-
-RECORDS_DIR = ".records"
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
-MANIFEST_FIELDS = [
-    "video_id", "source", "status", "reason", "clip", "path", "clip_index", "num_frames", "fps", "start_s",
-    "duration_s", "first_source_frame", "last_source_frame", "width", "height", "source_width", "source_height",
-    "source_fps",
-]
+__all__ = ["cut_videos", "manifest_rows", "summarize"]
 
 
-def find_videos(inputs: Iterable[Path]) -> list[tuple[Path, str]]:
-    """Expand files and folders (searched recursively) into ``(path, video_id)`` pairs, sorted.
-
-    The id of a video found under a folder is its relative path with ``/`` replaced by ``__`` and
-    the suffix dropped (``scene/take1.mp4`` -> ``scene__take1``); a file given directly uses its stem.
-    """
-    found: list[tuple[Path, str]] = []
-    for item in inputs:
-        item = Path(item)
-        if item.is_dir():
-            for p in sorted(item.rglob("*")):
-                if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith("."):
-                    rel = p.relative_to(item).with_suffix("")
-                    found.append((p, safe_id("__".join(rel.parts))))
-        elif item.is_file():
-            found.append((item, safe_id(item.stem)))
-        else:
-            raise InputError(f"input not found: {item}")
-    ids: dict[str, int] = {}
-    unique = []
-    for path, vid in found:
-        if vid in ids:
-            vid = f"{vid}-{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]}"
-        ids[vid] = 1
-        unique.append((path, vid))
-    if not unique:
-        raise InputError("no video files found in the inputs (looked for " + ", ".join(VIDEO_SUFFIXES) + ")")
-    return unique
+def _source_key(src: Path) -> str:
+    return settings_key({k: v for k, v in source_fingerprint(src).items() if k != "path"})
 
 
-def _fingerprint(src: Path, opts: CutOptions) -> str:
-    st = src.stat()
-    blob = json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, "options": opts.key()}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _job(src: Path, out_dir: Path, video_id: str, opts: CutOptions, fingerprint: str) -> dict:
+def _job(src: Path, out_dir: Path, video_id: str, opts: CutOptions, key: str, inputs: str) -> dict:
     record = cut_video(src, out_dir, video_id, opts)
-    record["fingerprint"] = fingerprint
-    atomic_write_json(out_dir / RECORDS_DIR / f"{video_id}.json", record)
+    write_record(cut_record_path(out_dir, video_id), record, key, inputs)
     return record
 
 
@@ -81,22 +38,12 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
-def _load_record(path: Path, fingerprint: str) -> dict | None:
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if record.get("fingerprint") != fingerprint:
-        return None
-    out_dir = path.parent.parent
-    for entry in record.get("clips", []):
-        if entry.get("status") == "kept" and not (out_dir / entry["path"]).is_file():
-            return None
-    return record
+def _kept_clips_exist(out_dir: Path, record: dict) -> bool:
+    return all((out_dir / e["path"]).is_file() for e in record.get("clips", []) if e.get("status") == "kept")
 
 
 def _clean_temporaries(out_dir: Path) -> None:
-    for folder in (out_dir, out_dir / "clips", out_dir / RECORDS_DIR):
+    for folder in (out_dir, out_dir / CUT_CLIPS_DIR, out_dir / CUT_RECORDS_DIR):
         if folder.is_dir():
             for tmp in folder.glob(".*.tmp*"):
                 tmp.unlink(missing_ok=True)
@@ -108,6 +55,7 @@ def cut_videos(
     opts: CutOptions,
     *,
     workers: int = 1,
+    force: bool = False,
     on_done: Callable[[dict, bool], None] | None = None,
 ) -> list[dict]:
     """Cut every video (skipping finished ones) and write the manifests; return the records in input order.
@@ -116,32 +64,31 @@ def cut_videos(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     _clean_temporaries(out_dir)
+    key = settings_key(opts.key())
+    items = [Item(vid, cut_record_path(out_dir, vid), key, (src, vid), inputs=_source_key(src))
+             for src, vid in videos]
+    plan = plan_items(items, force=force, complete=lambda item, record: _kept_clips_exist(out_dir, record))
     records: dict[str, dict] = {}
-    todo = []
-    for src, vid in videos:
-        fp = _fingerprint(src, opts)
-        done = _load_record(out_dir / RECORDS_DIR / f"{vid}.json", fp)
-        if done is not None:
-            records[vid] = done
-            if on_done:
-                on_done(done, True)
-        else:
-            todo.append((src, vid, fp))
+    for item in plan.done:
+        records[item.name] = json.loads(item.record.read_text())
+        if on_done:
+            on_done(records[item.name], True)
+    todo = [(item.payload[0], item.name, item.inputs) for item in plan.todo]
     if workers <= 1 or len(todo) <= 1:
-        for src, vid, fp in todo:
-            records[vid] = _job(src, out_dir, vid, opts, fp)
+        for src, vid, inputs in todo:
+            records[vid] = _job(src, out_dir, vid, opts, key, inputs)
             if on_done:
                 on_done(records[vid], False)
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                  initializer=_worker_init) as pool:
-            futures = {pool.submit(_job, src, out_dir, vid, opts, fp): vid for src, vid, fp in todo}
+            futures = {pool.submit(_job, src, out_dir, vid, opts, key, inputs): vid for src, vid, inputs in todo}
             for fut in as_completed(futures):
                 records[futures[fut]] = fut.result()
                 if on_done:
                     on_done(records[futures[fut]], False)
     ordered = [records[vid] for _, vid in videos]
-    write_manifest(out_dir, ordered)
+    write_cut_manifest(out_dir, manifest_rows(ordered))
     return ordered
 
 
@@ -157,24 +104,13 @@ def manifest_rows(records: list[dict]) -> list[dict]:
     return rows
 
 
-def write_manifest(out_dir: Path, records: list[dict]) -> None:
-    """Write ``manifest.jsonl`` (full rows, stats included) and ``manifest.csv`` (flat fields) atomically."""
-    rows = manifest_rows(records)
-    atomic_write_text(out_dir / "manifest.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=MANIFEST_FIELDS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in MANIFEST_FIELDS})
-    atomic_write_text(out_dir / "manifest.csv", buf.getvalue())
-
-
-def read_manifest(path: Path) -> list[dict]:
-    """Rows of a ``manifest.jsonl`` (a folder holding one is accepted too)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "manifest.jsonl"
-    if not path.is_file():
-        raise InputError(f"manifest not found: {path} (run `panoworld data cut` first)")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
+def summarize(records: list[dict]) -> str:
+    """One line: clips kept and dropped clips by reason, e.g. ``12 clips kept; dropped: short_tail: 3``."""
+    kept = sum(e["status"] == "kept" for r in records for e in r["clips"])
+    dropped: dict[str, int] = {}
+    for r in records:
+        for e in r["clips"]:
+            if e["status"] != "kept":
+                dropped[e["reason"]] = dropped.get(e["reason"], 0) + 1
+    detail = ", ".join(f"{k}: {v}" for k, v in sorted(dropped.items())) or "none"
+    return f"{kept} clips kept; dropped: {detail}"

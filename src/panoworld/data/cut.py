@@ -11,7 +11,6 @@ kept clips and the dropped ones with their reasons.
 from __future__ import annotations
 
 import contextlib
-import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -19,16 +18,15 @@ from pathlib import Path
 import torch
 
 from panoworld.errors import InputError
+from panoworld.formats.clips import CUT_CLIPS_DIR, cut_clip_name
 from panoworld.io import VideoWriter, iter_video, probe_video
+from panoworld.sphere import resize_erp
 
 from .filters import ClipStats, FilterConfig, aspect_reason
-from .resize import resize_erp
 from .shots import ShotDetector
 from .timing import OutputClock, clip_frame_count, source_index
 
-__all__ = ["CutOptions", "cut_video", "clip_name", "CLIPS_DIR"]
-
-CLIPS_DIR = "clips"
+__all__ = ["CutOptions", "cut_video"]
 
 
 @dataclass(frozen=True)
@@ -65,19 +63,6 @@ class CutOptions:
         }
 
 
-def clip_name(video_id: str, index: int) -> str:
-    """File name of clip ``index`` of a video: ``<video_id>__clip<NNN>.mp4``."""
-    return f"{video_id}__clip{index:03d}.mp4"
-
-
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_id(text: str) -> str:
-    """A file-name-safe identifier (runs of other characters become ``-``)."""
-    return _SAFE.sub("-", text).strip("-.") or "video"
-
-
 class _Discard(Exception):
     """Raised into a clip writer to throw the clip away."""
 
@@ -95,17 +80,17 @@ class _ClipAssembler:
         self._sources: list[int] = []
 
     def _open(self, start_out: int) -> None:
-        path = self.out_dir / CLIPS_DIR / clip_name(self.video_id, self.index)
+        path = self.out_dir / CUT_CLIPS_DIR / cut_clip_name(self.video_id, self.index)
         self._writer = VideoWriter(path, self.fps, crf=self.opts.crf, spherical=True).__enter__()
         self._stats = ClipStats(self.opts.filters.black_level)
         self._start_out = start_out
         self._sources = []
 
     def _entry(self, status: str, reason: str | None, frames: int) -> dict:
-        name = clip_name(self.video_id, self.index)
+        name = cut_clip_name(self.video_id, self.index)
         return {
             "clip": name if status == "kept" else None,
-            "path": f"{CLIPS_DIR}/{name}" if status == "kept" else None,
+            "path": f"{CUT_CLIPS_DIR}/{name}" if status == "kept" else None,
             "clip_index": self.index,
             "status": status,
             "reason": reason,

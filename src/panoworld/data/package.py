@@ -1,13 +1,7 @@
 """Build a training package: videos, one caption schema, annotations, a grouped train/val split, a manifest.
 
-Layout (every path inside is relative to the package root; links are hard links, copies or
-*relative* symlinks, never absolute ones)::
-
-    <out>/videos/<name>.mp4
-    <out>/captions/<name>.json      {"name", "short", "medium", "long", "model", "origin"}
-    <out>/annotations/<name>/...    (when present)
-    <out>/train.csv, val.csv        header "video_basename", one name per row
-    <out>/manifest.json
+Layout: ``panoworld.formats.package`` (every path inside is relative to the package root; links are hard
+links, copies or *relative* symlinks, never absolute ones).
 
 Split: items are grouped (clips of one source video share a group), groups are shuffled with the
 seed, and groups go to val until it holds at least ``val_ratio`` of the items (train is never emptied).
@@ -22,7 +16,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from panoworld.errors import InputError
-from panoworld.io import atomic_path, atomic_write_json, atomic_write_text
+from panoworld.formats.captions import write_captions
+from panoworld.formats.package import (
+    PACKAGE_FORMAT,
+    PACKAGE_SPLITS,
+    PackageLayout,
+    write_package_manifest,
+    write_split_list,
+)
+from panoworld.io import atomic_path
 
 from .importers import PackageItem
 
@@ -101,30 +103,29 @@ def build_package(
                          "or pass --allow-uncaptioned)")
     val_groups = split_groups([it.group for it in keep], val_ratio, seed)
     out.mkdir(parents=True, exist_ok=True)
+    layout = PackageLayout(out)
     entries = []
     for it in keep:
         split = "val" if it.group in val_groups else "train"
-        _place(it.video, out / "videos" / f"{it.name}.mp4", link)
+        video = layout.video(it.name)
+        _place(it.video, layout.path(video), link)
         entry = {"name": it.name, "split": split, "group": it.group, "origin": it.origin,
-                 "video": f"videos/{it.name}.mp4", "caption": None, "annotation": None}
+                 "video": video, "caption": None, "annotation": None}
         if it.captions:
-            caption = {"name": it.name, "short": it.captions.get("short"), "medium": it.captions.get("medium"),
-                       "long": it.captions.get("long"), "model": it.captions.get("model"), "origin": it.origin}
-            atomic_write_json(out / "captions" / f"{it.name}.json", caption)
-            entry["caption"] = f"captions/{it.name}.json"
+            entry["caption"] = layout.captions(it.name)
+            write_captions(layout.path(entry["caption"]), it.captions, name=it.name, model=it.captions.model,
+                           origin=it.origin)
         if it.annotation is not None:
-            files = _place_tree(it.annotation, out / "annotations" / it.name, link)
-            entry["annotation"] = f"annotations/{it.name}"
-            entry["annotation_files"] = files
+            entry["annotation"] = layout.annotations(it.name)
+            entry["annotation_files"] = _place_tree(it.annotation, layout.path(entry["annotation"]), link)
         entries.append(entry)
         if on_item:
             on_item()
-    for split in ("train", "val"):
-        rows = [e["name"] for e in entries if e["split"] == split]
-        atomic_write_text(out / f"{split}.csv", "video_basename\n" + "".join(f"{n}\n" for n in rows))
+    for split in PACKAGE_SPLITS:
+        write_split_list(out, split, [e["name"] for e in entries if e["split"] == split])
     manifest = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "format": "panoworld-package-v1",
+        "format": PACKAGE_FORMAT,
         "seed": seed,
         "val_ratio": val_ratio,
         "link": link,
@@ -138,5 +139,5 @@ def build_package(
         "items": entries,
         "skipped": skipped,
     }
-    atomic_write_json(out / "manifest.json", manifest)
+    write_package_manifest(out, manifest)
     return manifest

@@ -11,15 +11,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-__all__ = ["as_fraction", "clip_frame_count", "source_index", "OutputClock"]
-
-
-def as_fraction(fps: float | Fraction | str) -> Fraction:
-    """A frame rate as an exact fraction (``"30000/1001"``, ``29.97`` and ``Fraction`` all work)."""
-    value = Fraction(fps).limit_denominator(1001 * 1000) if not isinstance(fps, str) else Fraction(fps)
-    if value <= 0:
-        raise ValueError(f"a frame rate must be positive, got {fps}")
-    return value
+__all__ = ["clip_frame_count", "source_index", "OutputClock"]
 
 
 def clip_frame_count(clip_seconds: float, fps: Fraction) -> int:
@@ -56,6 +48,3 @@ class OutputClock:
             raise ValueError("source frames must be fed in order without gaps")
         return count
 
-    def time_of(self, out_index: int) -> float:
-        """Time in seconds of output frame ``out_index``."""
-        return float(Fraction(out_index) / self.fps_out)

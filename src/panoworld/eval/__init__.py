@@ -1,9 +1,15 @@
-"""Evaluation harness: test-set reading, alignment, metrics, method runners, scoring and reports.
+"""Evaluation harness: alignment on a common clock, metrics, method runners, scoring and reports.
 
-See docs/eval.md. Submodules import lazily so that ``import panoworld.eval`` stays cheap.
+Test sets, annotation folders and results folders are read and written through :mod:`panoworld.formats`.
+See docs/eval.md. Submodules are imported on first use (PEP 562), so ``import panoworld.eval`` (e.g. to list the
+method ids) does not import torch.
 """
 
-from .align import AlignConfig, grid_indices, load_aligned_video, match_times, resize_video
-from .testset import Clip, read_master
+from panoworld._lazy import lazy_exports
 
-__all__ = ["AlignConfig", "Clip", "grid_indices", "load_aligned_video", "match_times", "read_master", "resize_video"]
+_EXPORTS = {"AlignConfig": ".align", "grid_indices": ".align", "load_aligned_video": ".align",
+            "match_times": ".align"}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = list(_EXPORTS)

@@ -2,7 +2,8 @@
 
 Videos are resampled to ``n_frames`` frames at ``fps`` (default 80 @ 16 fps = 5 s) by nearest source frame
 in time (``round(t * fps_src)``, clamped to the last frame, so a short source repeats its last frame) and
-resized to the GT size. Annotation frames (depth, tracks, poses) are paired by their timestamps, not by index.
+resized to the GT size with the seam wrap (``panoworld.sphere.resize_erp``). Annotation frames (depth, tracks,
+poses) are paired by their timestamps, not by index.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from panoworld.io import probe_video, read_video
+from panoworld.sphere import resize_erp
 
-__all__ = ["AlignConfig", "grid_times", "grid_indices", "match_times", "resize_video", "load_aligned_video"]
+__all__ = ["AlignConfig", "grid_times", "grid_indices", "nearest_frames", "match_times", "read_frames_at",
+           "load_aligned_video"]
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,17 @@ def grid_times(cfg: AlignConfig) -> np.ndarray:
     return np.arange(cfg.n_frames, dtype=np.float64) / cfg.fps
 
 
-def grid_indices(n_src: int, fps_src: float, cfg: AlignConfig = AlignConfig()) -> list[int]:
-    """Source frame index of every evaluation frame: ``min(round(i / fps * fps_src), n_src - 1)``."""
+def nearest_frames(times, n_src: int, fps_src: float) -> list[int]:
+    """Source frame nearest to each time (s): ``min(round(t * fps_src), n_src - 1)``, halves rounding up."""
     if n_src < 1 or fps_src <= 0:
         raise ValueError(f"a source needs >= 1 frame and fps > 0, got {n_src} frames @ {fps_src}")
-    idx = np.floor(grid_times(cfg) * float(fps_src) + 0.5 + 1e-9).astype(int)
+    idx = np.floor(np.asarray(times, np.float64) * float(fps_src) + 0.5 + 1e-9).astype(int)
     return np.minimum(idx, n_src - 1).tolist()
+
+
+def grid_indices(n_src: int, fps_src: float, cfg: AlignConfig = AlignConfig()) -> list[int]:
+    """Source frame index of every evaluation frame: ``min(round(i / fps * fps_src), n_src - 1)``."""
+    return nearest_frames(grid_times(cfg), n_src, fps_src)
 
 
 def match_times(src_times, target_times) -> np.ndarray:
@@ -53,18 +60,14 @@ def match_times(src_times, target_times) -> np.ndarray:
     return np.abs(tgt[:, None] - src[None, :]).argmin(axis=1)
 
 
-def resize_video(video: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bilinearly resize (T, C, H, W) to ``size`` (height, width); ERP longitude wraps (circular padding)."""
-    if tuple(video.shape[-2:]) == tuple(size):
-        return video
-    h, w = video.shape[-2:]
-    pad = max(1, w // 64)
-    padded = F.pad(video, (pad, pad, 0, 0), mode="circular")
-    scale = size[1] / w
-    out_w = size[1] + 2 * round(pad * scale)
-    out = F.interpolate(padded, size=(size[0], out_w), mode="bilinear", align_corners=False, antialias=True)
-    left = round(pad * scale)
-    return out[..., left : left + size[1]].clamp(0, 1)
+def read_frames_at(path: str | os.PathLike, indices: list[int], size: tuple[int, int] | None = None) -> torch.Tensor:
+    """Frames ``indices`` (repeats allowed, each decoded once) of a video as (len, 3, H, W) float [0, 1], resized
+    to ``size`` with the seam wrap when given. Indices past the end repeat the last decoded frame."""
+    unique = sorted(set(indices))
+    frames = read_video(path, frame_indices=unique)
+    pos = {f: min(i, frames.shape[0] - 1) for i, f in enumerate(unique)}
+    video = frames[[pos[i] for i in indices]]
+    return resize_erp(video, size) if size is not None else video
 
 
 def load_aligned_video(
@@ -79,11 +82,4 @@ def load_aligned_video(
     ``fps`` overrides the container's frame rate (for files whose header is wrong).
     """
     info = probe_video(path)
-    src_fps = float(fps or info.fps)
-    n_src = max(1, info.num_frames)
-    wanted = grid_indices(n_src, src_fps, cfg)
-    unique = sorted(set(wanted))
-    frames = read_video(path, frame_indices=unique)
-    pos = {f: min(i, frames.shape[0] - 1) for i, f in enumerate(unique)}
-    video = frames[[pos[i] for i in wanted]]
-    return resize_video(video, size) if size is not None else video
+    return read_frames_at(path, grid_indices(max(1, info.num_frames), float(fps or info.fps), cfg), size)

@@ -9,18 +9,25 @@ from .metrics.distributional import FeatureCache
 from .metrics.panorama import cube_face_groups
 from .metrics.visual import clip_frame_indices
 
-__all__ = ["FEATURE_KINDS", "fingerprint", "compute_features", "split_omnifid", "clip_features"]
+__all__ = ["FEATURE_KINDS", "network_tag", "feature_key", "compute_features", "split_omnifid", "clip_features"]
 
 #: kind -> backbone attribute it needs.
 FEATURE_KINDS = {"fvd": "video", "fid": "inception", "omnifid": "inception", "fd_vae": "autoencoder"}
 
 
-def fingerprint(net) -> str:
-    """Identity of a network's weights (class, size, a checksum of the first and last tensors)."""
+def network_tag(net) -> str:
+    """Identity of a loaded network's weights (class, size, a checksum of the first and last tensors)."""
     params = list(net.parameters())
     total = sum(p.numel() for p in params)
     check = float(params[0].detach().double().sum() + params[-1].detach().double().sum())
     return f"{type(net).__name__}-{total}-{check:.6g}"
+
+
+def feature_key(cache: FeatureCache, video_file, kind: str, net, *, settings: str, n_frames: int,
+                face_size: int) -> str:
+    """Cache key of one clip's ``kind`` features: the video file's identity, the clock settings, the network and
+    the frame sampling (any change re-embeds the clip)."""
+    return cache.key(video_file, f"{settings}|{kind}-{network_tag(net)}|{n_frames}|{face_size}")
 
 
 @torch.no_grad()
@@ -50,8 +57,7 @@ def clip_features(cache: FeatureCache, owner: str, clip_name: str, video_file, v
         net = getattr(backbones, attr, None)
         if net is None:
             continue
-        tag = f"{kind}-{fingerprint(net)}"
-        key = cache.key(video_file, f"{settings}|{tag}|{n_frames}|{face_size}")
+        key = feature_key(cache, video_file, kind, net, settings=settings, n_frames=n_frames, face_size=face_size)
         feats = cache.load(owner, kind, clip_name, key)
         if feats is None:
             feats = compute_features(kind, net, video, n_frames=n_frames, face_size=face_size)

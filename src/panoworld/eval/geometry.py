@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
-from panoworld.io import read_video
+from panoworld.formats.annotations import Annotations
+from panoworld.sphere import resize_erp
 
-from .align import AlignConfig, match_times, resize_video
-from .annotations import Annotations
+from .align import AlignConfig, match_times, nearest_frames, read_frames_at
 from .metrics import CameraMetrics, ConsistencyMetrics, DepthMetrics, TrackMetrics
 
 __all__ = ["pair_times", "geometry_metrics"]
@@ -20,14 +18,6 @@ def pair_times(gt: Annotations, pred: Annotations, cfg: AlignConfig) -> tuple[np
     end = (cfg.n_frames - 0.5) / cfg.fps
     keep = np.flatnonzero(gt.times <= end)
     return keep, match_times(pred.times, gt.times[keep])
-
-
-def _gt_frames(video_path, times: np.ndarray, fps: float, n_video: int, size) -> torch.Tensor:
-    idx = np.minimum(np.floor(times * fps + 0.5).astype(int), max(0, n_video - 1)).tolist()
-    uniq = sorted(set(idx))
-    frames = read_video(video_path, frame_indices=uniq)
-    pos = {f: min(i, len(frames) - 1) for i, f in enumerate(uniq)}
-    return resize_video(frames[[pos[i] for i in idx]], size)
 
 
 def geometry_metrics(gt: Annotations, pred: Annotations, cfg: AlignConfig, *, gt_video, gt_fps: float,
@@ -41,9 +31,9 @@ def geometry_metrics(gt: Annotations, pred: Annotations, cfg: AlignConfig, *, gt
     if gt.depth is not None and pred.depth is not None:
         gd = gt.depth[keep].to(device)
         pd = pred.depth[idx].to(device)
-        if pd.shape[-2:] != gd.shape[-2:]:
-            pd = F.interpolate(pd[:, None], size=gd.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
-        frames = _gt_frames(gt_video, gt.times[keep], gt_fps, gt_frames, tuple(gd.shape[-2:])).to(device)
+        pd = resize_erp(pd[:, None], tuple(gd.shape[-2:]), antialias=False)[:, 0]
+        indices = nearest_frames(gt.times[keep], max(1, gt_frames), gt_fps)
+        frames = read_frames_at(gt_video, indices, tuple(gd.shape[-2:])).to(device)
         out.update(DepthMetrics(solid_angle=solid_angle).update(pd, gd, frames))
     if gt.tracks_2d is not None and pred.tracks_2d is not None and len(gt.tracks_2d) == len(pred.tracks_2d):
         gvis = gt.visibility[:, keep] if gt.visibility is not None else np.ones(gt.tracks_2d[:, keep].shape[:2], bool)

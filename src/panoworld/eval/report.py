@@ -1,8 +1,8 @@
 """Aggregate tables from the long CSV: by split / scene type / motion kind, with clip counts and 95 % CIs.
 
-Writes into one folder: ``summary_{overall,by_split,by_scene,by_motion}.csv`` (every metric), ``ranking.csv``
-(rank of each method per metric family), ``report.md`` and ``report.tex`` (headline metrics), and one bar
-chart PNG per headline metric (``charts/``). Per-clip rows are averaged per group; distributional rows are
+Writes into one folder (``panoworld.formats.results.ReportLayout``): a summary CSV per grouping (overall, by
+split, by scene, by motion; every metric), a ranking CSV (rank of each method per metric family), a Markdown and a
+LaTeX report (headline metrics), and one bar chart PNG per headline metric. Per-clip rows are averaged per group; distributional rows are
 taken from their own bucket (never averaged with other buckets).
 """
 
@@ -20,6 +20,7 @@ import numpy as np
 from scipy import stats
 
 from panoworld.errors import InputError
+from panoworld.formats.results import ReportLayout, ResultsLayout
 from panoworld.io import atomic_write_text
 
 from .charts import bar_chart
@@ -46,12 +47,9 @@ HEADLINE = {
                     "consistency/rigidity_m_gap", "consistency/depth_temporal_cv", "consistency/track_lifetime"],
     "cost": ["cost/seconds"],
 }
+#: Columns of the long CSV this module reads.
+REQUIRED_COLUMNS = ("method", "clip_id", "split", "scene_type", "motion_kind", "bucket", "metric", "value")
 SUMMARY_COLUMNS = ("method", "metric", "family", "unit", "higher_is_better", "group", "mean", "ci95", "n_clips")
-
-
-def _family(metric: str) -> str:
-    info = metric_info(metric)
-    return info.family if info else "other"
 
 
 def _ci95(values: np.ndarray) -> float:
@@ -160,6 +158,20 @@ def _csv_text(rows: list[dict], columns) -> str:
     return buf.getvalue()
 
 
+def _left_out(results: Path) -> str:
+    """A sentence naming the metric networks `eval run` left out (not installed), from its run summary."""
+    import json
+
+    from .evaluate import BACKBONE_FLAGS
+
+    try:
+        skipped = json.loads(ResultsLayout(results).score_run.read_text()).get("skipped_backbones", {})
+    except (OSError, ValueError):
+        return ""
+    missing = [BACKBONE_FLAGS[n][1] for n, why in skipped.items() if n in BACKBONE_FLAGS and why != "turned off"]
+    return f"\nLeft out (networks not installed when scoring): {', '.join(missing)}.\n" if missing else ""
+
+
 def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, methods: list[str] | None = None,
                  charts: bool = True) -> dict:
     """Write every report file (see module doc); return {"files": [...], "ranking": {...}}."""
@@ -169,21 +181,25 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
     rows = read_rows(p)
     if not rows:
         raise InputError(f"{p} has no rows")
+    missing = [c for c in REQUIRED_COLUMNS if c not in rows[0]]
+    if missing:
+        raise InputError(f"{p} lacks the column(s) {', '.join(missing)}: not a long CSV of `panoworld eval run`")
     present = list(dict.fromkeys(r["method"] for r in rows))
     methods = [m for m in (methods or present) if m in present]
     rows = [r for r in rows if r["method"] in methods]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    layout = ReportLayout(out)
     files, summaries = [], {}
     for name, grouping in GROUPINGS.items():
         summaries[name] = summarise(rows, grouping)
-        files.append(atomic_write_text(out / f"summary_{name}.csv", _csv_text(summaries[name], SUMMARY_COLUMNS)))
+        files.append(atomic_write_text(layout.summary(name), _csv_text(summaries[name], SUMMARY_COLUMNS)))
     ranking = rank_families(summaries["overall"], methods)
     rank_rows = [{"family": f, "method": m, "mean_rank": r} for f, per in ranking.items() for m, r in per.items()]
-    files.append(atomic_write_text(out / "ranking.csv", _csv_text(rank_rows, ("family", "method", "mean_rank"))))
+    files.append(atomic_write_text(layout.ranking, _csv_text(rank_rows, ("family", "method", "mean_rank"))))
     n_clips = len({r["clip_id"] for r in rows if r["clip_id"]})
     md = [f"# Evaluation report\n\n{len(methods)} method(s), {n_clips} clip(s). Cells: mean ± 95 % CI (clips). "
-          "↑ higher is better, ↓ lower is better. Source: " + p.name + "\n"]
+          "↑ higher is better, ↓ lower is better. Source: " + p.name + "\n" + _left_out(p.parent)]
     tex = ["% panoworld eval report (booktabs)\n"]
     if ranking:
         fams = [f for f in FAMILIES if f in ranking]
@@ -203,8 +219,8 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
                 if t_md:
                     md.append(f"## {title}: {fam}\n\n{t_md}")
                     tex.append(f"% {title}: {fam}\n" + _table(summaries[name], methods, metrics, group, latex=True))
-    files.append(atomic_write_text(out / "report.md", "\n".join(md)))
-    files.append(atomic_write_text(out / "report.tex", "\n".join(tex)))
+    files.append(atomic_write_text(layout.markdown, "\n".join(md)))
+    files.append(atomic_write_text(layout.latex, "\n".join(tex)))
     if charts:
         index = {(r["method"], r["metric"]): r for r in summaries["overall"] if r["group"] == "all"}
         for fam in FAMILIES:
@@ -213,7 +229,7 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
                     continue
                 vals = [index.get((m, metric), {"mean": float("nan")})["mean"] for m in methods]
                 errs = [index.get((m, metric), {"ci95": float("nan")})["ci95"] for m in methods]
-                target = out / "charts" / (metric.replace("/", "__").replace("@", "_at_") + ".png")
+                target = layout.chart(metric)
                 info = metric_info(metric)
                 better = "" if info is None else (" (higher" if info.higher_is_better else " (lower") + " is better)"
                 bar_chart(target, metric + better, methods, vals, errs, subtitle=f"{fam}; mean and 95% CI over clips")

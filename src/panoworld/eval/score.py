@@ -1,7 +1,7 @@
 """Scoring: per-clip metric rows (one atomic CSV per method x clip), bucketed Fréchet rows, the long CSV.
 
-Layout under ``<results>``: ``_scores/<method>/<split>__<clip>.csv`` (that clip's rows, replaced on
-re-scoring), ``_scores/<method>/_distributional.csv`` and ``_features/`` (per-clip feature cache). The long
+Files under ``<results>`` (``panoworld.formats.results``): one score file per method x clip (that clip's rows,
+replaced on re-scoring), one distributional score file per method and the per-clip feature cache. The long
 CSV is re-assembled from these files after every run, so re-running never duplicates rows, a killed run
 resumes where it stopped, and ``--shard i/n`` runs on several GPUs share one results folder.
 """
@@ -19,16 +19,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from panoworld.formats.annotations import has_annotations, read_annotations
+from panoworld.formats.results import ResultsLayout, record_files
+from panoworld.formats.run_records import read_method_run
+from panoworld.formats.testset import TestClip
 from panoworld.io import atomic_write_text, probe_video
 
 from .align import AlignConfig, load_aligned_video
-from .annotations import has_annotations, load_annotations
 from .backbones import Backbones
-from .features import clip_features, split_omnifid
+from .features import FEATURE_KINDS, clip_features, feature_key, split_omnifid
 from .geometry import geometry_metrics
 from .metrics import MIN_BUCKET_CLIPS, FeatureCache, SeamMetrics, VisualMetrics, bucket_frechet
-from .runners.base import read_run_record
-from .testset import Clip, result_dir
 
 __all__ = ["COLUMNS", "ScoreConfig", "Scorer", "assemble"]
 
@@ -71,108 +72,114 @@ class Scorer:
 
     def __init__(self, results: str | os.PathLike, backbones: Backbones | None = None, cfg: ScoreConfig | None = None):
         self.results = Path(results)
+        self.layout = ResultsLayout(self.results)
         self.bb = backbones or Backbones()
         self.cfg = cfg or ScoreConfig()
-        self.cache = FeatureCache(self.results / "_features")
+        self.cache = FeatureCache(self.layout.features)
         self.run_id = f"{int(time.time())}-{os.getpid()}"
         self.visual = VisualMetrics(lpips=self.bb.lpips, clip=self.bb.clip, views=self.cfg.views,
                                     solid_angle=self.cfg.solid_angle)
         self.seam = SeamMetrics(lpips=self.bb.lpips)
 
-    def score_path(self, method: str, clip: Clip) -> Path:
-        return self.results / "_scores" / method / f"{clip.dirname}.csv"
+    def score_path(self, method: str, clip: TestClip) -> Path:
+        return self.layout.scores(method, clip.dirname)
 
-    def is_scored(self, method: str, clip: Clip) -> bool:
-        """True when the clip's score file is newer than its result's ``run.json`` / ``video.mp4``."""
-        p, rdir = self.score_path(method, clip), result_dir(self.results, method, clip)
+    def is_scored(self, method: str, clip: TestClip) -> bool:
+        """True when the clip's score file is newer than its result's video and method-run record."""
+        p = self.score_path(method, clip)
         if not p.is_file():
             return False
-        stamps = [f.stat().st_mtime_ns for f in (rdir / "run.json", rdir / "video.mp4") if f.is_file()]
+        stamps = [f.stat().st_mtime_ns for f in record_files(self.layout.clip_dir(method, clip.dirname))]
         return not stamps or p.stat().st_mtime_ns >= max(stamps)
 
-    def has_result(self, method: str, clip: Clip) -> bool:
-        return (result_dir(self.results, method, clip) / "video.mp4").is_file()
+    def has_result(self, method: str, clip: TestClip) -> bool:
+        return self.layout.video(method, clip.dirname).is_file()
 
-    def load_pair(self, method: str, clip: Clip) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    def load_pair(self, method: str, clip: TestClip) -> tuple[torch.Tensor, torch.Tensor, dict]:
         """(pred, gt) on the evaluation clock at the GT size, plus timing info (runs in a prefetch thread)."""
-        rdir = result_dir(self.results, method, clip)
+        video = self.layout.video(method, clip.dirname)
         ginfo = probe_video(clip.video_path)
         size = (ginfo.height, ginfo.width)
         gt_fps = float(ginfo.fps) or clip.fps
-        rec = read_run_record(rdir)
-        pinfo = probe_video(rdir / "video.mp4")
-        pred_fps = float(rec.get("native_fps") or pinfo.fps)
+        rec = read_method_run(self.layout.clip_dir(method, clip.dirname))
+        pinfo = probe_video(video)
+        pred_fps = float((rec.native_fps if rec else None) or pinfo.fps)
         gt = load_aligned_video(clip.video_path, size, self.cfg.align, fps=gt_fps)
-        pred = load_aligned_video(rdir / "video.mp4", size, self.cfg.align, fps=pred_fps)
+        pred = load_aligned_video(video, size, self.cfg.align, fps=pred_fps)
         info = {"gt_fps": gt_fps, "gt_frames": ginfo.num_frames, "size": size, "pred_fps": pred_fps,
                 "pred_frames": pinfo.num_frames, "pred_size": (pinfo.height, pinfo.width)}
         return pred, gt, info
 
-    def score_clip(self, method: str, clip: Clip, loaded=None) -> list[dict]:
+    def score_clip(self, method: str, clip: TestClip, loaded=None) -> list[dict]:
         """Score one clip, write its rows file atomically and return the rows."""
         pred, gt, info = loaded or self.load_pair(method, clip)
         dev = torch.device(self.cfg.device)
         pred, gt = pred.to(dev), gt.to(dev)
-        rdir = result_dir(self.results, method, clip)
+        rdir = self.layout.clip_dir(method, clip.dirname)
         values = dict(self.visual.update(pred, gt, clip.caption))
         values.update(self.seam.update(pred, gt))
         settings = f"{self.cfg.align}"
-        clip_features(self.cache, method, clip.dirname, rdir / "video.mp4", pred, self.bb, settings=settings,
+        clip_features(self.cache, method, clip.dirname, self.layout.video(method, clip.dirname), pred, self.bb,
+                      settings=settings,
                       n_frames=self.cfg.fid_frames, face_size=self.cfg.face_size)
         clip_features(self.cache, GT_OWNER, clip.dirname, clip.video_path, gt, self.bb, settings=settings,
                       n_frames=self.cfg.fid_frames, face_size=self.cfg.face_size)
         if has_annotations(clip.annotation_dir) and has_annotations(rdir):
-            gann = load_annotations(clip.annotation_dir, video_fps=info["gt_fps"], video_frames=info["gt_frames"],
+            gann = read_annotations(clip.annotation_dir, video_fps=info["gt_fps"], video_frames=info["gt_frames"],
                                     video_size=info["size"], depth_kind=clip.depth_kind,
                                     pose_kind=clip.pose_kind)
-            pann = load_annotations(rdir, video_fps=info["pred_fps"], video_frames=info["pred_frames"],
+            pann = read_annotations(rdir, video_fps=info["pred_fps"], video_frames=info["pred_frames"],
                                     video_size=info["pred_size"])
             values.update(geometry_metrics(gann, pann, self.cfg.align, gt_video=clip.video_path,
                                            gt_fps=info["gt_fps"], gt_frames=info["gt_frames"],
                                            is_static=clip.is_static, solid_angle=self.cfg.solid_angle, device=dev))
-        seconds = read_run_record(rdir).get("seconds")
+        record = read_method_run(rdir)
+        seconds = record.seconds if record is not None else None
         if seconds is not None:  # cost next to quality: the method's own generation time for this clip
             values["cost/seconds"] = float(seconds)
         rows = [self._row(method, clip, name, value) for name, value in sorted(values.items())]
         _write_rows(self.score_path(method, clip), rows)
         return rows
 
-    def _row(self, method: str, clip: Clip | None, metric: str, value: float, bucket: str = "", n: int = 1) -> dict:
+    def _row(self, method: str, clip: TestClip | None, metric: str, value: float, bucket: str = "", n: int = 1) -> dict:
         return {
             "method": method, "clip_id": clip.clip_id if clip else "", "split": clip.split if clip else "",
             "scene_type": clip.scene_type if clip else "", "motion_kind": clip.motion_kind if clip else "",
             "bucket": bucket, "metric": metric, "value": _fmt(value), "n_clips": n, "run_id": self.run_id,
         }
 
-    def score_all(self, methods: list[str], clips: list[Clip], *, force: bool = False, advance=None) -> dict:
+    def score_all(self, methods: list[str], clips: list[TestClip], *, force: bool = False, advance=None) -> dict:
         """Score every (method, clip) with a result that is not already scored; prefetches the next videos."""
         todo = [(m, c) for m in methods for c in clips if self.has_result(m, c) and (force or not self.is_scored(m, c))]
         stats = {"scored": 0, "skipped": sum(1 for m in methods for c in clips if self.has_result(m, c)) - len(todo),
                  "missing": sum(1 for m in methods for c in clips if not self.has_result(m, c))}
+        stats["scored"] = self.score_pairs(todo, advance=advance)
+        return stats
+
+    def score_pairs(self, todo: list[tuple[str, TestClip]], *, advance=None, on_scored=None) -> int:
+        """Score the given (method, clip) pairs in order, reading the next pair's videos in a thread meanwhile;
+        ``on_scored(method, clip)`` runs after each clip's rows are written. Returns the number scored."""
         with ThreadPoolExecutor(max_workers=1) as pool:
             future = pool.submit(self.load_pair, *todo[0]) if todo else None
             for i, (method, clip) in enumerate(todo):
                 loaded = future.result()
                 future = pool.submit(self.load_pair, *todo[i + 1]) if i + 1 < len(todo) else None
                 self.score_clip(method, clip, loaded)
-                stats["scored"] += 1
+                if on_scored:
+                    on_scored(method, clip)
                 if advance:
                     advance(1)
-        return stats
+        return len(todo)
 
-    def _cached(self, owner: str, kind: str, clip: Clip, video: Path, net) -> np.ndarray | None:
-        from .features import fingerprint
-
+    def _cached(self, owner: str, kind: str, clip: TestClip, video: Path, net) -> np.ndarray | None:
         if not video.is_file():
             return None
-        tag = f"{kind}-{fingerprint(net)}"
-        key = self.cache.key(video, f"{self.cfg.align}|{tag}|{self.cfg.fid_frames}|{self.cfg.face_size}")
+        key = feature_key(self.cache, video, kind, net, settings=f"{self.cfg.align}", n_frames=self.cfg.fid_frames,
+                          face_size=self.cfg.face_size)
         return self.cache.load(owner, kind, clip.dirname, key)
 
-    def distributional(self, method: str, clips: list[Clip]) -> list[dict]:
+    def distributional(self, method: str, clips: list[TestClip]) -> list[dict]:
         """Fréchet rows per bucket (``all``, ``split:<s>``, ``scene:<t>``, ``motion:<m>``) from cached features."""
-        from .features import FEATURE_KINDS
-
         rows: list[dict] = []
         for kind, attr in FEATURE_KINDS.items():
             net = getattr(self.bb, attr, None)
@@ -180,7 +187,7 @@ class Scorer:
                 continue
             pairs = []
             for clip in clips:
-                p = self._cached(method, kind, clip, result_dir(self.results, method, clip) / "video.mp4", net)
+                p = self._cached(method, kind, clip, self.layout.video(method, clip.dirname), net)
                 g = self._cached(GT_OWNER, kind, clip, clip.video_path, net)
                 if p is not None and g is not None:
                     pairs.append((clip, p, g))
@@ -203,22 +210,22 @@ class Scorer:
                     name = {"fvd": "fvd/videomae", "fid": "fid/erp", "fd_vae": "fd_vae/erp"}[kind]
                     value = bucket_frechet(preds, gts, min_clips=self.cfg.min_bucket, device=self.cfg.device)
                     rows.append(self._row(method, None, name, value, bucket, len(items)))
-        path = self.results / "_scores" / method / "_distributional.csv"
+        path = self.layout.distributional(method)
         if rows:
             _write_rows(path, rows)
         return rows
 
 
-def assemble(results: str | os.PathLike, methods: list[str], clips: list[Clip], out: str | os.PathLike) -> int:
+def assemble(results: str | os.PathLike, methods: list[str], clips: list[TestClip], out: str | os.PathLike) -> int:
     """Write the long CSV from the per-clip and distributional score files of ``methods`` x ``clips``."""
-    root = Path(results) / "_scores"
+    layout = ResultsLayout(Path(results))
     rows: list[dict] = []
     for method in methods:
         for clip in clips:
-            p = root / method / f"{clip.dirname}.csv"
+            p = layout.scores(method, clip.dirname)
             if p.is_file():
                 rows.extend(read_rows(p))
-        d = root / method / "_distributional.csv"
+        d = layout.distributional(method)
         if d.is_file():
             rows.extend(read_rows(d))
     _write_rows(Path(out), rows)

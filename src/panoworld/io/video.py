@@ -156,7 +156,7 @@ class VideoWriter:
         path: output ``.mp4`` path.
         fps: frames per second (int, float or Fraction; kept exactly as a rational).
         crf: x264 constant rate factor (0 = lossless luma, 18 = visually lossless, 23 = default).
-        spherical: add Spherical Video V1 metadata (equirectangular).
+        spherical: add Spherical Video V1 and V2 metadata (equirectangular).
     """
 
     def __init__(self, path: str | os.PathLike, fps: float | Fraction, *, crf: int = 18, spherical: bool = False):

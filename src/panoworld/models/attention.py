@@ -6,7 +6,9 @@ scaled-dot-product attention (scale 1/sqrt(head_dim), no mask), output projectio
 Cross-attention (PanoWorld): one query ``q = RMSNorm(W_q x)`` serves two attentions, one over the projected text
 tokens (``to_k``/``to_v``/``norm_k``) and, when image tokens are given, one over the projected SigLIP tokens
 (``k_img``/``v_img``/``k_img_norm``). The two outputs are summed before ``to_out``:
-``out = W_o (Attn(q, k_txt, v_txt) + Attn(q, k_img, v_img))``. Without image tokens the image term is absent.
+``out = W_o (Attn(q, k_txt, v_txt) + Attn(q, k_img, v_img))``. Without image tokens the image term is absent;
+image tokens of a smaller batch n than the queries give the image term to the first n rows only (batched CFG,
+whose unconditional half has no image context).
 """
 
 from __future__ import annotations
@@ -83,8 +85,9 @@ class PanoWorldAttnProcessor:
 
     Call signature (through ``Attention.forward``): ``attn(hidden_states, encoder_hidden_states=None,
     image_hidden_states=None, rotary_emb=None)`` with hidden_states (B, L, D_model), encoder_hidden_states
-    (B, L_txt, D_ctx) or None for self-attention, image_hidden_states (B, L_img, D_img) or None and rotary_emb a
-    (cos, sin) pair of (L, head_dim) float32 tables or None. Returns (B, L, D_model).
+    (B, L_txt, D_ctx) or None for self-attention, image_hidden_states (n, L_img, D_img) with n <= B (rows >= n get
+    no image term) or None, and rotary_emb a (cos, sin) pair of (L, head_dim) float32 tables or None.
+    Returns (B, L, D_model).
     """
 
     def __call__(
@@ -111,9 +114,13 @@ class PanoWorldAttnProcessor:
         if image_hidden_states is not None:
             if not getattr(attn, "has_image_branch", False):
                 raise ValueError("image tokens were given but this model has no image cross-attention branch")
+            n = image_hidden_states.shape[0]
+            if n > query.shape[0]:
+                raise ValueError(f"image tokens have batch {n}, more than the {query.shape[0]} query rows")
             k_img = attn.k_img_norm(_heads(attn.k_img(image_hidden_states), attn.heads)).to(query.dtype)
             v_img = _heads(attn.v_img(image_hidden_states), attn.heads).to(query.dtype)
-            out = out + F.scaled_dot_product_attention(query, k_img, v_img)
+            image = F.scaled_dot_product_attention(query[:n], k_img, v_img)
+            out = out + image if n == query.shape[0] else torch.cat([out[:n] + image, out[n:]])
         out = out.transpose(1, 2).flatten(2)
         out = attn.to_out[0](out.to(attn.to_out[0].weight.dtype))
         return attn.to_out[1](out)

@@ -212,6 +212,8 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
     _supports_gradient_checkpointing = True
     #: ``forward`` accepts one latent (batch 1) with a batch of B text contexts (see ``forward``).
     supports_shared_latent_batch = True
+    #: ``forward`` accepts image tokens of a batch n < B: only the first n rows get the image term (see ``forward``).
+    supports_partial_image_batch = True
     _skip_layerwise_casting_patterns = ["patch_embed", "proj_out", "norm", "depth_head", "descriptor_head"]
     _no_split_modules = ["PanoWorldTransformerBlock"]
 
@@ -360,7 +362,8 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
                 seen with B contexts, as in batched CFG. Everything up to the first cross-attention (input
                 assembly, patch embedding, timestep embedding, block 0's self-attention) then runs once instead of
                 B times; the result equals repeating the latent B times up to float rounding.
-            image_hidden_states: (B, N, img_context_dim_in) SigLIP tokens or None (no image term).
+            image_hidden_states: (n, N, img_context_dim_in) SigLIP tokens with n <= B (rows >= n get no image term,
+                as batched CFG's unconditional half) or None (no image term).
             condition_mask: (B, 1, T, h, w) in {0, 1} or None (zeros).
             padding_mask: (B, 1, H, W) or None (zeros); resized to (h, w) with nearest interpolation.
             fps: frames per second; only used with ``rope_fps_modulation``.

@@ -1,50 +1,44 @@
 """Generation: conditioning builder, the one sampler (UniPC-2 on the Karras flow schedule), guided denoiser,
-single-round and chained two-round PanoWorld pipelines."""
+single-round and chained two-round PanoWorld pipelines, model loading (``PanoWorldPipeline.from_pretrained``)
+and batch generation.
 
-from .conditioning import (
-    FovConditioning,
-    FrameConditioning,
-    build_first_frame_conditioning,
-    build_fov_conditioning,
-    cover_resize_crop,
-    latent_fov_mask,
-    latent_frames,
-    project_to_erp,
-)
-from .config import DEFAULT_NEGATIVE_PROMPT, GenerationConfig
-from .decode import circular_pad, decode_video
-from .guidance import DenoiserInputs, GuidedDenoiser
-from .noise import fill_noise, initial_noise, latitude_warp_noise
-from .offload import OFFLOAD_MODES, Offloader
-from .panoworld import GenerationResult, PanoWorldPipeline
-from .sampler import sample
-from .schedule import FlowSchedule, karras_flow_schedule
-from .unipc import FlowUniPC
+Submodules are imported on first use (PEP 562), so the settings objects (:mod:`.config`) can be imported and
+validated without importing torch.
+"""
 
-__all__ = [
-    "DEFAULT_NEGATIVE_PROMPT",
-    "DenoiserInputs",
-    "FlowSchedule",
-    "FlowUniPC",
-    "FovConditioning",
-    "FrameConditioning",
-    "GenerationConfig",
-    "GenerationResult",
-    "GuidedDenoiser",
-    "OFFLOAD_MODES",
-    "Offloader",
-    "PanoWorldPipeline",
-    "build_first_frame_conditioning",
-    "build_fov_conditioning",
-    "circular_pad",
-    "cover_resize_crop",
-    "decode_video",
-    "fill_noise",
-    "initial_noise",
-    "karras_flow_schedule",
-    "latent_fov_mask",
-    "latent_frames",
-    "latitude_warp_noise",
-    "project_to_erp",
-    "sample",
-]
+from panoworld._lazy import lazy_exports
+
+_EXPORTS = {
+    "FovConditioning": ".conditioning",
+    "FrameConditioning": ".conditioning",
+    "build_first_frame_conditioning": ".conditioning",
+    "build_fov_conditioning": ".conditioning",
+    "cover_resize_crop": ".conditioning",
+    "latent_fov_mask": ".conditioning",
+    "latent_frames": ".conditioning",
+    "project_to_erp": ".conditioning",
+    "ATTENTION_BACKENDS": ".config",
+    "DEFAULT_NEGATIVE_PROMPT": ".config",
+    "GenerationConfig": ".config",
+    "LoadConfig": ".config",
+    "OFFLOAD_MODES": ".config",
+    "decode_video": ".decode",
+    "DenoiserInputs": ".guidance",
+    "GuidedDenoiser": ".guidance",
+    "ModelSource": ".loading",
+    "resolve_model": ".loading",
+    "fill_noise": ".noise",
+    "initial_noise": ".noise",
+    "latitude_warp_noise": ".noise",
+    "Offloader": ".offload",
+    "GenerationResult": ".panoworld",
+    "PanoWorldPipeline": ".panoworld",
+    "sample": ".sampler",
+    "FlowSchedule": ".schedule",
+    "karras_flow_schedule": ".schedule",
+    "FlowUniPC": ".unipc",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = list(_EXPORTS)

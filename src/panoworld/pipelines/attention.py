@@ -15,9 +15,9 @@ import contextlib
 
 import torch
 
-__all__ = ["ATTENTION_BACKENDS", "attention_backend", "resolve_attention_backend"]
+from .config import ATTENTION_BACKENDS
 
-ATTENTION_BACKENDS = ("auto", "cudnn", "flash", "efficient")
+__all__ = ["ATTENTION_BACKENDS", "attention_backend", "resolve_attention_backend"]
 
 #: GPUs from this compute capability on get cuDNN attention first under ``auto``.
 CUDNN_FIRST_CAPABILITY = (9, 0)

@@ -1,12 +1,30 @@
-"""Settings of one generation run (defaults = the reference's evaluated path, reference §5.4 / appendix B)."""
+"""Settings objects of generation, each validating its own options once (torch is not imported here).
+
+- :class:`GenerationConfig`: what one run computes (defaults = the reference's evaluated path, reference §5.4 /
+  appendix B); every field of it changes the result.
+- :class:`LoadConfig`: how the models are loaded and run (device, dtype, offload, attention kernel, compile, RoPE
+  variant, prompt cache).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, fields
 
 from panoworld.errors import InputError
 
-__all__ = ["DEFAULT_NEGATIVE_PROMPT", "GenerationConfig", "MOTION_SOURCES", "CFG_BATCH_MODES"]
+__all__ = [
+    "DEFAULT_NEGATIVE_PROMPT",
+    "GenerationConfig",
+    "LoadConfig",
+    "MOTION_SOURCES",
+    "CFG_BATCH_MODES",
+    "OFFLOAD_MODES",
+    "ATTENTION_BACKENDS",
+    "DTYPES",
+    "SAMPLERS",
+    "check_sampler",
+]
 
 #: diffusers' Cosmos-Predict2.5 default negative prompt (the reference's ``--negative_prompt`` default).
 DEFAULT_NEGATIVE_PROMPT = (
@@ -20,6 +38,30 @@ DEFAULT_NEGATIVE_PROMPT = (
 
 MOTION_SOURCES = ("static", "base-i2v")
 CFG_BATCH_MODES = ("auto", "batched", "sequential")
+#: Where the models live during a run (see :mod:`panoworld.pipelines.offload`).
+OFFLOAD_MODES = ("none", "model", "group")
+#: Preferred SDPA kernel while sampling (see :mod:`panoworld.pipelines.attention`).
+ATTENTION_BACKENDS = ("auto", "cudnn", "flash", "efficient")
+#: Weight / compute dtypes by name; "auto" = bf16 on CUDA, fp32 on CPU.
+DTYPES = ("auto", "bf16", "fp16", "fp32")
+#: Samplers a model can be made for (``panoworld.formats.model_folder.SAMPLER_KINDS``); this version runs
+#: "unipc-karras" only.
+SAMPLERS = ("unipc-karras", "few-step")
+IMPLEMENTED_SAMPLERS = ("unipc-karras",)
+
+
+def check_sampler(model_sampler: str, requested: str, *, model: str = "this model") -> None:
+    """Refuse a run whose sampler does not fit the model (a few-step student needs the few-step sampler and a
+    many-step model the many-step one) or is not implemented yet; raise :class:`InputError` (one line)."""
+    if requested not in SAMPLERS:
+        raise InputError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {requested!r}")
+    if model_sampler != requested:
+        made = "distilled for the few-step sampler" if model_sampler == "few-step" else \
+            "made for the many-step UniPC sampler (unipc-karras)"
+        raise InputError(f"{model} was {made}; it cannot run with the {requested} sampler")
+    if requested not in IMPLEMENTED_SAMPLERS:
+        raise InputError(f"{model} needs the {requested} sampler, which this version of panoworld does not "
+                         "have yet; upgrade panoworld")
 
 
 @dataclass
@@ -47,6 +89,7 @@ class GenerationConfig:
             (reuse the Round-1 latent: one VAE encode less; not what the checkpoint saw).
         bf16_timesteps: round network timesteps to bf16 like the reference's patched forward (995 -> 996).
         fps: frame rate written to the output video.
+        sampler: "unipc-karras" (the reference's many-step sampler) or "few-step"; must fit the model.
     """
 
     height: int = 512
@@ -72,9 +115,13 @@ class GenerationConfig:
     round2_reference: str = "reencode"
     bf16_timesteps: bool = False
     fps: float = 16.0
+    sampler: str = "unipc-karras"
 
     def validate(self) -> "GenerationConfig":
         """Raise :class:`InputError` (one line) for an unusable setting; return ``self``."""
+        for name, value in asdict(self).items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InputError(f"--{_FLAGS.get(name, name)} must be a finite number, got {value}")
         if self.height <= 0 or self.width <= 0 or self.height % 16 or self.width % 16:
             raise InputError(f"--resolution must be positive multiples of 16, got {self.height}x{self.width}")
         if self.width != 2 * self.height:
@@ -105,8 +152,79 @@ class GenerationConfig:
             raise InputError(f"--seed must be in [0, 2^32), got {self.seed}")
         if self.fps <= 0:
             raise InputError(f"--fps must be positive, got {self.fps}")
+        if self.sampler not in SAMPLERS:
+            raise InputError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
         return self
 
     def to_dict(self) -> dict:
         """Plain dict for run records."""
         return asdict(self)
+
+    def replace(self, **values) -> "GenerationConfig":
+        """A validated copy with ``values`` changed (unknown names raise :class:`InputError`)."""
+        unknown = set(values) - {f.name for f in fields(self)}
+        if unknown:
+            raise InputError(f"unknown generation setting(s): {', '.join(sorted(unknown))}")
+        return GenerationConfig(**{**asdict(self), **values}).validate()
+
+
+#: CLI flag of each field whose name differs.
+_FLAGS = {"fov_x": "fov", "num_frames": "frames", "num_steps": "steps", "height": "resolution",
+          "width": "resolution", "persp_height": "persp-resolution", "persp_width": "persp-resolution"}
+
+
+@dataclass
+class LoadConfig:
+    """How the models are loaded and run; none of these changes the result except ``dtype`` and ``rope``.
+
+    Attributes:
+        device: torch device name; None = cuda if available, else cpu.
+        dtype: "auto" (bf16 on CUDA, fp32 on CPU), "bf16", "fp16" or "fp32".
+        offload: "none", "model" or "group" (see :mod:`panoworld.pipelines.offload`).
+        attention: preferred SDPA kernel: "auto", "cudnn", "flash" or "efficient".
+        compile: ``torch.compile`` every transformer block.
+        rope: RoPE variant of the PanoWorld transformer ("equirect", "linear", "periodic"); None = the
+            checkpoint's own (equirect for the released weights).
+        text_cache: folder caching prompt embeddings on disk (None = memory only).
+    """
+
+    device: str | None = None
+    dtype: str = "auto"
+    offload: str = "none"
+    attention: str = "auto"
+    compile: bool = False
+    rope: str | None = None
+    text_cache: str | None = None
+
+    def validate(self) -> "LoadConfig":
+        """Raise :class:`InputError` (one line) for an unusable setting; return ``self``."""
+        for flag, value, allowed in (("--dtype", self.dtype, DTYPES), ("--offload", self.offload, OFFLOAD_MODES),
+                                     ("--attention", self.attention, ATTENTION_BACKENDS)):
+            if value not in allowed:
+                raise InputError(f"{flag} must be one of {', '.join(allowed)}, got {value!r}")
+        if self.rope is not None:
+            from panoworld.models.rope import ROPE_TYPES
+
+            if self.rope not in ROPE_TYPES:
+                raise InputError(f"--rope must be one of {', '.join(ROPE_TYPES)}, got {self.rope!r}")
+        return self
+
+    def torch_device(self):
+        """The compute ``torch.device`` (raises :class:`InputError` for an unknown or absent device)."""
+        import torch
+
+        try:
+            device = torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        except RuntimeError:
+            raise InputError(f"--device {self.device!r} is not a torch device (e.g. cpu, cuda, cuda:1)") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise InputError(f"--device {self.device}: CUDA is not available on this machine; use --device cpu")
+        return device
+
+    def torch_dtype(self, device):
+        """The torch dtype on ``device`` ("auto" -> bf16 on CUDA, fp32 elsewhere)."""
+        import torch
+
+        if self.dtype == "auto":
+            return torch.bfloat16 if device.type == "cuda" else torch.float32
+        return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[self.dtype]

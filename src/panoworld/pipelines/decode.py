@@ -1,19 +1,12 @@
-"""Latent -> ERP video decoding with optional circular latent padding (the reference's seam treatment)."""
+"""Latent -> ERP video decoding with optional wrap padding of the latent (the reference's seam treatment)."""
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["circular_pad", "decode_video", "to_host", "to_unit"]
+from panoworld.sphere import wrap_pad
 
-
-def circular_pad(latent: torch.Tensor, columns: int) -> torch.Tensor:
-    """Pad (..., h, w) latents with ``columns`` wrapped columns on each side (ERP longitude is periodic)."""
-    if columns <= 0:
-        return latent
-    if columns > latent.shape[-1]:
-        raise ValueError(f"cannot pad {columns} columns on a latent {latent.shape[-1]} columns wide")
-    return torch.cat([latent[..., -columns:], latent, latent[..., :columns]], dim=-1)
+__all__ = ["decode_video", "to_host", "to_unit"]
 
 
 def to_unit(video: torch.Tensor) -> torch.Tensor:
@@ -47,7 +40,7 @@ def decode_video(vae, latent: torch.Tensor, *, pad_columns: int = 2) -> torch.Te
     scale = int(getattr(vae, "spatial_compression", 8))
     device = getattr(vae, "device", latent.device)
     dtype = getattr(vae, "dtype", latent.dtype)
-    video = vae.decode(circular_pad(latent, pad_columns).to(device, dtype))
+    video = vae.decode(wrap_pad(latent, max(0, pad_columns)).to(device, dtype))
     if pad_columns > 0:
         crop = pad_columns * scale
         video = video[..., crop:-crop]

@@ -1,29 +1,41 @@
-"""Resolve and load every model a generation run needs (or tiny random stand-ins for smoke tests).
+"""Find and load every model a generation run needs: a weights root, a PanoWorld model folder, or tiny stand-ins.
 
-Component names and default folders come from ``panoworld.models.components.resolve_component``
-(``$PANOWORLD_WEIGHTS``, default ``./weights/``); a missing one raises ``MissingComponentError`` naming the
-file and where to get it, before anything is loaded or written.
+Two layouts load the same way (:func:`resolve_model`, then :func:`load_pipeline`):
+
+- a **weights root** laid out as ``panoworld weights`` lists (``$PANOWORLD_WEIGHTS``, default ``./weights/``):
+  ``panoworld/``, ``cosmos-reason1-7b/``, ``siglip2-so400m-patch14-384/``, ``wan2.1-vae/``,
+  ``cosmos-predict2.5-2b/``; the sampler is the reference's (UniPC, 35 steps, guidance 7);
+- a **PanoWorld model folder** (:mod:`panoworld.formats.model_folder`): ``model_index.json`` names each component
+  (a sub-folder, a weights-root component or a path / hub id) and the sampler the transformer was made for.
+
+Resolving checks that every component exists (``MissingComponentError`` naming what to get and where) and reads
+only small JSON files, so it runs before anything is loaded or written.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
 
-import torch
+from .config import GenerationConfig, LoadConfig
 
-from .offload import OFFLOAD_MODES
-
-__all__ = ["ModelPaths", "resolve_model_paths", "load_pipeline", "tiny_random_pipeline", "parse_dtype"]
+__all__ = ["ModelPaths", "ModelSource", "resolve_model", "load_pipeline", "tiny_random_pipeline", "TINY_RANDOM"]
 
 #: Component names (``resolve_component``) of the PanoWorld net, base net, text encoder, SigLIP2 and VAE.
 PANOWORLD, BASE, TEXT, SIGLIP, VAE = (
     "panoworld", "cosmos-predict2.5-2b", "cosmos-reason1-7b", "siglip2-so400m-patch14-384", "wan2.1-vae",
 )
+#: Model-folder slot -> weights-root component name.
+SLOTS = {"transformer": PANOWORLD, "text_encoder": TEXT, "image_encoder": SIGLIP, "vae": VAE,
+         "base_transformer": BASE}
+#: ``resolve_model`` argument selecting tiny randomly initialised models (smoke tests; the output is noise).
+TINY_RANDOM = "tiny-random"
 
 
 @dataclass
 class ModelPaths:
-    """User overrides (local path or hub id) per component; None = the default location."""
+    """User overrides (local path or hub id) per component; None = what the weights root or model folder says."""
 
     checkpoint: str | None = None
     base_model: str | None = None
@@ -31,53 +43,143 @@ class ModelPaths:
     siglip: str | None = None
     vae: str | None = None
 
-
-def resolve_model_paths(paths: ModelPaths, *, need_base: bool) -> dict[str, str]:
-    """Component name -> resolved path / hub id; raises ``MissingComponentError`` for the first missing one."""
-    from panoworld.models.components import resolve_component
-
-    wanted = [(PANOWORLD, paths.checkpoint), (TEXT, paths.text_encoder), (SIGLIP, paths.siglip), (VAE, paths.vae)]
-    if need_base:
-        wanted.append((BASE, paths.base_model))
-    return {name: resolve_component(name, override) for name, override in wanted}
+    def by_slot(self) -> dict[str, str | None]:
+        return {"transformer": self.checkpoint, "text_encoder": self.text_encoder, "image_encoder": self.siglip,
+                "vae": self.vae, "base_transformer": self.base_model}
 
 
-def parse_dtype(name: str, device: torch.device) -> torch.dtype:
-    """"auto" (bf16 on CUDA, fp32 on CPU), "bf16", "fp16" or "fp32" -> torch dtype."""
-    table = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
-    if name == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
-    if name not in table:
-        raise ValueError(f"dtype must be auto, bf16, fp16 or fp32, got {name!r}")
-    return table[name]
+@dataclass
+class ModelSource:
+    """A resolved model: where each component is, and what the model expects at sampling time.
+
+    Attributes:
+        kind: "weights-root", "model-folder" or "tiny-random".
+        location: the weights root or model folder ("" for tiny-random).
+        components: slot ("transformer", "text_encoder", "image_encoder", "vae", "base_transformer") -> local
+            path or hub id.
+        sampler: the model folder's sampler spec as a dict (kind, num_steps, guidance, timesteps).
+        defaults: generation defaults of the model (height, width, num_frames, fps, latent_padding, ...).
+        family: model family label ("panoworld-2b" for a weights root).
+    """
+
+    kind: str
+    location: str
+    components: dict[str, str] = field(default_factory=dict)
+    sampler: dict = field(default_factory=lambda: {"kind": "unipc-karras", "num_steps": 35, "guidance": 7.0})
+    defaults: dict = field(default_factory=dict)
+    family: str = "panoworld-2b"
+
+    def generation_config(self, **values) -> GenerationConfig:
+        """A validated :class:`GenerationConfig`: the model's sampler and defaults, overridden by ``values``
+        (None values are ignored)."""
+        base = {"sampler": self.sampler["kind"], "num_steps": self.sampler["num_steps"],
+                "guidance": float(self.sampler["guidance"])}
+        known = set(GenerationConfig.__dataclass_fields__)
+        base.update({k: v for k, v in self.defaults.items() if k in known})
+        base.update({k: v for k, v in values.items() if v is not None})
+        return GenerationConfig().replace(**base)
+
+    def fingerprints(self) -> dict:
+        """Component name -> cheap identity of its weights (:func:`panoworld.pipelines.record.fingerprint`)."""
+        if self.kind == TINY_RANDOM:
+            return {"tiny_random": True}
+        from .record import fingerprint
+
+        return {SLOTS[slot]: fingerprint(path) for slot, path in self.components.items()}
 
 
-def load_pipeline(resolved: dict[str, str], *, device: torch.device, dtype: torch.dtype, offload: str = "none",
-                  rope_type: str = "equirect", text_cache: str | None = None, compile: bool = False,
-                  attention: str = "auto"):
-    """Load the real models from ``resolved`` (see :func:`resolve_model_paths`) into a ``PanoWorldPipeline``."""
+def _weights_root_source(root: Path | None, overrides: dict[str, str | None], need_base: bool) -> ModelSource:
+    from panoworld.models.components import ComponentPaths
+
+    paths = ComponentPaths(root)
+    slots = [s for s in SLOTS if s != "base_transformer" or need_base]
+    components = {slot: paths.resolve(SLOTS[slot], overrides.get(slot)) for slot in slots}
+    return ModelSource("weights-root", str(paths.root), components)
+
+
+def _model_folder_source(folder: Path, overrides: dict[str, str | None], need_base: bool) -> ModelSource:
+    from panoworld.formats.model_folder import component_name, local_reference, read_model_index
+    from panoworld.models.components import ComponentPaths
+
+    index = read_model_index(folder)
+    paths = ComponentPaths()
+    components = {}
+    for slot, name in SLOTS.items():
+        reference = overrides.get(slot) or index.components.get(slot)
+        if slot == "base_transformer" and not need_base:
+            continue
+        if reference is None:
+            components[slot] = paths.resolve(name)  # raises, naming the weights-root location
+        elif component_name(reference) is not None:
+            components[slot] = paths.resolve(component_name(reference))
+        else:
+            components[slot] = paths.resolve(name, local_reference(folder, reference))
+    sampler = {"kind": index.sampler.kind, "num_steps": index.sampler.num_steps,
+               "guidance": index.sampler.guidance, "timesteps": index.sampler.timesteps}
+    return ModelSource("model-folder", str(folder), components, sampler, dict(index.defaults), index.family)
+
+
+def resolve_model(model: str | os.PathLike | None = None, paths: ModelPaths | None = None, *,
+                  need_base: bool = False) -> ModelSource:
+    """Resolve a weights root or model folder (None = ``$PANOWORLD_WEIGHTS``) without loading anything.
+
+    ``paths`` overrides single components; ``need_base`` also resolves the base Cosmos transformer (needed for
+    ``motion="base-i2v"``). Raises ``MissingComponentError`` / ``InputError`` (one line) when unusable.
+    """
+    from panoworld.errors import InputError
+    from panoworld.formats.model_folder import is_model_folder
+
+    overrides = (paths or ModelPaths()).by_slot()
+    if str(model) == TINY_RANDOM:
+        return ModelSource(TINY_RANDOM, "", family="tiny-random")
+    if model is None:
+        return _weights_root_source(None, overrides, need_base)
+    location = Path(model).expanduser()
+    if is_model_folder(location):
+        return _model_folder_source(location, overrides, need_base)
+    if location.is_dir():
+        return _weights_root_source(location, overrides, need_base)
+    raise InputError(f"{model}: not a PanoWorld model folder (model_index.json) nor a weights folder (--model)")
+
+
+def load_pipeline(source: ModelSource, load: LoadConfig | None = None):
+    """Load the models of ``source`` into a ``PanoWorldPipeline`` as ``load`` says (validated here)."""
     from panoworld.models.components import ImageEncoder, TextEncoder, VideoVAE
     from panoworld.models.loading import load_transformer
 
     from .panoworld import PanoWorldPipeline
 
-    if offload not in OFFLOAD_MODES:
-        raise ValueError(f"offload must be one of {', '.join(OFFLOAD_MODES)}, got {offload!r}")
-    transformer = load_transformer(resolved[PANOWORLD], dtype=dtype, rope_type=rope_type)
-    base = load_transformer(resolved[BASE], dtype=dtype, rope_type="linear") if BASE in resolved else None
-    text = TextEncoder.from_pretrained(resolved[TEXT], dtype=dtype, cache_dir=text_cache)
-    image = ImageEncoder.from_pretrained(resolved[SIGLIP], dtype=dtype)
-    vae = VideoVAE.from_pretrained(resolved[VAE], dtype=dtype)
-    if compile:
-        for net in (transformer, base):
-            if net is not None:
-                net.compile_blocks()
-    return PanoWorldPipeline(transformer, vae, text, image, base_transformer=base, device=device, offload=offload,
-                             attention=attention)
+    load = (load or LoadConfig()).validate()
+    device = load.torch_device()
+    if source.kind == TINY_RANDOM:
+        pipe = tiny_random_pipeline(device=device, offload=load.offload, rope_type=load.rope or "equirect",
+                                    attention=load.attention)
+    else:
+        dtype = load.torch_dtype(device)
+        parts = source.components
+        rope = {"rope_type": load.rope} if load.rope else {}
+        transformer = load_transformer(parts["transformer"], dtype=dtype, **rope)
+        base = parts.get("base_transformer")
+        base = load_transformer(base, dtype=dtype, rope_type="linear") if base else None
+        text = TextEncoder.from_pretrained(parts["text_encoder"], dtype=dtype, cache_dir=load.text_cache)
+        image = ImageEncoder.from_pretrained(parts["image_encoder"], dtype=dtype)
+        vae = VideoVAE.from_pretrained(parts["vae"], dtype=dtype)
+        if load.compile:
+            for net in (transformer, base):
+                if net is not None:
+                    net.compile_blocks()
+        pipe = PanoWorldPipeline(transformer, vae, text, image, base_transformer=base, device=device,
+                                 offload=load.offload, attention=load.attention)
+    pipe.source = source
+    pipe.sampler_kind = source.sampler["kind"]
+    return pipe
 
 
-def tiny_random_pipeline(*, device: torch.device, offload: str = "none", rope_type: str = "equirect", seed: int = 0):
+def tiny_random_pipeline(*, device, offload: str = "none", rope_type: str = "equirect", seed: int = 0,
+                         attention: str = "auto"):
     """A pipeline of tiny randomly initialised models (no weights needed; the output is noise)."""
+    import torch
+
     from panoworld.models import PanoWorldTransformer, tiny_config
     from panoworld.models.components import ImageEncoder, TextEncoder, VideoVAE
 
@@ -90,5 +192,5 @@ def tiny_random_pipeline(*, device: torch.device, offload: str = "none", rope_ty
                                                   rope_type="linear")).eval()
     return PanoWorldPipeline(
         transformer, VideoVAE.tiny(seed=seed), TextEncoder.tiny(seed=seed), ImageEncoder.tiny(seed=seed),
-        base_transformer=base, device=device, offload=offload,
+        base_transformer=base, device=device, offload=offload, attention=attention,
     )

@@ -16,9 +16,9 @@ from typing import Iterator
 
 import torch
 
-__all__ = ["OFFLOAD_MODES", "Offloader"]
+from .config import OFFLOAD_MODES
 
-OFFLOAD_MODES = ("none", "model", "group")
+__all__ = ["OFFLOAD_MODES", "Offloader"]
 
 
 def _move(component, device: torch.device) -> None:

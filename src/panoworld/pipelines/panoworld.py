@@ -31,12 +31,11 @@ from .conditioning import (
     cover_resize_crop,
     latent_frames,
 )
-from .config import GenerationConfig
+from .config import GenerationConfig, check_sampler
 from .decode import decode_video, to_host
 from .guidance import DenoiserInputs, GuidedDenoiser
 from .noise import initial_noise, latitude_warp_noise
 from .offload import Offloader
-from .partial_image import enable_partial_image_batch
 from .sampler import sample
 from .schedule import karras_flow_schedule
 
@@ -127,9 +126,43 @@ class PanoWorldPipeline:
         self.vae = self.offloader.place(vae)
         self.text_encoder = self.offloader.place(text_encoder)
         self.image_encoder = self.offloader.place(image_encoder)
-        self.partial_image_batch = enable_partial_image_batch(transformer)
+        self.partial_image_batch = bool(getattr(transformer, "supports_partial_image_batch", False))
         self._text_cache: dict[str, torch.Tensor] = {}
         self._depth: dict[str, torch.Tensor] = {}  # stage -> (1, 1, T_lat, h, w) log range of the last run
+        #: The sampler the transformer was made for ("unipc-karras" or "few-step"); ``from_pretrained`` sets it
+        #: from the model folder, with the :class:`~panoworld.pipelines.loading.ModelSource` as ``source``.
+        self.sampler_kind = "unipc-karras"
+        self.source = None
+
+    @classmethod
+    def from_pretrained(cls, weights_root_or_folder: str | None = None, *, device: str | None = None,
+                        dtype: str = "auto", offload: str = "none", attention: str = "auto", compile: bool = False,
+                        rope: str | None = None, text_cache: str | None = None, need_base: bool = False,
+                        checkpoint: str | None = None, base_model: str | None = None,
+                        text_encoder: str | None = None, siglip: str | None = None,
+                        vae: str | None = None) -> "PanoWorldPipeline":
+        """Load a pipeline from a weights root or a PanoWorld model folder.
+
+        Args:
+            weights_root_or_folder: a folder laid out as ``$PANOWORLD_WEIGHTS`` (``panoworld weights``), a
+                PanoWorld model folder (``model_index.json``, :mod:`panoworld.formats.model_folder`) or
+                "tiny-random"; None = ``$PANOWORLD_WEIGHTS`` (default ``./weights``).
+            device, dtype, offload, attention, compile, rope, text_cache: see
+                :class:`~panoworld.pipelines.config.LoadConfig`.
+            need_base: also load the base Cosmos transformer (for ``motion="base-i2v"``).
+            checkpoint, base_model, text_encoder, siglip, vae: per-component overrides (path or hub id).
+
+        The returned pipeline's ``source.generation_config(**overrides)`` gives the model's default settings
+        (its sampler's steps and guidance, its resolution and length).
+        """
+        from .config import LoadConfig
+        from .loading import ModelPaths, load_pipeline, resolve_model
+
+        load = LoadConfig(device=device, dtype=dtype, offload=offload, attention=attention, compile=compile,
+                          rope=rope, text_cache=text_cache).validate()
+        source = resolve_model(weights_root_or_folder, ModelPaths(checkpoint, base_model, text_encoder, siglip, vae),
+                               need_base=need_base)
+        return load_pipeline(source, load)
 
     # ------------------------------------------------------------------ encoders
     def encode_text(self, prompts: list[str]) -> list[torch.Tensor]:
@@ -285,6 +318,7 @@ class PanoWorldPipeline:
             progress: optional ``progress(stage, done, total)`` callback per network evaluation.
         """
         cfg = (config or GenerationConfig()).validate()
+        check_sampler(self.sampler_kind, cfg.sampler, model=getattr(self.source, "location", None) or "this model")
         pano_prompt = pano_prompt or prompt
         timer, info = _Timer(self.device), {"partial_image_batch": self.partial_image_batch}
         self._depth = {}

@@ -1,4 +1,6 @@
-"""Run records: cheap weight fingerprints, library versions, and the ``run.json`` of a generation.
+"""What a generation record holds: cheap weight fingerprints, library versions, the device; the record itself.
+
+The record's schema, file name and writer are :mod:`panoworld.formats.run_records` (``GenerationRecord``).
 
 Hashing multi-GB weights fully would cost minutes per run, so a file's fingerprint is its size, mtime and the
 SHA-256 of its first and last MiB (``sha256_head_tail``). That identifies a download or conversion reliably
@@ -16,6 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+
+from panoworld.formats.run_records import GenerationRecord
 
 __all__ = ["fingerprint", "library_versions", "device_description", "run_record"]
 
@@ -72,17 +76,19 @@ def device_description(device: torch.device) -> str:
 
 
 def run_record(*, arguments: dict, config: dict, models: dict, timings: dict, info: dict, outputs: dict,
-               device: torch.device, peak_memory_gib: float | None) -> dict:
-    """The ``run.json`` content of one generated clip."""
-    return {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "arguments": arguments,
-        "config": config,
-        "models": models,
-        "libraries": library_versions(),
-        "device": device_description(device),
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
-        "peak_gpu_memory_gib": peak_memory_gib,
-        "run_info": info,
-        "outputs": outputs,
-    }
+               device: torch.device, peak_memory_gib: float | None, settings_key: str | None = None) -> dict:
+    """The generation record of one clip as JSON (``panoworld.formats.run_records.GenerationRecord``); ``timings``
+    in seconds, ``settings_key`` from ``panoworld.formats.run_records.settings_key`` (optional)."""
+    return GenerationRecord(
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        arguments=arguments,
+        config=config,
+        models=models,
+        libraries=library_versions(),
+        device=device_description(device),
+        timings_s={k: round(v, 3) for k, v in timings.items()},
+        peak_gpu_memory_gib=peak_memory_gib,
+        run_info=info,
+        outputs=outputs,
+        settings_key=settings_key,
+    ).to_json()

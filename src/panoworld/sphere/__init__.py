@@ -1,4 +1,5 @@
-"""Spherical geometry: the one ERP / camera convention of panoworld (see docs/conventions.md).
+"""Spherical geometry: the one ERP / camera convention of panoworld (see docs/conventions.md), and every ERP
+array operation (seam-aware resize, wrap padding, query grids, wrapped pixel coordinates).
 
 All functions are plain batched torch functions; image inputs are (..., C, H, W) on any device,
 camera angles are in degrees, ``size`` is (height, width), masks are (..., 1, H, W).
@@ -16,6 +17,7 @@ from .coords import (
     solid_angle_weights,
 )
 from .cubemap import FACE_ANGLES, FACE_NAMES, cubemap_to_erp, erp_to_cubemap, rotate_erp
+from .erp import query_grid, resize_erp, wrap_dx, wrap_pad, wrap_x
 from .perspective import check_fov, erp_to_perspective, focal_length_px, perspective_rays, perspective_to_erp
 from .rotation import rotation_matrix, rotation_to_angles
 
@@ -37,8 +39,13 @@ __all__ = [
     "perspective_rays",
     "perspective_to_erp",
     "pixel_to_lonlat",
+    "query_grid",
+    "resize_erp",
     "rotate_erp",
     "rotation_matrix",
     "rotation_to_angles",
     "solid_angle_weights",
+    "wrap_dx",
+    "wrap_pad",
+    "wrap_x",
 ]

@@ -13,29 +13,26 @@ from __future__ import annotations
 import random
 
 from .captions import make_captions
-from .dataset import ANNOTATION_FILES, MASTER_COLUMNS, plan_split, write_split
-from .render import Clip, ClipRenderer, Tracks, query_grid, render_clip
+from .dataset import plan_split, write_split
+from .render import ClipRenderer, RenderedClip, Tracks, render_clip
 from .scene import TRAJECTORY_KINDS, Decal, Light, Material, Motion, Prim, Scene, Trajectory
 
 __all__ = [
-    "ANNOTATION_FILES",
-    "MASTER_COLUMNS",
     "SCENE_KINDS",
     "TRAJECTORY_KINDS",
-    "Clip",
     "ClipRenderer",
     "Decal",
     "Light",
     "Material",
     "Motion",
     "Prim",
+    "RenderedClip",
     "Scene",
     "Tracks",
     "Trajectory",
     "make_captions",
     "make_scene",
     "plan_split",
-    "query_grid",
     "render_clip",
     "write_split",
 ]

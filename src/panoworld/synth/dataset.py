@@ -1,24 +1,17 @@
 """Write a synthetic split in the official test-set layout (reference sections 8.4 and 9.2), resumably.
 
-Layout under ``out_dir`` (see docs/synth.md for every file, shape, dtype and unit)::
-
-    master.csv                                  one row per clip, paths relative to this folder
-    split.json                                  the settings the split was made with
-    videos/<name>.mp4                           H.264 ERP video, spherical metadata
-    inputs/<name>.png, inputs/<name>.json       perspective input (frame 0) and its fov / yaw / pitch
-    captions/<name>.json                        {"short", "medium", "long"}
-    annotations/<split>__<name>/                depth/, instances/, tracks, poses, meta.json (written last)
+The layout is :mod:`panoworld.formats.testset` (master.csv, split.json, videos/, inputs/, captions/) with one
+:mod:`panoworld.formats.annotations` folder per clip (exact ground truth: depth in metres, instance ids, tracks,
+poses; meta.json written last). docs/synth.md lists every file, shape, dtype and unit.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import os
 import random
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
@@ -26,7 +19,11 @@ import numpy as np
 import torch
 
 from panoworld.errors import InputError
-from panoworld.io import VideoWriter, atomic_write_bytes, atomic_write_json, atomic_write_text, write_image
+from panoworld.formats.annotations import AnnotationWriter, is_complete, read_meta
+from panoworld.formats.captions import Captions, write_captions
+from panoworld.formats.job_record import Item, plan_items, read_record, settings_key, write_record
+from panoworld.formats.testset import TestSetLayout, make_clip_id, write_master
+from panoworld.io import VideoWriter, atomic_write_json, write_image
 from panoworld.sphere import erp_to_perspective
 
 from .captions import make_captions
@@ -34,8 +31,6 @@ from .render import ClipRenderer
 from .scene import TRAJECTORY_KINDS, Scene
 
 __all__ = [
-    "MASTER_COLUMNS",
-    "ANNOTATION_FILES",
     "ClipPlan",
     "plan_split",
     "write_clip",
@@ -46,31 +41,9 @@ __all__ = [
     "master_row",
 ]
 
-#: master.csv columns: the reference schema (section 9.2) followed by our extra columns.
-MASTER_COLUMNS = (
-    "clip_id", "split", "video_path", "annotation_dir", "caption_path", "n_frames", "fps", "resolution",
-    "is_static", "has_depth", "has_tracks", "has_camera_poses", "depth_kind", "pose_kind", "trajectory_kind",
-    "scene_id", "input_path", "input_fov_x", "input_yaw", "input_pitch", "scene_kind", "n_video_frames", "seed",
-)
-
-#: Per-clip annotation files: name -> (shape with symbols, dtype). N tracks, K annotation frames,
-#: T video frames, H x W the ERP size. ``depth/`` and ``instances/`` hold K files each.
-ANNOTATION_FILES = {
-    "depth/{k:04d}.npy": (("H", "W"), "float16|float32"),
-    "instances/{k:04d}.npy": (("H", "W"), "uint16"),
-    "tracks_2d.npy": (("N", "K", 2), "float32"),
-    "visibility.npy": (("N", "K"), "float16"),
-    "tracks_3d.npy": (("N", "K", 3), "float32"),
-    "tracks_3d_raw.npy": (("N", "K", 3), "float32"),
-    "tracks_3d_world.npy": (("N", "K", 3), "float32"),
-    "track_is_static.npy": (("N",), "float32"),
-    "query_points.npy": (("N", 2), "float32"),
-    "camera_poses.npy": (("K", 12), "float32"),
-    "camera_c2w.npy": (("T", 4, 4), "float64"),
-    "meta.json": ((), "json"),
-}
-
 DEFAULT_TRAJECTORIES = (25, 12, 8, 5)
+#: Version of :func:`plan_split`'s rule (stored in split.json: a split planned otherwise cannot grow).
+PLAN_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -87,8 +60,8 @@ class ClipPlan:
 def _counts(total: int, weights) -> list[int]:
     """Largest-remainder apportionment of ``total`` items to ``weights``."""
     w = [float(x) for x in weights]
-    if any(x < 0 for x in w) or sum(w) <= 0:
-        raise InputError(f"proportions must be non-negative with a positive sum, got {list(weights)}")
+    if any(not math.isfinite(x) or x < 0 for x in w) or sum(w) <= 0:
+        raise InputError(f"proportions must be finite, non-negative with a positive sum, got {list(weights)}")
     raw = [total * x / sum(w) for x in w]
     base = [int(math.floor(r)) for r in raw]
     order = sorted(range(len(w)), key=lambda i: (-(raw[i] - base[i]), i))
@@ -97,24 +70,44 @@ def _counts(total: int, weights) -> list[int]:
     return base
 
 
+def _block_size(weights) -> int:
+    """The fewest items that hold ``weights`` in exact proportion (weights as fractions of denominator <= 100)."""
+    fractions = [Fraction(float(x)).limit_denominator(100) for x in weights]
+    scale = math.lcm(*(f.denominator for f in fractions))
+    counts = [int(f * scale) for f in fractions]
+    return max(1, sum(counts) // math.gcd(*counts))
+
+
+def _blocks(total: int, weights, rng: random.Random) -> list[int]:
+    """Category index of items 0..total-1: consecutive blocks of :func:`_block_size` items, each apportioned
+    exactly and shuffled. A prefix of the list is the list of a smaller total (so a split can grow)."""
+    size = _block_size(weights)
+    out: list[int] = []
+    while len(out) < total:
+        block = [k for k, n in enumerate(_counts(size, weights)) for _ in range(n)]
+        rng.shuffle(block)
+        out += block
+    return out[:total]
+
+
 def plan_split(clips: int, seed: int, *, trajectories=DEFAULT_TRAJECTORIES, indoor_fraction: float = 0.5) -> list[ClipPlan]:
     """Deterministic list of clips: trajectory kinds in the given proportions (static, rotate, walk,
-    walk_rotate), indoor / outdoor in ``indoor_fraction``, both shuffled by ``seed``."""
+    walk_rotate), indoor / outdoor in ``indoor_fraction``, both shuffled by ``seed``.
+
+    Proportions are exact in every block of the smallest size that holds them (50 clips for the default
+    25,12,8,5) and the plan of N clips is the first N clips of any longer plan, so ``--clips`` can grow a split.
+    """
     if clips < 1:
         raise InputError(f"--clips must be at least 1, got {clips}")
     if len(trajectories) != len(TRAJECTORY_KINDS):
         raise InputError(f"give {len(TRAJECTORY_KINDS)} trajectory proportions ({', '.join(TRAJECTORY_KINDS)})")
     if not 0.0 <= indoor_fraction <= 1.0:
         raise InputError(f"indoor fraction must be in [0, 1], got {indoor_fraction}")
-    rng = random.Random(f"panoworld-synth-split:{seed}")
-    kinds = [k for k, n in zip(TRAJECTORY_KINDS, _counts(clips, trajectories)) for _ in range(n)]
-    rng.shuffle(kinds)
-    n_in = int(round(clips * indoor_fraction))
-    scene_kinds = ["indoor"] * n_in + ["outdoor"] * (clips - n_in)
-    rng.shuffle(scene_kinds)
-    return [
-        ClipPlan(i, f"clip{i:04d}", rng.randrange(2**31), scene_kinds[i], kinds[i]) for i in range(clips)
-    ]
+    kinds = _blocks(clips, trajectories, random.Random(f"panoworld-synth-kinds:{seed}"))
+    scenes = _blocks(clips, (indoor_fraction, 1.0 - indoor_fraction), random.Random(f"panoworld-synth-scenes:{seed}"))
+    seeds = random.Random(f"panoworld-synth-seeds:{seed}")
+    return [ClipPlan(i, f"clip{i:04d}", seeds.randrange(2**31), ("indoor", "outdoor")[scenes[i]],
+                     TRAJECTORY_KINDS[kinds[i]]) for i in range(clips)]
 
 
 def annotation_frame_indices(n_frames: int, n_ann: int) -> list[int]:
@@ -122,16 +115,6 @@ def annotation_frame_indices(n_frames: int, n_ann: int) -> list[int]:
     if n_ann <= 0 or n_ann >= n_frames:
         return list(range(n_frames))
     return [int(round(i * (n_frames - 1) / (n_ann - 1))) for i in range(n_ann)] if n_ann > 1 else [0]
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
-    return buf.getvalue()
-
-
-def _save(path: Path, array: np.ndarray) -> None:
-    atomic_write_bytes(path, _npy_bytes(array))
 
 
 def input_size(height: int) -> tuple[int, int]:
@@ -161,49 +144,63 @@ def write_clip(
     height, width = size
     renderer = ClipRenderer(scene, frames=frames, size=size, fps=fps, device=device, supersample=supersample, shadows=shadows)
     ann_idx = annotation_frame_indices(frames, ann_frames)
-    ann_dir = root / "annotations" / f"{split}__{plan.name}"
-    video = root / "videos" / f"{plan.name}.mp4"
-    input_png = root / "inputs" / f"{plan.name}.png"
-    np_depth = np.float16 if depth_dtype == "float16" else np.float32
+    layout = TestSetLayout(root)
     max_depth = 0.0
-    with VideoWriter(video, fps, crf=18, spherical=True) as writer:
-        for i in range(frames):
-            rgb, depth, inst = renderer.render_frame(i)
-            writer.write(rgb.cpu())
-            if i == 0:
-                persp = erp_to_perspective(rgb.cpu(), fov_x=input_fov, size=input_size(height))
-                write_image(input_png, persp)
-            if i in ann_idx:
-                k = ann_idx.index(i)
-                d = depth.cpu().numpy()
-                max_depth = max(max_depth, float(np.nanmax(np.where(np.isfinite(d), d, np.nan))))
-                _save(ann_dir / "depth" / f"{k:04d}.npy", d.astype(np_depth))
-                _save(ann_dir / "instances" / f"{k:04d}.npy", inst.cpu().numpy().astype(np.uint16))
-            if progress is not None:
-                progress(1)
-    atomic_write_json(root / "inputs" / f"{plan.name}.json",
-                      {"fov_x": input_fov, "yaw": 0.0, "pitch": 0.0, "roll": 0.0, "size": list(input_size(height))})
-    captions = make_captions(scene)
-    atomic_write_json(root / "captions" / f"{plan.name}.json", captions)
-    tr = renderer.tracks(grid_size)
-    sel = torch.tensor(ann_idx)
-    vis = tr.visibility[sel].T.numpy()
-    nan = np.float32(np.nan)
-    cam0 = tr.tracks3d_cam0[sel].permute(1, 0, 2).numpy().astype(np.float32)
-    raw = tr.tracks3d_cam[sel].permute(1, 0, 2).numpy().astype(np.float32)
-    _save(ann_dir / "tracks_2d.npy", tr.tracks2d[sel].permute(1, 0, 2).numpy().astype(np.float32))
-    _save(ann_dir / "visibility.npy", vis.astype(np.float16))
-    _save(ann_dir / "tracks_3d.npy", np.where(vis[..., None], cam0, nan))
-    _save(ann_dir / "tracks_3d_raw.npy", np.where(vis[..., None], raw, nan))
-    _save(ann_dir / "tracks_3d_world.npy", tr.tracks3d_world[sel].permute(1, 0, 2).numpy().astype(np.float32))
-    _save(ann_dir / "track_is_static.npy", tr.static.numpy().astype(np.float32))
-    _save(ann_dir / "query_points.npy", tr.queries.numpy().astype(np.float32))
-    poses = renderer.poses
-    rel = torch.linalg.inv(poses[sel]) @ poses[0]  # frame-0 camera -> frame-t camera point transform
-    _save(ann_dir / "camera_poses.npy", torch.cat([rel[:, :3, :3].reshape(-1, 9), rel[:, :3, 3]], 1).numpy().astype(np.float32))
-    _save(ann_dir / "camera_c2w.npy", poses.numpy().astype(np.float64))
+    sky = []
+    with AnnotationWriter(layout.path(layout.annotations(split, plan.name)), depth_dtype=depth_dtype) as ann:
+        with VideoWriter(layout.path(layout.video(plan.name)), fps, crf=18, spherical=True) as writer:
+            for i in range(frames):
+                rgb, depth, inst = renderer.render_frame(i)
+                writer.write(rgb.cpu())
+                if i == 0:
+                    persp = erp_to_perspective(rgb.cpu(), fov_x=input_fov, size=input_size(height))
+                    write_image(layout.path(layout.input_image(plan.name)), persp)
+                if i in ann_idx:
+                    k = ann_idx.index(i)
+                    d = depth.cpu().numpy()
+                    max_depth = max(max_depth, float(np.nanmax(np.where(np.isfinite(d), d, np.nan))))
+                    ann.depth(k, d)
+                    ann.instances(k, inst.cpu().numpy())
+                    sky.append(inst.cpu().numpy() == 0)
+                if progress is not None:
+                    progress(1)
+        atomic_write_json(layout.path(layout.input_view(plan.name)),
+                          {"fov_x": input_fov, "yaw": 0.0, "pitch": 0.0, "roll": 0.0, "size": list(input_size(height))})
+        write_captions(layout.path(layout.captions(plan.name)), Captions(**make_captions(scene)))
+        tr = renderer.tracks(grid_size)
+        sel = torch.tensor(ann_idx)
+        vis = tr.visibility[sel].T.numpy()
+        nan = np.float32(np.nan)
+        cam0 = tr.tracks3d_cam0[sel].permute(1, 0, 2).numpy().astype(np.float32)
+        raw = tr.tracks3d_cam[sel].permute(1, 0, 2).numpy().astype(np.float32)
+        poses = renderer.poses
+        rel = torch.linalg.inv(poses[sel]) @ poses[0]  # frame-0 camera -> frame-t camera point transform
+        ann.put(
+            sky_mask=np.stack(sky),
+            tracks_2d=tr.tracks2d[sel].permute(1, 0, 2).numpy(),
+            visibility=vis,
+            tracks_3d=np.where(vis[..., None], cam0, nan),
+            tracks_3d_raw=np.where(vis[..., None], raw, nan),
+            tracks_3d_world=tr.tracks3d_world[sel].permute(1, 0, 2).numpy(),
+            track_is_static=tr.static.numpy(),
+            query_points=tr.queries.numpy(),
+            camera_poses=torch.cat([rel[:, :3, :3].reshape(-1, 9), rel[:, :3, 3]], 1).numpy(),
+            camera_c2w=(torch.linalg.inv(poses[0]) @ poses[sel]).numpy(),
+            camera_c2w_video=poses.numpy(),
+            frame_indices=np.asarray(ann_idx),
+        )
+        meta = _meta(scene, plan, tr, ann_idx, size=size, fps=fps, frames=frames, grid_size=grid_size,
+                     depth_dtype=depth_dtype, max_depth=max_depth)
+        ann.commit(meta)
+    return master_row(root, plan, split, meta, input_fov)
+
+
+def _meta(scene: Scene, plan: ClipPlan, tr, ann_idx: list[int], *, size, fps, frames, grid_size, depth_dtype,
+          max_depth) -> dict:
+    """The clip's annotation meta.json (what :func:`master_row` reads back on resume)."""
+    height, width = size
     is_static = scene.trajectory.kind == "static"
-    meta = {
+    return {
         "video_resolution": [width, height],
         "n_frames": len(ann_idx),
         "n_tracks": int(tr.queries.shape[0]),
@@ -215,12 +212,11 @@ def write_clip(
         "frame_times_s": [round(i / fps, 6) for i in ann_idx],
         "fps": fps,
         "n_video_frames": frames,
-        "depth_unit": "m",
-        "depth_scale": 1.0,
         "depth_dtype": depth_dtype,
         "depth_kind": "synth_gt",
         "pose_convention": "camera_poses: [R|t] row-major, p_t = R p_0 + t (frame-0 camera -> frame-t camera), "
-                           "OpenCV axes; camera_c2w: camera-to-world per video frame",
+                           "OpenCV axes; camera_c2w: camera-to-world per annotation frame, world = frame-0 camera; "
+                           "camera_c2w_video: camera-to-world per video frame, world of tracks_3d_world",
         "trajectory_kind": scene.trajectory.kind,
         "scene_kind": scene.kind,
         "scene_id": f"{scene.kind}/{scene.description.get('place', '')}/{plan.seed}",
@@ -229,19 +225,18 @@ def write_clip(
         "dynamic_instances": sorted(scene.dynamic_instances),
         "n_static_tracks": int(tr.static.sum()),
     }
-    atomic_write_json(ann_dir / "meta.json", meta)
-    return master_row(root, plan, split, meta, input_fov)
 
 
 def master_row(root: Path, plan: ClipPlan, split: str, meta: dict, input_fov: float) -> dict:
     """The master.csv row of a written clip (paths relative to ``root``)."""
     width, height = meta["video_resolution"]
+    layout = TestSetLayout(root)
     return {
-        "clip_id": f"{split}::{plan.name}",
+        "clip_id": make_clip_id(split, plan.name),
         "split": split,
-        "video_path": f"videos/{plan.name}.mp4",
-        "annotation_dir": f"annotations/{split}__{plan.name}",
-        "caption_path": f"captions/{plan.name}.json",
+        "video_path": layout.video(plan.name),
+        "annotation_dir": layout.annotations(split, plan.name),
+        "caption_path": layout.captions(plan.name),
         "n_frames": meta["n_frames"],
         "fps": meta["fps"],
         "resolution": f"{width}x{height}",
@@ -253,7 +248,7 @@ def master_row(root: Path, plan: ClipPlan, split: str, meta: dict, input_fov: fl
         "pose_kind": "synth_gt",
         "trajectory_kind": meta["trajectory_kind"],
         "scene_id": meta["scene_id"],
-        "input_path": f"inputs/{plan.name}.png",
+        "input_path": layout.input_image(plan.name),
         "input_fov_x": input_fov,
         "input_yaw": 0.0,
         "input_pitch": 0.0,
@@ -269,8 +264,8 @@ def check_settings(*, size, frames, fps, grid_size, depth_dtype, split, clips, t
     height, width = size
     if width != 2 * height or height < 2 or height % 2:
         raise InputError(f"--size must be HxW with W = 2H and H even, got {height}x{width}")
-    if frames < 1 or fps <= 0 or grid_size < 1:
-        raise InputError("--frames, --fps and --grid must be positive")
+    if frames < 1 or not (math.isfinite(fps) and fps > 0) or grid_size < 1:
+        raise InputError("--frames, --fps and --grid must be positive (and finite)")
     if supersample < 1 or supersample % 2 == 0:
         raise InputError(f"--supersample must be odd (1, 3, 5, ...), got {supersample}")
     if depth_dtype not in ("float16", "float32"):
@@ -281,11 +276,13 @@ def check_settings(*, size, frames, fps, grid_size, depth_dtype, split, clips, t
 
 
 def _clip_done(root: Path, split: str, plan: ClipPlan) -> dict | None:
-    meta = root / "annotations" / f"{split}__{plan.name}" / "meta.json"
-    needed = [root / "videos" / f"{plan.name}.mp4", root / "inputs" / f"{plan.name}.png",
-              root / "inputs" / f"{plan.name}.json", root / "captions" / f"{plan.name}.json"]
-    if meta.is_file() and all(p.is_file() for p in needed):
-        return json.loads(meta.read_text())
+    """The meta.json of a finished clip (annotations committed and every other file present), else None."""
+    layout = TestSetLayout(root)
+    ann = layout.path(layout.annotations(split, plan.name))
+    needed = [layout.video(plan.name), layout.input_image(plan.name), layout.input_view(plan.name),
+              layout.captions(plan.name)]
+    if is_complete(ann) and all(layout.path(p).is_file() for p in needed):
+        return read_meta(ann)
     return None
 
 
@@ -308,35 +305,38 @@ def write_split(
     depth_dtype: str = "float16",
     input_fov: float = 90.0,
     progress: Callable[[int], None] | None = None,
+    force: bool = False,
 ) -> Path:
     """Render and write a split of ``clips`` clips; returns the path of ``master.csv``.
 
     Resumable: finished clips (their meta.json exists) are skipped; the same settings and seed give
-    byte-identical files. ``progress(n)`` is called with the number of frames rendered.
+    byte-identical files. A split made with the same other settings grows to ``clips`` (its first clips
+    are kept); other settings stop the run naming ``--force`` (``force`` re-renders every clip).
+    ``progress(n)`` is called with the number of frames rendered.
     """
     check_settings(size=size, frames=frames, fps=fps, grid_size=grid_size, depth_dtype=depth_dtype, split=split,
                    clips=clips, trajectories=trajectories, indoor_fraction=indoor_fraction, supersample=supersample)
     height, width = size
     root = Path(out_dir)
     settings = {
-        "clips": clips, "frames": frames, "size": [height, width], "seed": seed, "fps": fps,
+        "frames": frames, "size": [height, width], "seed": seed, "fps": fps, "plan_version": PLAN_VERSION,
         "trajectories": list(trajectories), "indoor_fraction": indoor_fraction, "ann_frames": ann_frames,
         "grid_size": grid_size, "split": split, "supersample": supersample, "shadows": shadows,
         "depth_dtype": depth_dtype, "input_fov": input_fov,
     }
-    settings_path = root / "split.json"
-    if settings_path.is_file():
-        old = json.loads(settings_path.read_text())
-        if old != settings:
-            raise InputError(f"{root} holds a split made with other settings ({settings_path}); "
-                             "use a new --out folder or repeat the original settings")
+    settings_path = TestSetLayout(root).settings
+    key = settings_key(settings)
+    plan_items([Item(str(root), settings_path, key)], force=force)  # other settings: stop, naming --force
+    existing = (read_record(settings_path) or {}).get("clips", 0)
+    if not force and clips < existing:
+        raise InputError(f"{root} holds {existing} clips; --clips can only grow a split (or use --force)")
     root.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(settings_path, settings)
+    write_record(settings_path, {"clips": clips, **settings}, key)
     from . import make_scene
 
     rows = []
     for plan in plan_split(clips, seed, trajectories=trajectories, indoor_fraction=indoor_fraction):
-        meta = _clip_done(root, split, plan)
+        meta = None if force else _clip_done(root, split, plan)
         if meta is not None:
             rows.append(master_row(root, plan, split, meta, input_fov))
             if progress is not None:
@@ -346,11 +346,5 @@ def write_split(
         rows.append(write_clip(root, plan, scene, split=split, frames=frames, size=size, fps=fps, ann_frames=ann_frames,
                                grid_size=grid_size, device=device, supersample=supersample, shadows=shadows,
                                depth_dtype=depth_dtype, input_fov=input_fov, progress=progress))
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=MASTER_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    master = root / "master.csv"
-    atomic_write_text(master, text.getvalue())
-    return master
+    return write_master(TestSetLayout(root).master, rows)
 

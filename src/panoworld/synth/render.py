@@ -8,7 +8,8 @@ Units and shapes (T frames, H x W ERP, N tracks):
 - ``instances`` (T, H, W) int16: object id per pixel (0 = sky);
 - ``poses`` (T, 4, 4) float64: camera-to-world, OpenCV camera axes (x right, y down, z forward);
 - ``tracks2d`` (T, N, 2) float32: (x, y) continuous ERP pixel coordinates (pixel centres at integers,
-  x wrapped into [0, W)); ``visibility`` (T, N) bool from exact ray casts (occlusion tests);
+  x wrapped into [-0.5, W - 0.5) by ``panoworld.sphere.wrap_x``); ``visibility`` (T, N) bool from exact ray
+  casts (occlusion tests);
 - ``tracks3d_world`` / ``tracks3d_cam0`` / ``tracks3d_cam`` (T, N, 3) float64 metres: the tracked
   surface point in the world, in the frame-0 camera and in the frame-t camera;
 - ``static`` (N,) bool: the point lies on a non-moving object.
@@ -22,14 +23,22 @@ from typing import Callable, Iterator
 
 import torch
 
-from panoworld.sphere import direction_to_lonlat, erp_directions, lonlat_to_direction, lonlat_to_pixel, pixel_to_lonlat
+from panoworld.sphere import (
+    direction_to_lonlat,
+    erp_directions,
+    lonlat_to_direction,
+    lonlat_to_pixel,
+    pixel_to_lonlat,
+    query_grid,
+    wrap_x,
+)
 
-from .geometry import dot3, erp_windows, erp_windows_upright_box, intersect, inverse_directions
+from .primitives import dot3, erp_windows, erp_windows_upright_box, intersect, inverse_directions
 from .scene import Scene
 from .shading import PackedScene, put_rows_, take_rows
 from .shadows import ShadowMap
 
-__all__ = ["Clip", "ClipRenderer", "Tracks", "render_clip", "query_grid"]
+__all__ = ["RenderedClip", "ClipRenderer", "Tracks", "render_clip"]
 
 _UNBOUNDED = ("room", "ground", "dome")
 
@@ -49,7 +58,7 @@ class Tracks:
 
 
 @dataclass
-class Clip:
+class RenderedClip:
     """A rendered clip with its ground truth; see the module docstring for shapes and units."""
 
     frames: torch.Tensor
@@ -84,14 +93,6 @@ class Clip:
     @property
     def static(self) -> torch.Tensor:
         return self.tracks.static
-
-
-def query_grid(grid_size: int, height: int, width: int) -> torch.Tensor:
-    """(G*G, 2) float64 (x, y) pixel coordinates of cell-centred frame-0 queries, row-major (y outer)."""
-    ys = (torch.arange(grid_size, dtype=torch.float64) + 0.5) * height / grid_size - 0.5
-    xs = (torch.arange(grid_size, dtype=torch.float64) + 0.5) * width / grid_size - 0.5
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([gx.reshape(-1), gy.reshape(-1)], -1)
 
 
 class ClipRenderer:
@@ -328,7 +329,7 @@ class ClipRenderer:
         height, width = self.size
         packed = self.packed
         everything = list(range(len(packed.kinds)))
-        queries = query_grid(grid_size, height, width)
+        queries = query_grid(height, width, grid_size, dtype=torch.float64)
         d_cam = lonlat_to_direction(pixel_to_lonlat(queries[:, 0], queries[:, 1], height, width))
         rot0, cen0 = self._camera(0)
         d0 = d_cam @ rot0.T
@@ -343,7 +344,7 @@ class ClipRenderer:
         cam = ((world - cens[:, None]).unsqueeze(-2) @ rots[:, None]).squeeze(-2)
         cam0 = ((world - cens[0]).unsqueeze(-2) @ rots[0]).squeeze(-2)
         pix = lonlat_to_pixel(direction_to_lonlat(cam), height, width)
-        pix[..., 0] = torch.remainder(pix[..., 0], width)
+        pix[..., 0] = wrap_x(pix[..., 0], width)
         rel = world - cens[:, None]
         dist = dot3(rel, rel).sqrt()
         dirs = rel / dist.clamp_min(1e-12).unsqueeze(-1)
@@ -378,7 +379,7 @@ def render_clip(
     shadows: bool = True,
     grid_size: int = 30,
     progress: Callable[[int], None] | None = None,
-) -> Clip:
+) -> RenderedClip:
     """Render ``frames`` ERP frames of ``scene`` with full ground truth (see the module docstring).
 
     Frames, depth and instances are returned on the CPU; ``progress(1)`` is called after each frame.
@@ -396,7 +397,7 @@ def render_clip(
         rgb[i], depth[i], inst[i] = c.cpu(), d.cpu(), k.cpu()
         if progress is not None:
             progress(1)
-    return Clip(
+    return RenderedClip(
         frames=rgb,
         depth=depth,
         instances=inst,

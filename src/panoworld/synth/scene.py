@@ -14,7 +14,7 @@ import torch
 
 from panoworld.sphere import rotation_matrix
 
-from .geometry import KINDS
+from .primitives import KINDS
 
 __all__ = [
     "COLORS",
@@ -152,7 +152,7 @@ class Motion:
 
 @dataclass(frozen=True)
 class Prim:
-    """One analytic primitive (see :mod:`panoworld.synth.geometry` for ``kind`` and ``size``).
+    """One analytic primitive (see :mod:`panoworld.synth.primitives` for ``kind`` and ``size``).
 
     ``center`` is the world position of a static primitive, or the offset from its object's origin
     (in the object frame) for a moving one; ``instance`` groups primitives into one object (0 = sky).

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .geometry import FACE_NORMALS, FACE_ROUND, dot3, bounding_radius, intersect, local_normal
+from .primitives import FACE_NORMALS, FACE_ROUND, bounding_radius, dot3, intersect, local_normal
 from .scene import Scene
 from .textures import PATTERNS, evaluate_pattern, sky_color
 

@@ -3,7 +3,7 @@
 A lamp (point light) gets an ERP distance map centred on the lamp; the sun gets an orthographic map
 on a plane facing the sun around the camera. Static occluders are cast once per clip; moving ones are
 added per frame inside the map window their bounding sphere covers. Both maps are filled with the
-exact ray casts of :mod:`panoworld.synth.geometry`; the lookup is a nearest-texel test with a small
+exact ray casts of :mod:`panoworld.synth.primitives`; the lookup is a nearest-texel test with a small
 normal offset and bias (shadows are shading only, not ground truth).
 """
 
@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from .geometry import dot3, erp_windows, intersect
+from .primitives import dot3, erp_windows, intersect
 
 __all__ = ["ShadowMap"]
 

@@ -4,6 +4,7 @@ Layout of ``data.cache_dir``::
 
     cache.json                        settings, latent shape, clip names per split (written last)
     clips/<name>.safetensors          one file per clip (tensors below; JSON metadata)
+    clips/<name>.json                 the clip's completion record (``panoworld.formats.job_record``), written last
     text/<key[:2]>/<key>.safetensors  one prompt embedding (L, D) per (text encoder, text)
 
 Per clip (K = samples.views_per_clip, latents (16, T_lat, h, w)): ``x0`` VAE latent of the training window;
@@ -11,9 +12,12 @@ Per clip (K = samples.views_per_clip, latents (16, T_lat, h, w)): ``x0`` VAE lat
 views (``samples.round1_conditioning``); ``r1_views`` (K, 4) fov/yaw/pitch/roll in degrees; ``r2_reference``
 (K, 16, ...) VAE latents of the Round-2 proxies (``samples.round2_proxy``); when annotated, ``depth_log``
 (T_lat, h, w) (NaN = unsupervised) and ``track_xy`` (N, T_lat, 2), ``track_visible`` (N, T_lat) uint8,
-``track_static`` (N,) uint8 (``targets``). The metadata holds the clip's settings fingerprint: a re-run skips
-clips whose fingerprint matches and redoes the others; every file is written atomically, so ``kill -9`` loses at
-most the clip in flight. Text embeddings are computed first with the text encoder alone in memory, then freed.
+``track_static`` (N,) uint8 (``targets``). Re-runs follow the batch-job rule of ``panoworld.formats.job_record``:
+a clip whose record has the same settings key (everything its tensors depend on) and inputs key (its video,
+annotation folder and captions) is skipped, one whose inputs changed is redone, and one made with other settings
+stops the run before any work unless ``force``. Every file is written atomically, so ``kill -9`` loses at most the
+clip in flight; a clip that fails is reported and the others go on (the manifest is written once all succeeded).
+Text embeddings are computed first with the text encoder alone in memory, then freed.
 """
 
 from __future__ import annotations
@@ -29,7 +33,11 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from panoworld.errors import InputError
+from panoworld.errors import BatchFailedError, InputError
+from panoworld.formats.annotations import META as ANNOTATION_META
+from panoworld.formats.annotations import is_complete
+from panoworld.formats.job_record import Item, Report, plan_items, read_record, settings_key, source_fingerprint
+from panoworld.formats.job_record import write_record
 from panoworld.io.atomic import atomic_path, atomic_write_json
 
 from . import components
@@ -41,8 +49,9 @@ from .targets import depth_targets, track_targets
 __all__ = ["CACHE_VERSION", "cache_settings", "TextStore", "CacheEntry", "TrainCache", "build_cache",
            "collect_clips", "NEGATIVE", "EMPTY"]
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 MANIFEST = "cache.json"
+CLIPS_DIR = "clips"
 NEGATIVE, EMPTY = "negative", "empty"
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
@@ -155,8 +164,7 @@ class TrainCache:
             k = diff[0]
             raise InputError(f"the cache at {root} was built with other settings ({k}: {have.get(k)} -> "
                              f"{want.get(k)}); {hint}")
-        missing = [n for names in manifest["clips"].values() for n in names
-                   if not (root / "clips" / f"{n}.safetensors").is_file()]
+        missing = [n for names in manifest["clips"].values() for n in names if not entry_path(root, n).is_file()]
         if missing:
             raise InputError(f"the cache at {root} lacks {len(missing)} clip(s) (e.g. {missing[0]}); {hint}")
         return cls(root, manifest)
@@ -167,7 +175,7 @@ class TrainCache:
     def entry(self, name: str) -> CacheEntry:
         """The (lazily read) entry of clip ``name``; its metadata is read once."""
         if name not in self._entries:
-            self._entries[name] = CacheEntry(self.root / "clips" / f"{name}.safetensors")
+            self._entries[name] = CacheEntry(entry_path(self.root, name))
         return self._entries[name]
 
     def annotated(self, split: str, kind: str) -> list[str]:
@@ -199,7 +207,7 @@ def collect_clips(cfg: TrainConfig) -> dict[str, list[ClipRecord]]:
 def _check_annotations(cfg: TrainConfig, clips: list[ClipRecord]) -> None:
     need = [(k, w) for k, w in (("depth", cfg.loss.depth_weight), ("tracks", cfg.loss.track_weight)) if w > 0]
     for clip in clips:
-        if need and (clip.annotation_dir is None or not (clip.annotation_dir / "meta.json").is_file()):
+        if need and (clip.annotation_dir is None or not is_complete(clip.annotation_dir)):
             kind, _ = need[0]
             raise InputError(f"clip {clip.name} has no annotations but loss.{kind.rstrip('s')}_weight > 0; run "
                              "`panoworld annotate` on the source (or set the weight to 0)")
@@ -207,22 +215,30 @@ def _check_annotations(cfg: TrainConfig, clips: list[ClipRecord]) -> None:
             raise InputError(f"clip {clip.name} has no caption (short/medium/long)")
 
 
-def _fingerprint(settings: dict, clip: ClipRecord, ids: dict) -> str:
+def entry_path(root: Path, name: str) -> Path:
+    """The cached tensors of clip ``name``."""
+    return Path(root) / CLIPS_DIR / f"{name}.safetensors"
+
+
+def record_path(root: Path, name: str) -> Path:
+    """The completion record of clip ``name`` (written after its tensors)."""
+    return Path(root) / CLIPS_DIR / f"{name}.json"
+
+
+def _item_settings(settings: dict, ids: dict) -> str:
+    """Settings key of every clip: the cache settings except the source list (which clips, not how), plus the
+    identities of the encoders."""
+    return settings_key({**{k: v for k, v in settings.items() if k != "sources"}, "component_ids": ids})
+
+
+def _item_inputs(clip: ClipRecord) -> str:
+    """Inputs key of a clip: its video and annotation folder (size and modification time) and its captions."""
     files = {}
-    for path in (clip.video, clip.annotation_dir / "meta.json" if clip.annotation_dir else None):
+    marker = clip.annotation_dir / ANNOTATION_META if clip.annotation_dir is not None else None
+    for role, path in (("video", clip.video), ("annotations", marker)):
         if path is not None and path.is_file():
-            stat = path.stat()
-            files[str(path.name)] = [stat.st_size, stat.st_mtime_ns]
-    payload = json.dumps([settings, ids, clip.captions, files], sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:24]
-
-
-def _entry_fingerprint(path: Path) -> str | None:
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            return json.loads(fh.metadata()["meta"]).get("fingerprint")
-    except Exception:  # noqa: BLE001 - unreadable / partial entry: rebuild it
-        return None
+            files[role] = {k: v for k, v in source_fingerprint(path).items() if k != "path"}
+    return settings_key({"files": files, "captions": clip.captions})
 
 
 def _encode_texts(cfg: TrainConfig, store: TextStore, texts: list[str], device: torch.device) -> None:
@@ -237,8 +253,7 @@ def _encode_texts(cfg: TrainConfig, store: TextStore, texts: list[str], device: 
     del encoder
 
 
-def _build_entry(cfg: TrainConfig, clip: ClipRecord, vae, image_encoder, store: TextStore, fingerprint: str,
-                 path: Path) -> dict:
+def _build_entry(cfg: TrainConfig, clip: ClipRecord, vae, image_encoder, store: TextStore, path: Path) -> dict:
     d, s = cfg.data, cfg.samples
     dtype = _DTYPES[d.cache_dtype]
     frames, times = read_clip_video(clip, num_frames=d.num_frames, fps=d.fps, size=(d.height, d.width))
@@ -278,16 +293,23 @@ def _build_entry(cfg: TrainConfig, clip: ClipRecord, vae, image_encoder, store: 
             tensors["track_xy"], vis, static = tracks
             tensors["track_visible"], tensors["track_static"] = vis.to(torch.uint8), static.to(torch.uint8)
             flags["tracks"] = bool((vis.sum(1) >= 2).any())
-    meta = {"name": clip.name, "fingerprint": fingerprint, "views": s.views_per_clip, "annotations": flags,
+    meta = {"name": clip.name, "views": s.views_per_clip, "annotations": flags,
             "captions": {style: store.key(text) for style, text in clip.captions.items()}}
     with atomic_path(path) as tmp:
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata={"meta": json.dumps(meta)})
     return flags
 
 
-def build_cache(cfg: TrainConfig, *, device: torch.device, progress: Callable[[int, int], None] | None = None
-                ) -> TrainCache:
-    """Build (or complete) the cache of ``cfg``; ``progress(done, total)`` after every clip."""
+def build_cache(cfg: TrainConfig, *, device: torch.device, force: bool = False,
+                progress: Callable[[int, int], None] | None = None,
+                say: Callable[[str], None] | None = None) -> TrainCache:
+    """Build (or complete) the cache of ``cfg``; ``progress(done, total)`` after every clip, ``say(line)`` for
+    the plan and each failure.
+
+    Raises:
+        StaleItemsError: a cached clip was made with other settings and ``force`` is off (nothing is done).
+        BatchFailedError: some clips failed (the others are cached; a re-run retries the failed ones).
+    """
     from panoworld.pipelines.config import DEFAULT_NEGATIVE_PROMPT
 
     cfg.validate()
@@ -299,35 +321,40 @@ def build_cache(cfg: TrainConfig, *, device: torch.device, progress: Callable[[i
     root = Path(cfg.data.cache_dir)
     settings = cache_settings(cfg)
     ids = {slot: components.identity(getattr(cfg.components, slot), slot) for slot in components.SLOTS}
+    all_clips = clips["train"] + clips["val"]
+    key = _item_settings(settings, ids)
+    items = [Item(c.name, record_path(root, c.name), key, c, inputs=_item_inputs(c)) for c in all_clips]
+    plan = plan_items(items, force=force, complete=lambda item, _: entry_path(root, item.name).is_file())
+    if say is not None:
+        say(plan.summary("clip"))
     store = TextStore(root / "text", ids["text_encoder"], _DTYPES[cfg.data.cache_dtype])
     texts = [DEFAULT_NEGATIVE_PROMPT, ""] + [t for split in clips.values() for c in split for t in c.captions.values()]
     _encode_texts(cfg, store, texts, device)
-    all_clips = clips["train"] + clips["val"]
-    todo = []
-    for clip in all_clips:
-        fp = _fingerprint(settings, clip, ids)
-        if _entry_fingerprint(root / "clips" / f"{clip.name}.safetensors") != fp:
-            todo.append((clip, fp))
-    flags = {}
-    if todo:
+    report = Report(skipped=[item.name for item in plan.done])
+    if plan.todo:
         vae = components.load_vae(cfg.components.vae, device, cfg.components.dtype)
         image_encoder = components.load_image_encoder(cfg.components.image_encoder, device, cfg.components.dtype)
-    done = len(all_clips) - len(todo)
     if progress is not None:
-        progress(done, len(all_clips))
-    for clip, fp in todo:
-        flags[clip.name] = _build_entry(cfg, clip, vae, image_encoder, store, fp,
-                                        root / "clips" / f"{clip.name}.safetensors")
-        done += 1
+        progress(len(plan.done), len(items))
+    for item in plan.todo:
+        try:
+            flags = _build_entry(cfg, item.payload, vae, image_encoder, store, entry_path(root, item.name))
+            write_record(item.record, {"annotations": flags}, item.key, item.inputs)
+            report.done.append(item.name)
+        except Exception as exc:  # noqa: BLE001 - one failing clip must not stop the others; it is reported
+            reason = report.fail(item, exc, None)
+            if say is not None:
+                say(f"{item.name}: FAILED ({reason})")
         if progress is not None:
-            progress(done, len(all_clips))
-    for clip in all_clips:
-        if clip.name not in flags:
-            flags[clip.name] = CacheEntry(root / "clips" / f"{clip.name}.safetensors").meta["annotations"]
+            progress(len(report.done) + len(report.skipped) + len(report.failed), len(items))
+    if report.failed:
+        name, reason = next(iter(report.failed.items()))
+        raise BatchFailedError(f"{len(report.failed)} clip(s) failed to cache; first: {name}: {reason}; re-run the "
+                               "same command to retry them")
+    flags = {item.name: read_record(item.record)["annotations"] for item in items}
     manifest = {"settings": settings, "component_ids": ids, "text_encoder_id": ids["text_encoder"],
                 "text_keys": {NEGATIVE: store.key(DEFAULT_NEGATIVE_PROMPT), EMPTY: store.key("")},
-                "clips": {split: [c.name for c in items] for split, items in clips.items()},
-                "annotations": flags, "latent_shape": list(CacheEntry(
-                    root / "clips" / f"{all_clips[0].name}.safetensors").x0().shape)}
+                "clips": {split: [c.name for c in entries] for split, entries in clips.items()},
+                "annotations": flags, "latent_shape": list(CacheEntry(entry_path(root, all_clips[0].name)).x0().shape)}
     atomic_write_json(root / MANIFEST, manifest)
     return TrainCache(root, manifest)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 import types
 import typing
@@ -337,8 +338,21 @@ def _type_name(tp) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _check_finite(value, key: str) -> None:
+    """Refuse NaN and +-inf anywhere in a value (TOML reads ``nan`` and ``inf`` as floats)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        _fail(key, f"must be a finite number, got {value}")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{key}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{key}[{i}]")
+
+
 def _coerce(value, tp, key: str):
-    """``value`` checked (and int -> float widened) against the annotation ``tp``."""
+    """``value`` checked (finite; int -> float widened) against the annotation ``tp``."""
+    _check_finite(value, key)
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         options = typing.get_args(tp)

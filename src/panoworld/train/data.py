@@ -1,43 +1,43 @@
-"""Every on-disk read of training data, behind one narrow interface (to be re-pointed at ``panoworld.formats``).
+"""Every read of training data, through the on-disk contracts of :mod:`panoworld.formats`.
 
-- :func:`list_clips` -> :class:`ClipRecord` per clip of a source: a ``panoworld synth`` split or any folder with
-  a ``master.csv`` (columns ``clip_id``, ``video_path``, ``caption_path``, ``annotation_dir``, ``split``), or a
-  training package from ``panoworld data package`` (``manifest.json`` / ``<split>.csv`` + ``videos/``,
-  ``captions/``, ``annotations/``) with annotations inside it or in a separate ``panoworld annotate`` folder.
+- :func:`list_clips` -> :class:`ClipRecord` per clip of a source: a test set (a ``panoworld synth`` split folder
+  or its ``master.csv``, :mod:`panoworld.formats.testset`) or a training package from ``panoworld data package``
+  (:mod:`panoworld.formats.package`), whose annotations lie inside it or in a separate ``panoworld annotate``
+  output folder (one ``<clip>/`` annotation folder per clip).
 - :func:`read_clip_video`: the first ``num_frames`` frames at the training frame rate and size, (T, 3, H, W) in
   [0, 1], plus the time in seconds of every returned frame.
 - :func:`read_clip_annotations`: depth in metres, a sky / invalid mask, 2-D tracks, visibility and static flags
-  with the time of every annotation frame (``panoworld annotate`` and ``panoworld synth`` layouts).
-- :func:`resize_erp`: the seam-aware ERP resize the samples use (re-exported so that this module is the one place
-  to re-point).
+  with the time of every annotation frame (:func:`panoworld.formats.annotations.read_annotations`).
 """
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from panoworld.data.resize import resize_erp
 from panoworld.errors import InputError
+from panoworld.formats.annotations import is_complete, read_annotations
+from panoworld.formats.captions import CAPTION_STYLES, read_captions
+from panoworld.formats.package import PACKAGE_SPLITS, PackageLayout, is_package, package_clips
+from panoworld.formats.testset import MASTER_CSV, TestSetLayout, read_master
+from panoworld.sphere import resize_erp
 
-__all__ = ["ClipRecord", "ClipAnnotations", "list_clips", "read_clip_video", "read_clip_annotations", "resize_erp"]
-
-CAPTION_STYLES = ("short", "medium", "long")
+__all__ = ["ClipRecord", "ClipAnnotations", "list_clips", "read_clip_video", "read_clip_annotations"]
 
 
 @dataclass(frozen=True)
 class ClipRecord:
-    """One clip: a unique name, its video, captions by style, and its annotation folder (or None)."""
+    """One clip: a unique name, its video, captions by style ({style: text}, styles with text only), its
+    annotation folder (or None) and the test set's ``depth_kind`` ("" elsewhere; it tells legacy depth units)."""
 
     name: str
     video: Path
     captions: dict
     annotation_dir: Path | None
+    depth_kind: str = ""
 
 
 @dataclass
@@ -63,65 +63,52 @@ class ClipAnnotations:
     static: np.ndarray | None = None
 
 
-def _read_captions(path: Path | None) -> dict:
-    """{style: text} from a caption JSON (flat ``{short, medium, long}``, or one level deeper per model)."""
+def _captions(path: Path | None) -> dict:
+    """{style: text} of the clip's caption file (any layout :mod:`panoworld.formats.captions` reads); {} if none."""
     if path is None or not path.is_file():
         return {}
-    data = json.loads(path.read_text())
-    if isinstance(data, dict) and not any(k in data for k in CAPTION_STYLES):
-        data = next((v for v in data.values() if isinstance(v, dict)), {})
-    return {k: str(data[k]) for k in CAPTION_STYLES if isinstance(data.get(k), str) and data[k].strip()}
+    caps = read_captions(path)
+    return {style: getattr(caps, style).strip() for style in CAPTION_STYLES
+            if isinstance(getattr(caps, style), str) and getattr(caps, style).strip()}
 
 
-def _from_master_csv(root: Path, split: str) -> list[ClipRecord]:
-    with open(root / "master.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    out = []
-    for row in rows:
-        if split and row.get("split") != split:
-            continue
-        ann = row.get("annotation_dir") or ""
-        cap = row.get("caption_path") or ""
-        out.append(ClipRecord(
-            name=row["clip_id"].replace("::", "__"),
-            video=root / row["video_path"],
-            captions=_read_captions(root / cap if cap else None),
-            annotation_dir=(root / ann) if ann else None,
-        ))
-    return out
+def _from_test_set(master: Path, split: str, annotations: str) -> list[ClipRecord]:
+    clips = read_master(master, splits=[split] if split else None, load_captions=False)
+    return [ClipRecord(name=c.dirname, video=c.video_path, captions=_captions(c.caption_path),
+                       annotation_dir=Path(annotations) / c.dirname if annotations else c.annotation_dir,
+                       depth_kind=c.depth_kind) for c in clips]
 
 
 def _from_package(root: Path, split: str, annotations: str) -> list[ClipRecord]:
-    splits = ("train", "val") if split == "all" else (split or "train",)
-    names = []
-    for s in splits:
-        path = root / f"{s}.csv"
-        if not path.is_file():
-            raise InputError(f"training package {root} has no {s}.csv")
-        with open(path, newline="") as fh:
-            names += [r["video_basename"] for r in csv.DictReader(fh) if r.get("video_basename")]
-    ann_root = Path(annotations) if annotations else root / "annotations"
+    split = split or "train"
+    if split not in (*PACKAGE_SPLITS, "all"):
+        raise InputError(f"training package {root}: split must be train, val or all, got {split!r}")
+    layout = PackageLayout(root)
     out = []
-    for name in names:
-        ann = ann_root / name
-        out.append(ClipRecord(name=name, video=root / "videos" / f"{name}.mp4",
-                              captions=_read_captions(root / "captions" / f"{name}.json"),
-                              annotation_dir=ann if (ann / "meta.json").is_file() else None))
+    for name, video in package_clips(root, split):
+        ann = Path(annotations) / name if annotations else layout.path(layout.annotations(name))
+        out.append(ClipRecord(name=name, video=video, captions=_captions(layout.path(layout.captions(name))),
+                              annotation_dir=ann if is_complete(ann) else None))
     return out
 
 
 def list_clips(path: str | Path, *, split: str = "", annotations: str = "") -> list[ClipRecord]:
-    """The clips of one source (see the module docstring); raises :class:`InputError` for an unknown layout."""
+    """The clips of one source (see the module docstring); raises :class:`InputError` for an unknown layout.
+
+    Args:
+        path: a test-set folder (``panoworld synth`` split), its ``master.csv``, or a training package.
+        split: test set: keep the clips of this split ("" = all); package: train (default), val or all.
+        annotations: a folder of per-clip annotation folders that replaces the source's own ("" = the source's).
+    """
     root = Path(path).expanduser()
-    if (root / "master.csv").is_file():
-        clips = _from_master_csv(root, split)
-        if annotations:
-            clips = [ClipRecord(c.name, c.video, c.captions, Path(annotations) / c.name) for c in clips]
-    elif (root / "videos").is_dir() and ((root / "manifest.json").is_file() or (root / "train.csv").is_file()):
+    master = root if root.is_file() and root.name == MASTER_CSV else TestSetLayout(root).master
+    if master.is_file():
+        clips = _from_test_set(master, split, annotations)
+    elif is_package(root):
         clips = _from_package(root, split, annotations)
     else:
-        raise InputError(f"{root} is neither a synth split / master.csv folder nor a training package "
-                         "(panoworld data package)")
+        raise InputError(f"{root} is neither a test set (a panoworld synth split or its {MASTER_CSV}) nor a "
+                         "training package (panoworld data package)")
     if not clips:
         raise InputError(f"{root}: no clips{f' in split {split!r}' if split else ''}")
     return clips
@@ -152,53 +139,31 @@ def read_clip_video(clip: ClipRecord, *, num_frames: int, fps: float,
     return frames, index / src_fps
 
 
-def _annotation_times(folder: Path, meta: dict, count: int) -> np.ndarray:
-    if "frame_times_s" in meta:
-        return np.asarray(meta["frame_times_s"], np.float64)[:count]
-    fps = float(meta.get("source_fps") or meta.get("fps") or 0)
-    indices = meta.get("frame_indices")
-    if indices is None and (folder / "frame_indices.npy").is_file():
-        indices = np.load(folder / "frame_indices.npy", allow_pickle=False)
-    if indices is None or not fps:
-        raise InputError(f"annotations {folder}: cannot tell which video frames were annotated "
-                         "(no frame_times_s, or frame_indices and fps, in meta.json / frame_indices.npy)")
-    return np.asarray(indices, np.float64)[:count] / fps
-
-
-def _invalid_mask(folder: Path, depth: torch.Tensor) -> torch.Tensor:
-    """Sky / invalid pixels: ``sky_mask.npy`` (annotate), instance id 0 (synth), plus non-finite or <= 0 range."""
-    bad = ~torch.isfinite(depth) | (depth <= 0)
-    if (folder / "sky_mask.npy").is_file():
-        bad |= torch.from_numpy(np.load(folder / "sky_mask.npy", allow_pickle=False).astype(bool))
-    elif (folder / "instances").is_dir():
-        files = sorted((folder / "instances").glob("*.npy"))
-        if len(files) == depth.shape[0]:
-            ids = np.stack([np.load(f, allow_pickle=False) for f in files])
-            bad |= torch.from_numpy(ids == 0)
-    return bad
-
-
 def read_clip_annotations(clip: ClipRecord) -> ClipAnnotations | None:
-    """The clip's geometry annotations, or None when it has none (see :class:`ClipAnnotations`)."""
-    from panoworld.eval.annotations import load_annotations
+    """The clip's geometry annotations, or None when it has none (see :class:`ClipAnnotations`).
+
+    Times of annotation frames come from the folder's ``meta.json`` or, where it only lists frame indices, the
+    video's frame rate; a pixel is invalid where the folder's sky mask says so or its range is not finite and > 0.
+    """
+    from panoworld.io import probe_video
 
     folder = clip.annotation_dir
-    if folder is None or not (folder / "meta.json").is_file():
+    if folder is None or not is_complete(folder):
         return None
-    meta = json.loads((folder / "meta.json").read_text())
-    fps = float(meta.get("source_fps") or meta.get("fps") or 16.0)
-    ann = load_annotations(folder, video_fps=fps)
-    count = ann.depth.shape[0] if ann.depth is not None else (ann.tracks_2d.shape[1] if ann.tracks_2d is not None
-                                                              else 0)
-    if not count:
+    info = probe_video(clip.video)
+    ann = read_annotations(folder, video_fps=float(info.fps or 0) or 16.0, video_frames=info.num_frames,
+                           video_size=(info.height, info.width), depth_kind=clip.depth_kind)
+    if not len(ann.times):
         return None
-    out = ClipAnnotations(times=_annotation_times(folder, meta, count), size=tuple(int(v) for v in ann.size))
+    out = ClipAnnotations(times=ann.times, size=tuple(int(v) for v in ann.size))
     if ann.depth is not None:
         out.depth = ann.depth.float()
-        out.invalid = _invalid_mask(folder, out.depth)
+        out.invalid = ~torch.isfinite(out.depth) | (out.depth <= 0)
+        if ann.sky is not None:
+            out.invalid |= torch.from_numpy(np.asarray(ann.sky, bool))
         out.size = tuple(out.depth.shape[-2:])
     if ann.tracks_2d is not None and ann.visibility is not None:
-        out.tracks, out.visible = ann.tracks_2d, ann.visibility.astype(bool)
+        out.tracks, out.visible = ann.tracks_2d, np.asarray(ann.visibility, bool)
         n = out.tracks.shape[0]
-        out.static = ann.static.astype(bool) if ann.static is not None else np.zeros(n, bool)
+        out.static = np.asarray(ann.static, bool) if ann.static is not None else np.zeros(n, bool)
     return out

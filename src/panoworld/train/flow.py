@@ -8,17 +8,16 @@
 - the network sees ``floor(1000 t) / 1000`` (``quantize``), the integer timestep the sampler hands it, and
   ``CONDITIONAL_FRAME_TIMESTEP / 1000`` on clean conditional latent frames;
 - loss ``sum w (v_pred - v)^2 / sum w / C`` over the supervised cells of a sample, where w is the latent row's
-  solid angle (cos latitude, normalised to mean 1 over a full row set) times the loss mask (0 on pasted FOV cells
-  and conditional frames, whose input is clean at inference too).
+  solid angle (``panoworld.sphere.solid_angle_weights``, normalised to mean 1) times the loss mask (0 on pasted
+  FOV cells and conditional frames, whose input is clean at inference too).
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from panoworld.pipelines.schedule import CONDITIONAL_FRAME_TIMESTEP
+from panoworld.sphere import solid_angle_weights
 
 from .config import FlowConfig
 
@@ -49,12 +48,12 @@ def interpolate(x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch
 
 
 def row_weights(height: int, *, solid_angle: bool, device=None) -> torch.Tensor:
-    """(height, 1) latent-row weights: cos(latitude of the row centre) / its mean, or ones."""
+    """(height, 1) latent-row weights: the solid angle of the row (``sphere.solid_angle_weights``) / its mean,
+    or ones."""
     if not solid_angle:
         return torch.ones(height, 1, device=device)
-    lat = math.pi / 2 - math.pi * (torch.arange(height, device=device, dtype=torch.float64) + 0.5) / height
-    w = torch.cos(lat)
-    return (w / w.mean()).float()[:, None]
+    w = solid_angle_weights(height, 1, device=device, dtype=torch.float64)
+    return (w / w.mean()).float()
 
 
 def flow_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -80,10 +80,6 @@ class FlowMatchingObjective(Objective):
         self.transformer = transformer
         self.cfg = cfg
         self.heads = head_usage(cfg)
-        if not getattr(transformer, "supports_partial_image_batch", False):  # image tokens for the first n rows
-            from panoworld.pipelines.partial_image import enable_partial_image_batch
-
-            enable_partial_image_batch(transformer)
         self._forward = {"transformer": transformer}
 
     def networks(self) -> dict[str, nn.Module]:

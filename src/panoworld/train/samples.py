@@ -27,10 +27,9 @@ import numpy as np
 import torch
 
 from panoworld.pipelines.conditioning import build_fov_conditioning, project_to_erp
-from panoworld.sphere import erp_to_perspective
+from panoworld.sphere import erp_to_perspective, resize_erp
 
 from .config import DataConfig, SamplesConfig
-from .data import resize_erp
 
 __all__ = [
     "View",

@@ -1,9 +1,12 @@
 """Caption many clips: one request per clip, validation, retries with back-off, resume, usage and cost.
 
-Per clip ``<stem>`` the output folder gets ``<stem>.json`` on success (written atomically; a re-run
-skips it) or ``<stem>.failed.json`` after the last failed attempt (a re-run tries it again). Every
-run appends its totals to ``caption_runs.jsonl`` and events to ``caption_log.jsonl``. Secrets given
-to :func:`caption_clips` are scrubbed from every message before it is stored or shown.
+Per clip the output folder gets a caption record on success (written atomically, with the settings key of the
+model, prompt and views and the inputs key of the clip file; a re-run skips it, re-captions a changed clip and
+stops naming ``--force`` when the settings changed, :mod:`panoworld.formats.job_record`) or a failure record after
+the last failed attempt (a re-run tries it again). Every answered request is logged with its tokens in the events
+log as it happens, so :func:`caption_totals` counts the requests of killed runs too; every finished run appends its
+totals to the runs log (file names: ``panoworld.formats.captions``). Secrets given to :func:`caption_clips` are
+scrubbed from every message before it is stored or shown.
 """
 
 from __future__ import annotations
@@ -19,13 +22,17 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from panoworld.errors import InputError
+from panoworld.formats.captions import CAPTION_EVENTS_LOG, CAPTION_RUNS_LOG, caption_failure_path, caption_record_path
+from panoworld.formats.clips import is_cut_folder, kept_clips, source_video_id
+from panoworld.formats.job_record import Item, plan_items, settings_key, source_fingerprint, write_record
 from panoworld.io import atomic_write_json
 
 from .backends.base import BackendError, TransientBackendError, VLMBackend, model_key, redact
 from .prompt import CAPTION_PROMPT, PROMPT_VERSION, CaptionFormatError, parse_caption
 from .views import DIRECTIONS, clip_views
 
-__all__ = ["CaptionOptions", "ClipItem", "caption_clips", "clips_from_inputs"]
+__all__ = ["CaptionOptions", "ClipItem", "caption_clips", "caption_settings", "caption_totals", "clips_from_inputs"]
+
 
 
 @dataclass(frozen=True)
@@ -66,19 +73,15 @@ class CaptionOptions:
 
 
 def clips_from_inputs(inputs: Sequence[Path]) -> list[ClipItem]:
-    """Clips from cut-output folders (their ``manifest.jsonl``: kept clips), folders of ``.mp4`` or files."""
+    """Clips from cut-output folders (their kept clips), folders of ``.mp4`` or files."""
     items: list[ClipItem] = []
     for item in map(Path, inputs):
-        manifest = item / "manifest.jsonl"
-        if item.is_dir() and manifest.is_file():
-            for line in manifest.read_text().splitlines():
-                row = json.loads(line) if line.strip() else {}
-                if row.get("status") == "kept":
-                    items.append(ClipItem(item / row["path"], row["video_id"]))
+        if item.is_dir() and is_cut_folder(item):
+            items.extend(ClipItem(path, row["video_id"]) for path, row in kept_clips(item))
         elif item.is_dir():
-            items.extend(ClipItem(p, p.stem.split("__clip")[0]) for p in sorted(item.glob("*.mp4")))
+            items.extend(ClipItem(p, source_video_id(p.stem)) for p in sorted(item.glob("*.mp4")))
         elif item.is_file():
-            items.append(ClipItem(item, item.stem.split("__clip")[0]))
+            items.append(ClipItem(item, source_video_id(item.stem)))
         else:
             raise InputError(f"input not found: {item}")
     stems = [c.stem for c in items]
@@ -128,10 +131,10 @@ def _backoff(attempt: int, opts: CaptionOptions, retry_after: float | None, rng:
 
 def _caption_one(
     clip: ClipItem, out_dir: Path, backend: VLMBackend, opts: CaptionOptions, totals: _Totals, log: _Log,
-    secrets: Sequence[str | None], rng: random.Random,
+    secrets: Sequence[str | None], rng: random.Random, keys: tuple[str, str | None] = ("", None),
 ) -> str:
     """Caption one clip; return ``"captioned"`` or ``"failed"`` (never raises for request problems)."""
-    done_path, fail_path = out_dir / f"{clip.stem}.json", out_dir / f"{clip.stem}.failed.json"
+    done_path, fail_path = caption_record_path(out_dir, clip.stem), caption_failure_path(out_dir, clip.stem)
     used = {"input_tokens": 0, "output_tokens": 0}
     attempt, error_kind, message = 0, "", ""
     try:
@@ -145,6 +148,8 @@ def _caption_one(
             totals.add(requests=1)
             answer = backend.generate(opts.prompt, views)
             totals.add(input_tokens=answer.input_tokens, output_tokens=answer.output_tokens)
+            log.write(clip=clip.stem, event="request", attempt=attempt, input_tokens=answer.input_tokens,
+                      output_tokens=answer.output_tokens)
             used["input_tokens"] += answer.input_tokens
             used["output_tokens"] += answer.output_tokens
             captions = parse_caption(answer.text)
@@ -178,7 +183,7 @@ def _caption_one(
                 "usage": used,
                 "attempts": attempt,
             }
-            atomic_write_json(done_path, record)
+            write_record(done_path, record, *keys)
             fail_path.unlink(missing_ok=True)
             log.write(clip=clip.stem, event="captioned", attempts=attempt, **used)
             return "captioned"
@@ -204,36 +209,39 @@ def caption_clips(
     workers: int = 1,
     secrets: Sequence[str | None] = (),
     seed: int | None = None,
+    force: bool = False,
     on_done: Callable[[str, str], None] | None = None,
 ) -> dict:
-    """Caption every clip not captioned yet; return this run's summary (counts, tokens, cost in USD).
+    """Caption every clip not captioned yet with the same settings; return this run's summary (counts, tokens,
+    cost in USD) with ``all_runs``: the totals of every request ever logged in ``out_dir`` (:func:`caption_totals`).
 
     ``on_done(stem, status)`` is called per clip with ``captioned`` / ``failed`` / ``skipped``.
     """
+    key = settings_key(caption_settings(backend, opts))
+    items = [Item(clip.stem, caption_record_path(out_dir, clip.stem), key, clip, inputs=_clip_key(clip.path))
+             for clip in clips]
+    plan = plan_items(items, force=force)
     out_dir.mkdir(parents=True, exist_ok=True)
-    totals, log, rng = _Totals(), _Log(out_dir / "caption_log.jsonl"), random.Random(seed)
+    totals, log, rng = _Totals(), _Log(out_dir / CAPTION_EVENTS_LOG), random.Random(seed)
     started = time.time()
-    todo = []
-    for clip in clips:
-        if (out_dir / f"{clip.stem}.json").is_file():
-            totals.add(skipped=1)
-            if on_done:
-                on_done(clip.stem, "skipped")
-        else:
-            todo.append(clip)
+    for item in plan.done:
+        totals.add(skipped=1)
+        if on_done:
+            on_done(item.name, "skipped")
 
-    def run(clip: ClipItem) -> None:
-        status = _caption_one(clip, out_dir, backend, opts, totals, log, secrets, rng)
+    def run(item: Item) -> None:
+        clip = item.payload
+        status = _caption_one(clip, out_dir, backend, opts, totals, log, secrets, rng, (item.key, item.inputs))
         totals.add(**{status: 1})
         if on_done:
             on_done(clip.stem, status)
 
     if workers <= 1:
-        for clip in todo:
-            run(clip)
+        for item in plan.todo:
+            run(item)
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(run, todo))
+            list(pool.map(run, plan.todo))
     cost = totals.input_tokens * opts.price_in / 1e6 + totals.output_tokens * opts.price_out / 1e6
     summary = {
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -248,6 +256,39 @@ def caption_clips(
         "seconds": round(time.time() - started, 2),
         "options": {k: v for k, v in asdict(opts).items() if k != "prompt"},
     }
-    with open(out_dir / "caption_runs.jsonl", "a", encoding="utf-8") as fh:
+    with open(out_dir / CAPTION_RUNS_LOG, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(summary) + "\n")
-    return summary
+    return {**summary, "all_runs": caption_totals(out_dir, opts)}
+
+
+def caption_settings(backend: VLMBackend, opts: CaptionOptions) -> dict:
+    """What determines a clip's captions (the input of the settings key): model, prompt and views."""
+    return {"backend": backend.name, "model": backend.model, "prompt_version": PROMPT_VERSION,
+            "prompt": opts.prompt, "view_size": list(opts.view_size), "fov": opts.fov,
+            "jpeg_quality": opts.jpeg_quality}
+
+
+def _clip_key(path: Path) -> str | None:
+    try:
+        return settings_key({k: v for k, v in source_fingerprint(path).items() if k != "path"})
+    except OSError:
+        return None
+
+
+def caption_totals(out_dir: Path, opts: CaptionOptions = CaptionOptions()) -> dict:
+    """Requests, tokens and cost (at ``opts``' prices) of every answered request logged in ``out_dir``,
+    including those of runs that were killed before writing their own totals."""
+    requests, tokens_in, tokens_out = 0, 0, 0
+    path = Path(out_dir) / CAPTION_EVENTS_LOG
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:  # the last line of a killed run may be cut short
+            continue
+        if event.get("event") == "request":
+            requests += 1
+            tokens_in += int(event.get("input_tokens") or 0)
+            tokens_out += int(event.get("output_tokens") or 0)
+    cost = tokens_in * opts.price_in / 1e6 + tokens_out * opts.price_out / 1e6
+    return {"requests": requests, "input_tokens": tokens_in, "output_tokens": tokens_out, "cost_usd": round(cost, 6)}

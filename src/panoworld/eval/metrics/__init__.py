@@ -1,7 +1,7 @@
 """Metric families (one module each): visual, distributional, panorama, depth, tracks, camera, consistency.
 
-Every per-clip family is a :class:`Metric` with ``update(...)`` (returns that clip's values) and
-``compute()`` (means over clips); :func:`metric_info` says a metric's family, unit and direction.
+Every per-clip family is a :class:`Metric` whose ``update(...)`` returns that clip's values (aggregation over
+clips is the report's job); :func:`metric_info` says a metric's family, unit and direction.
 """
 
 from ._base import METRIC_INFO, Metric, MetricInfo, metric_info

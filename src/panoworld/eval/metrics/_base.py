@@ -1,40 +1,26 @@
-"""Shared metric plumbing: a torchmetrics-style accumulator and the per-metric metadata table."""
+"""Shared metric plumbing: the per-clip metric interface and the per-metric metadata table."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 __all__ = ["Metric", "MetricInfo", "METRIC_INFO", "metric_info", "register_info"]
 
 
 class Metric:
-    """Accumulates per-clip values; ``update(...)`` returns the clip's values, ``compute()`` their means.
+    """A metric family evaluated one clip at a time: ``update(...)`` returns that clip's values by metric name.
 
-    Subclasses implement ``_evaluate(...) -> dict[str, float]``; non-finite values are kept in the
-    per-clip result (the CSV records ``nan``) but skipped by ``compute()``.
+    Stateless: the scorer writes every clip's values as rows, and :mod:`panoworld.eval.report` aggregates them
+    (means and 95 % CIs per split / scene / motion group), so there is no running mean here. Non-finite values
+    are returned as they are (the CSV records ``nan``). Subclasses implement ``_evaluate(...)``.
     """
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self._sums: dict[str, float] = {}
-        self._counts: dict[str, int] = {}
 
     def _evaluate(self, *args, **kwargs) -> dict[str, float]:
         raise NotImplementedError
 
     def update(self, *args, **kwargs) -> dict[str, float]:
-        values = {k: float(v) for k, v in self._evaluate(*args, **kwargs).items()}
-        for key, value in values.items():
-            if math.isfinite(value):
-                self._sums[key] = self._sums.get(key, 0.0) + value
-                self._counts[key] = self._counts.get(key, 0) + 1
-        return values
-
-    def compute(self) -> dict[str, float]:
-        return {k: self._sums[k] / self._counts[k] for k in sorted(self._sums)}
+        """The values of one clip, as Python floats."""
+        return {k: float(v) for k, v in self._evaluate(*args, **kwargs).items()}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import torch
 
-from panoworld.geometry import align_points, apply_similarity
+from panoworld.registration import align_points, apply_similarity
 
 from ._base import Metric, MetricInfo, register_info
 
@@ -26,7 +26,7 @@ MIN_PATH_SPREAD_M = 1e-6
 
 def sim3_residuals(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, float]:
     """Sim(3)-align (N, 3) predicted points to the paired GT points (Umeyama, float64, via
-    :func:`panoworld.geometry.align_points`) -> ((N,) distances in GT units after alignment, the scale)."""
+    :func:`panoworld.registration.align_points`) -> ((N,) distances in GT units after alignment, the scale)."""
     p = torch.as_tensor(np.asarray(pred, np.float64))
     g = torch.as_tensor(np.asarray(gt, np.float64))
     sim = align_points(p, g, with_scale=True)

@@ -1,7 +1,7 @@
 """Depth accuracy: AbsRel and delta < 1.25, raw / sky-masked / texture-weighted, with optional alignment.
 
-Depth maps are (T, H, W) metric range in metres (a DAP [0, 1] code must be converted first: 1.0 = 100 m,
-see :func:`panoworld.eval.annotations.load_depth`). Prediction and GT frames are already paired by time
+Depth maps are (T, H, W) metric range in metres (``panoworld.formats.annotations.read_annotations`` converts
+older folders that stored a DAP [0, 1] code). Prediction and GT frames are already paired by time
 and the prediction resized to the GT size. Every variant can weight pixels by solid angle.
 """
 
@@ -115,7 +115,6 @@ class DepthMetrics(Metric):
 
     def __init__(self, *, solid_angle: bool = True):
         self.solid_angle = solid_angle
-        super().__init__()
 
     def _evaluate(self, pred: torch.Tensor, gt: torch.Tensor, frames: torch.Tensor | None = None) -> dict[str, float]:
         t, h, w = gt.shape

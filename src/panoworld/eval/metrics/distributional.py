@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from panoworld.formats.results import feature_file
 from panoworld.io import atomic_path
 
 from ._base import MetricInfo, register_info
@@ -88,7 +89,7 @@ def bucket_frechet(pred: list[np.ndarray], gt: list[np.ndarray], *, min_clips: i
 
 
 class FeatureCache:
-    """Per-clip feature arrays on disk: ``<root>/<owner>/<backbone>/<clip>.<key>.npy``.
+    """Per-clip feature arrays on disk (``panoworld.formats.results.feature_file``).
 
     ``key`` is a hash of the video file's path, size and mtime plus the feature settings, so a
     regenerated video is re-embedded; arrays are written atomically.
@@ -104,7 +105,7 @@ class FeatureCache:
         return hashlib.sha1(text.encode()).hexdigest()[:16]
 
     def path(self, owner: str, backbone: str, clip: str, key: str) -> Path:
-        return self.root / owner / backbone / f"{clip}.{key}.npy"
+        return feature_file(self.root, owner, backbone, clip, key)
 
     def load(self, owner: str, backbone: str, clip: str, key: str) -> np.ndarray | None:
         p = self.path(owner, backbone, clip, key)
@@ -113,7 +114,7 @@ class FeatureCache:
     def save(self, owner: str, backbone: str, clip: str, key: str, features: np.ndarray) -> None:
         p = self.path(owner, backbone, clip, key)
         p.parent.mkdir(parents=True, exist_ok=True)
-        for stale in p.parent.glob(f"{clip}.*.npy"):
+        for stale in p.parent.glob(feature_file(self.root, owner, backbone, clip, None).name):
             stale.unlink(missing_ok=True)
         with atomic_path(p) as tmp:
             with open(tmp, "wb") as fh:

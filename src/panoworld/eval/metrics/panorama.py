@@ -89,7 +89,6 @@ class SeamMetrics(Metric):
 
     def __init__(self, *, lpips=None):
         self.lpips = lpips
-        super().__init__()
 
     def _evaluate(self, pred: torch.Tensor, gt: torch.Tensor) -> dict[str, float]:
         out = {

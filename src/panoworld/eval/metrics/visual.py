@@ -12,7 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from panoworld.sphere import erp_to_perspective, solid_angle_weights
+from panoworld.sphere import erp_lonlat, erp_to_perspective, solid_angle_weights
 
 from ._base import Metric, MetricInfo, register_info
 
@@ -109,9 +109,8 @@ def _weighted_mean(maps: torch.Tensor, weights: torch.Tensor | None) -> torch.Te
 def pole_mask(height: int, width: int, *, device=None, dtype=torch.float32,
               lat_deg: float = POLE_LAT_DEG) -> torch.Tensor:
     """(H, W) 1 for ERP pixels whose centre has |latitude| > ``lat_deg`` degrees, else 0."""
-    lat = 90.0 - 180.0 * (torch.arange(height, device=device, dtype=torch.float64) + 0.5) / height
-    band = (lat.abs() > lat_deg).to(dtype)
-    return band[:, None].expand(height, width).contiguous()
+    lat = erp_lonlat(height, width, device=device, dtype=torch.float64)[..., 1]
+    return (lat.abs() > math.radians(lat_deg)).to(dtype)
 
 
 def yaw_views(video: torch.Tensor, size: int | None = None) -> torch.Tensor:
@@ -153,7 +152,6 @@ class VisualMetrics(Metric):
 
     def __init__(self, *, lpips=None, clip=None, views: bool = True, solid_angle: bool = True, chunk: int = 16):
         self.lpips, self.clip, self.views, self.solid_angle, self.chunk = lpips, clip, views, solid_angle, chunk
-        super().__init__()
 
     def _evaluate(self, pred: torch.Tensor, gt: torch.Tensor, caption: str | None = None) -> dict[str, float]:
         h, w = gt.shape[-2:]

@@ -47,39 +47,40 @@ def _uses(template: str, name: str) -> bool:
     return any(field == name for _, field, _, _ in string.Formatter().parse(template) if field)
 
 
+def _no_template(spec) -> MissingComponentError:
+    return MissingComponentError(
+        f"method {spec.name} needs a command template: add a [{spec.name}] table with command = \"...\" to the "
+        "runner config given by --runner-config (see docs/eval.md, 'External baselines')"
+    )
+
+
 def check_command_config(spec, cfg: dict) -> None:
     """Fail early when a template-only method has no ``command`` in its runner-config table."""
     if spec.run is run_command_method and not cfg.get("command"):
-        raise MissingComponentError(
-            f"method {spec.name} needs a command template: add a [{spec.name}] table with command = \"...\" to the "
-            "runner config given by --runner-config (see docs/eval.md, 'External baselines')"
-        )
+        raise _no_template(spec)
 
 
 def run_command_method(request: RunRequest) -> None:
     spec, cfg = request.spec, request.config
     template = cfg.get("command")
     if not template:
-        raise MissingComponentError(
-            f"method {spec.name} needs a command template: add a [{spec.name}] table with command = \"...\" to the "
-            "runner config given by --runner-config (see docs/eval.md, 'External baselines')"
-        )
-    work = request.work_dir
+        raise _no_template(spec)
+    work, files = request.work_dir, request.work_files
     n, fps = int(cfg.get("num_frames", spec.num_frames or 25)), float(cfg.get("fps", spec.native_fps or 8))
     h, w = spec.native_size or (512, 1024)
     values = {k: v for k, v in cfg.items() if k not in ("command", "shell", "timeout_s", "env")}
     caption = request.clip.caption_for(spec.caption_style) if spec.uses_caption else ""
     values.update(
-        caption=caption, caption_file=work / "caption.txt", output=work / f"output{cfg.get('output_suffix', '.mp4')}",
+        caption=caption, caption_file=files.caption, output=files.output(cfg.get("output_suffix", ".mp4")),
         workdir=work, num_frames=n, fps=fps, height=h, width=w, seed=request.seed, clip_id=request.clip.clip_id,
-        input_image=work / "input.png", input_video=work / "input.mp4",
+        input_image=files.input_image, input_video=files.input_video,
     )
     if spec.crop_size is not None:
         crop = request.input_crop()
         request.write_input_image()
         if _uses(template, "input_video"):
-            write_video(work / "input.mp4", crop[None].expand(n, -1, -1, -1), fps)
-    atomic_write_text(work / "caption.txt", caption)
+            write_video(files.input_video, crop[None].expand(n, -1, -1, -1), fps)
+    atomic_write_text(files.caption, caption)
     shell = bool(cfg.get("shell", False))
     cmd = render_command(template, values, shell=shell)
     env = {**os.environ, **{k: str(v) for k, v in cfg.get("env", {}).items()}}
@@ -92,7 +93,7 @@ def run_command_method(request: RunRequest) -> None:
         ) from None
     except subprocess.TimeoutExpired:
         raise InputError(f"method {spec.name} timed out on {request.clip.clip_id}") from None
-    (work / "command.log").write_text(proc.stdout + proc.stderr)
+    files.log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
         raise InputError(f"method {spec.name} failed on {request.clip.clip_id} (exit {proc.returncode}): {tail[0]}")

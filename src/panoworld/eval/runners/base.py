@@ -7,7 +7,6 @@ input), captions of the requested style, and nothing else from the GT. Only ``or
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -17,19 +16,20 @@ from typing import Callable
 import torch
 
 from panoworld.errors import InputError
-from panoworld.io import atomic_write_json, probe_video, read_video, write_image
+from panoworld.formats.results import METHOD_VIDEO, WorkFiles
+from panoworld.formats.run_records import MethodRunRecord, remove_method_run, write_method_run
+from panoworld.formats.testset import TestClip
+from panoworld.io import probe_video, read_video, write_image
 from panoworld.sphere import erp_to_perspective
 
-from ..testset import Clip
-
-__all__ = ["MethodSpec", "RunRequest", "REGISTRY", "register", "get_method", "run_method", "is_done"]
+__all__ = ["MethodSpec", "RunRequest", "REGISTRY", "register", "run_method"]
 
 
 @dataclass
 class RunRequest:
     """One clip to generate: where to write, and the method's user configuration (a dict)."""
 
-    clip: Clip
+    clip: TestClip
     out_dir: Path
     work_dir: Path
     spec: "MethodSpec"
@@ -39,7 +39,12 @@ class RunRequest:
 
     @property
     def video_path(self) -> Path:
-        return self.out_dir / "video.mp4"
+        return self.out_dir / METHOD_VIDEO
+
+    @property
+    def work_files(self) -> WorkFiles:
+        """Scratch files a method may write (and an external command template may name)."""
+        return WorkFiles(self.work_dir)
 
     def gt_frame0(self) -> torch.Tensor:
         """(3, H, W) GT ERP frame 0 in [0, 1]."""
@@ -51,7 +56,7 @@ class RunRequest:
         return erp_to_perspective(self.gt_frame0(), fov_x=self.spec.crop_fov, size=(h, w)).clamp(0, 1)
 
     def write_input_image(self) -> Path:
-        path = self.work_dir / "input.png"
+        path = self.work_files.input_image
         write_image(path, self.input_crop())
         return path
 
@@ -86,47 +91,34 @@ def register(spec: MethodSpec) -> MethodSpec:
     return spec
 
 
-def get_method(name: str) -> MethodSpec:
-    from . import _load_builtins
+def run_method(spec: MethodSpec, request: RunRequest, settings_key: str | None = None,
+               inputs_key: str | None = None) -> dict:
+    """Run one clip; write its method-run record (method, fps, sizes, seconds, the settings and inputs keys of
+    ``panoworld.formats.job_record``) last as the completion marker.
 
-    _load_builtins()
-    if name not in REGISTRY:
-        raise InputError(f"unknown method {name!r}; known: {', '.join(sorted(REGISTRY))}")
-    return REGISTRY[name]
-
-
-def is_done(out_dir: Path) -> bool:
-    """A clip is finished when ``run.json`` (written last) and ``video.mp4`` exist."""
-    return (out_dir / "run.json").is_file() and (out_dir / "video.mp4").is_file()
-
-
-def run_method(spec: MethodSpec, request: RunRequest) -> dict:
-    """Run one clip; write ``run.json`` (method, fps, sizes, seconds) last as the completion marker."""
+    Returns the record as written (``panoworld.formats.run_records``)."""
     request.out_dir.mkdir(parents=True, exist_ok=True)
     request.work_dir.mkdir(parents=True, exist_ok=True)
-    (request.out_dir / "run.json").unlink(missing_ok=True)
+    remove_method_run(request.out_dir)
     start = time.perf_counter()
     spec.run(request)
     if not request.video_path.is_file():
         raise InputError(f"method {spec.name} produced no video for {request.clip.clip_id} at {request.video_path}")
     info = probe_video(request.video_path)
-    record = {
-        "method": spec.name,
-        "clip_id": request.clip.clip_id,
-        "input_kind": spec.input_kind,
-        "native_fps": spec.native_fps or float(info.fps),
-        "container_fps": float(info.fps),
-        "size": [info.height, info.width],
-        "num_frames": info.num_frames,
-        "seconds": round(time.perf_counter() - start, 3),
-        "seed": request.seed,
-        "spec": {k: v for k, v in asdict(spec).items() if k not in ("run",)},
-    }
-    atomic_write_json(request.out_dir / "run.json", record)
+    record = MethodRunRecord(
+        method=spec.name,
+        clip_id=request.clip.clip_id,
+        input_kind=spec.input_kind,
+        native_fps=spec.native_fps or float(info.fps),
+        container_fps=float(info.fps),
+        size=[info.height, info.width],
+        num_frames=info.num_frames,
+        seconds=round(time.perf_counter() - start, 3),
+        seed=request.seed,
+        spec={k: v for k, v in asdict(spec).items() if k not in ("run",)},
+        settings_key=settings_key,
+        inputs_key=inputs_key,
+    )
+    write_method_run(request.out_dir, record)
     shutil.rmtree(request.work_dir, ignore_errors=True)
-    return record
-
-
-def read_run_record(out_dir: Path) -> dict:
-    p = out_dir / "run.json"
-    return json.loads(p.read_text()) if p.is_file() else {}
+    return record.to_json()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 
+from panoworld.formats.annotations import META, has_annotations, read_meta
 from panoworld.io import atomic_path, atomic_write_json
 
-from ..annotations import has_annotations
 from .base import MethodSpec, RunRequest, register
 
 
@@ -23,9 +22,7 @@ def run(request: RunRequest) -> None:
             else:
                 shutil.copyfile(item, dst)
         if clip.pose_kind == "habitat_gt":  # keep the GT's OpenGL pose axes explicit for the copy
-            meta_path = request.out_dir / "meta.json"
-            meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-            atomic_write_json(meta_path, {**meta, "pose_axes": "opengl"})
+            atomic_write_json(request.out_dir / META, {**read_meta(request.out_dir), "pose_axes": "opengl"})
 
 
 SPEC = register(

@@ -1,68 +1,86 @@
-"""``panoworld``: our pipeline, single round or chained (``chained = true`` in its runner config).
+"""``panoworld``: our pipeline, in process, through ``PanoWorldPipeline.from_pretrained``.
 
-The pipeline module is imported only when the method runs. By default it is called in-process through
-``panoworld.pipelines.PanoWorldPipeline.from_pretrained(weights)``; a ``command`` in the ``[panoworld]``
-runner-config table runs an entry point instead (same placeholders as the external baselines), e.g.
-``command = "panoworld generate {input_image} {output} --prompt {caption}"``.
-Input parity: the same upright 480x640 crop (fov 90 degrees, yaw 0) of GT frame 0 as every baseline, and
-the ``medium`` caption.
+Runner-config table ``[panoworld]`` (all optional)::
+
+    weights = "/models/panoworld-small"   # a PanoWorld model folder or a weights root (default $PANOWORLD_WEIGHTS)
+    dtype = "auto"                        # and offload, attention, compile, rope, text_cache: see LoadConfig
+    chained = true                        # any GenerationConfig field: num_steps, guidance, num_frames, ...
+    command = "..."                       # instead: run an entry point (placeholders as external baselines)
+
+Unset generation settings come from the model (its sampler's steps and guidance, its resolution, length, fps).
+Input parity: the same upright 480x640 crop (fov 90 degrees, yaw 0) of GT frame 0 as every baseline. Prompts: the
+perspective prompt is the clip's ``perspective`` caption (the caption file's entry of that name; files without one
+give their long caption), the 360-degree prompt its ``medium`` caption (the style every method gets).
 """
 
 from __future__ import annotations
 
-import importlib
-
-from panoworld.errors import MissingComponentError
-from panoworld.io import write_video
-
 from ._command import run_command_method
 from .base import MethodSpec, RunRequest, register
 
-#: Tests may install a factory ``f(config, device) -> pipeline`` here instead of loading real weights.
-PIPELINE_FACTORY = None
+__all__ = ["SPEC", "check_panoworld_config", "prompts"]
+
+#: Runner-config keys that say how the model is loaded (``PanoWorldPipeline.from_pretrained`` arguments).
+LOAD_KEYS = ("dtype", "offload", "attention", "compile", "rope", "text_cache")
+
+_PIPELINES: dict = {}
 
 
-def _load_pipeline(config: dict, device: str):
-    if PIPELINE_FACTORY is not None:
-        return PIPELINE_FACTORY(config, device)
-    try:
-        pipelines = importlib.import_module("panoworld.pipelines")
-    except ImportError as exc:
-        raise MissingComponentError(
-            f"the panoworld method needs panoworld.pipelines, which is not installed ({exc})"
-        ) from None
-    cls = getattr(pipelines, "PanoWorldPipeline")
-    if not hasattr(cls, "from_pretrained"):
-        raise MissingComponentError(
-            "this panoworld.pipelines has no PanoWorldPipeline.from_pretrained; give the panoworld method a command "
-            "template in --runner-config instead"
-        )
-    return cls.from_pretrained(config.get("weights"), device=device)
+def _settings(config: dict) -> dict:
+    from panoworld.pipelines.config import GenerationConfig
+
+    return {k: v for k, v in config.items() if k in GenerationConfig.__dataclass_fields__}
 
 
-_CACHE: dict = {}
+def check_panoworld_config(config: dict) -> None:
+    """Resolve the model and validate the settings without loading anything (one-line errors)."""
+    from panoworld.errors import InputError
+    from panoworld.pipelines.config import LoadConfig
+    from panoworld.pipelines.loading import resolve_model
+
+    unknown = set(config) - set(_settings(config)) - set(LOAD_KEYS) - {"weights", "command"}
+    if unknown:
+        raise InputError(f"runner config [panoworld]: unknown key(s) {', '.join(sorted(unknown))}")
+    LoadConfig(**{k: config[k] for k in LOAD_KEYS if k in config}).validate()
+    resolve_model(config.get("weights"), need_base=config.get("motion") == "base-i2v").generation_config(
+        **_settings(config))
+
+
+def _pipeline(config: dict, device: str):
+    """One loaded pipeline per process and (weights, device, load settings)."""
+    from panoworld.pipelines import PanoWorldPipeline
+
+    load = {k: config[k] for k in LOAD_KEYS if k in config}
+    key = (str(config.get("weights")), device, tuple(sorted(load.items())))
+    if key not in _PIPELINES:
+        _PIPELINES.clear()
+        _PIPELINES[key] = PanoWorldPipeline.from_pretrained(config.get("weights"), device=device, **load,
+                                                            need_base=config.get("motion") == "base-i2v")
+    return _PIPELINES[key]
+
+
+def prompts(request: RunRequest) -> tuple[str, str]:
+    """(perspective prompt, 360-degree prompt) of the clip."""
+    from panoworld.formats.captions import PERSPECTIVE_CAPTION
+
+    clip = request.clip
+    return clip.caption_for(PERSPECTIVE_CAPTION), clip.caption_for(request.spec.caption_style)
 
 
 def run(request: RunRequest) -> None:
-    cfg = request.config
-    if cfg.get("command"):
+    if request.config.get("command"):
         run_command_method(request)
         return
-    key = (id(PIPELINE_FACTORY), str(cfg.get("weights")), request.device)
-    if key not in _CACHE:
-        _CACHE.clear()
-        _CACHE[key] = _load_pipeline(cfg, request.device)
-    pipe = _CACHE[key]
-    from panoworld.pipelines import GenerationConfig
+    from panoworld.io import write_video
 
-    options = {k: v for k, v in cfg.items() if k in GenerationConfig.__dataclass_fields__}
-    gen = GenerationConfig(seed=request.seed, **options)
-    result = pipe(request.input_crop(), request.clip.caption_for("medium"), config=gen)
-    video = result.video if hasattr(result, "video") else result
-    write_video(request.video_path, video.float().clamp(0, 1).cpu(), gen.fps, spherical=True)
+    pipe = _pipeline(request.config, request.device)
+    settings = pipe.source.generation_config(**{**_settings(request.config), "seed": request.seed})
+    perspective, pano = prompts(request)
+    result = pipe(request.input_crop(), perspective, pano, config=settings)
+    write_video(request.video_path, result.video.float().clamp(0, 1).cpu(), settings.fps, spherical=True)
 
 
 SPEC = register(
-    MethodSpec("panoworld", "PanoWorld (this package), single or chained", "perspective", run, native_fps=16.0,
+    MethodSpec("panoworld", "PanoWorld (this package), single or chained", "perspective", run, native_fps=None,
                native_size=(512, 1024), num_frames=93, crop_size=(480, 640), caption_style="medium")
 )

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from panoworld.geometry import align_points, apply_similarity
+from panoworld.registration import align_points, apply_similarity
 from panoworld.sphere import rotation_matrix
 
 

@@ -1,0 +1,123 @@
+"""Generate many clips with one loaded model: settings-keyed resume, per-clip failure records, a batch summary.
+
+Each clip's result is determined by its settings (:func:`clip_settings`: the generation config, the prompts, the
+weights' fingerprints, dtype and RoPE variant) and its input (the image's content hash); both keys are written into
+the clip's generation record (``panoworld.formats.run_records``). A re-run skips clips whose keys match, redoes
+clips whose image changed, stops (naming ``--force``) when a finished clip was made with other settings, and runs
+the rest (:mod:`panoworld.formats.job_record`). A clip that fails at run time gets ``failed.json`` and the others go
+on; the caller turns failures into a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from pathlib import Path
+from typing import Callable, ContextManager
+
+from panoworld.formats.job_record import Item, Report, plan_items, settings_key, write_summary
+from panoworld.formats.run_records import GENERATION_RECORD, GENERATION_SUMMARY
+
+from .config import GenerationConfig, LoadConfig
+from .jobs import Job
+from .loading import ModelSource, load_pipeline
+from .outputs import write_outputs
+
+__all__ = ["clip_settings", "generate_clips"]
+
+Progress = Callable[[str, int], ContextManager[Callable[[int], None]]]
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _content(fingerprints: dict) -> dict:
+    """Fingerprints without where the weights are or when they were copied (only what they contain)."""
+    return {name: {k: v for k, v in info.items() if k not in ("source", "mtime")} if isinstance(info, dict) else info
+            for name, info in fingerprints.items()}
+
+
+def clip_settings(job: Job, config: GenerationConfig, models: dict, *, dtype: str, rope: str | None) -> dict:
+    """The settings that determine one clip's result besides its image (the input of its settings key)."""
+    return {"config": config.to_dict(), "prompt": job.prompt, "pano_prompt": job.pano_prompt,
+            "models": _content(models), "dtype": dtype, "rope": rope}
+
+
+def _peak_gib(device) -> float | None:
+    import torch
+
+    if device.type != "cuda":
+        return None
+    return round(torch.cuda.max_memory_allocated(device) / 2**30, 3)
+
+
+def _run_one(pipe, job: Job, cfg: GenerationConfig, item: Item, *, arguments: dict, models: dict, load_s: float,
+             progress: Progress | None) -> dict:
+    import torch
+
+    from .record import run_record
+
+    device = pipe.device
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    evaluations = (cfg.num_steps + 1) * ((2 if cfg.chained else 1) + (cfg.motion == "base-i2v"))
+    start = time.perf_counter()
+    bar = progress(job.name, evaluations) if progress else contextlib.nullcontext(lambda n=1: None)
+    with bar as advance:
+        result = pipe(job.load_image(), job.prompt, job.pano_prompt, cfg, progress=lambda *_: advance(1))
+    timings = {"load_models": load_s, **result.timings, "generate_total": time.perf_counter() - start}
+    record = run_record(
+        arguments={**arguments, "image": str(job.image), "prompt": job.prompt, "pano_prompt": job.pano_prompt},
+        config=cfg.to_dict(), models=models, timings=timings, info=result.info, outputs={}, device=device,
+        peak_memory_gib=_peak_gib(device),
+    )
+    return write_outputs(job.out, result, fps=cfg.fps, record=record, settings_key=item.key, inputs_key=item.inputs)
+
+
+def generate_clips(jobs: list[Job], source: ModelSource, load: LoadConfig, *,
+                   force: bool = False, arguments: dict | None = None, summary_dir: Path | None = None,
+                   progress: Progress | None = None, say: Callable[[str], None] = print) -> Report:
+    """Generate every job not finished with the same settings; see the module docstring for the rules.
+
+    Args:
+        jobs: the checked jobs, each with its settings (``pipelines.jobs.check_jobs``).
+        source, load: the resolved model and how to load it (loaded only when some clip must run).
+        force: redo finished clips too.
+        arguments: the command's arguments, stored in each generation record.
+        summary_dir: where to write the batch summary (``formats.run_records.GENERATION_SUMMARY``; None: no summary).
+        progress: ``progress(label, total)`` -> context manager yielding ``advance(n)``, per clip.
+        say: status lines.
+    """
+    load = load.validate()
+    device = load.torch_device()
+    dtype = str(load.torch_dtype(device)).replace("torch.", "")
+    models = source.fingerprints()
+    items = [Item(job.name, job.out / GENERATION_RECORD,
+                  settings_key(clip_settings(job, job.config, models, dtype=dtype, rope=load.rope)), (job, job.config),
+                  inputs=settings_key({"image_sha256": _file_sha256(job.image)})) for job in jobs]
+    plan = plan_items(items, force=force)
+    say(plan.summary("clip"))
+    report = Report(skipped=[item.name for item in plan.done])
+    if plan.todo:
+        start = time.perf_counter()
+        pipe = load_pipeline(source, load)
+        load_s = time.perf_counter() - start
+        for item in plan.todo:
+            job, cfg = item.payload
+            try:
+                files = _run_one(pipe, job, cfg, item, arguments=arguments or {}, models=models, load_s=load_s,
+                                 progress=progress)
+                report.done.append(item.name)
+                say(f"{item.name}: wrote {files['video']}")
+            except Exception as exc:  # noqa: BLE001 - one failing clip must not stop the others; it is recorded
+                say(f"{item.name}: FAILED ({report.fail(item, exc, job.out)})")
+            load_s = 0.0
+    if summary_dir is not None:
+        write_summary(summary_dir / GENERATION_SUMMARY, items, report)
+    return report
