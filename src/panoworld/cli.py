@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("panoworld.commands.synth:synth", "Render procedural 360-degree worlds with exact ground truth."),
     "data": ("panoworld.commands.data:app", "Dataset building: cut long videos, caption clips, package."),
     "annotate": ("panoworld.commands.annotate:annotate", "Annotate ERP clips: depth, tracks, camera, static flags."),
+    "train": ("panoworld.commands.train:app", "Train PanoWorld: flow matching with depth and track losses."),
     "eval": ("panoworld.commands.eval:app", "Evaluate methods on a test set: infer -> run -> report."),
     "view": ("panoworld.commands.view:view", "View generations, eval results and splits in a 360-degree viewer."),
 }

@@ -80,6 +80,19 @@ CASES = [
         "missing": ("=", ["{in}"], "output"), "type": (["--frames", "x"], "--frames"),
         "range": (["--frames", "1"], "--frames"), "nan": (["--pad", "nan"], "--pad"), "inf": (["--pad", "inf"], "--pad"),
         "unreadable": ("=", ["{missing}", "{out}"], "source"), "readonly": ("=", ["{in}", READ_ONLY], "output")}),
+    ("train", ["--config", "tiny-synth", "--set", "run.out_dir={out}"], {
+        "missing": ("=", ["--set", "optim.lr=1e-4"], "--config"), "type": (["--set", "optim.lr=fast"], "optim.lr"),
+        "range": (["--set", "data.num_frames=10"], "data.num_frames"),
+        "choice": (["--set", "optim.schedule=linear"], "optim.schedule"),
+        "nan": (["--set", "optim.lr=nan"], "optim.lr"), "inf": (["--set", "samples.fov_range=[60, inf]"], "fov_range"),
+        "unreadable": ("=", ["--config", "{missing}"], "--config"),
+        "readonly": ("=", ["--config", "tiny-synth", "--set", f"run.out_dir={READ_ONLY}"], "run.out_dir")}),
+    ("train cache", ["--config", "tiny-synth", "--set", "data.cache_dir={out}"], {
+        "missing": ("=", ["--device", "cpu"], "--config"), "type": (["--set", "data.fps=fast"], "data.fps"),
+        "range": (["--set", "data.height=100"], "data.height"), "nan": (["--set", "data.fps=nan"], "data.fps"),
+        "inf": (["--set", "loss.depth_weight=-inf"], "loss.depth_weight"),
+        "unreadable": ("=", ["--config", "{missing}"], "--config"),
+        "readonly": ("=", ["--config", "tiny-synth", "--set", f"data.cache_dir={READ_ONLY}"], "data.cache_dir")}),
     ("eval infer", ["--master", "{csv}", "--results", "{out}", "--methods", "static"], {
         "missing": ("=", ["--master", "{csv}", "--results", "{out}"], "--methods"), "type": (["--seed", "x"], "--seed"),
         "range": ("=", ["--master", "{csv}", "--results", "{out}", "--methods", "nope"], "--methods"),
@@ -115,7 +128,8 @@ def blocked(tmp_path_factory) -> Path:
 def test_every_command_and_class_is_covered():
     commands = {c for c, _, _ in CASES}
     assert commands >= {"demo", "generate", "weights", "convert", "synth", "annotate", "data cut", "data caption",
-                        "data package", "eval infer", "eval run", "eval report", "eval methods"} | \
+                        "data package", "train", "train cache", "eval infer", "eval run", "eval report",
+                        "eval methods"} | \
         {f"project {c}" for c in ("e2p", "p2e", "e2c", "c2e", "rotate")}
     kinds = {kind for _, _, table in CASES for kind in table}
     assert kinds | {"unknown"} == set(CLASSES)
@@ -144,3 +158,13 @@ def test_bad_input_is_one_error_line_with_exit_2(tmp_path, blocked, command, bas
     assert needle in lines[0], lines[0]
     assert "Traceback" not in result.stderr + result.stdout
     assert not list(tmp_path.glob("out*")), "an output was left behind"
+
+
+@pytest.mark.parametrize("command", ["train", "train cache"])
+def test_help_imports_no_heavy_package(blocked, tmp_path, command):
+    if not SCRIPT.is_file():
+        pytest.skip(f"the console script is not installed next to {sys.executable}")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocked), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([str(SCRIPT), *command.split(), "--help"], capture_output=True, text=True, timeout=120,
+                            env=env, cwd=tmp_path)
+    assert result.returncode == 0 and "--config" in result.stdout, result.stderr

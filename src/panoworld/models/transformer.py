@@ -14,10 +14,14 @@ Forward, operation by operation (reference §2.1; shapes for one 512x1024 93-fra
 5. text ``Linear(100352 -> 1024) + GELU``; image tokens ``Linear(1152 -> 2048) + GELU``;
 6. 28 blocks, each: ``x += g * SA(LN(x)(1 + s) + b)`` with RoPE; ``x += g * CA(LN(x)(1 + s) + b, text, image)``;
    ``x += g * MLP(LN(x)(1 + s) + b)``; (shift, scale, gate) per latent frame, computed in float32;
-7. final ``LN(x)(1 + s) + b -> Linear(2048 -> 64)``, unpatchify ``B T H W (p1 p2 t C) -> B C (T t) (H p1) (W p2)``.
+7. final ``LN(x)(1 + s) + b -> Linear(2048 -> 64)``, unpatchify ``B T H W (p1 p2 t C) -> B C (T t) (H p1) (W p2)``;
+8. optional geometry heads (``models.heads``, off by default) on the output of a chosen block: log range and
+   track descriptors per latent cell, returned only with ``return_heads=True``.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +29,7 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.attention import FeedForward
 from diffusers.models.modeling_outputs import Transformer2DModelOutput
 from diffusers.models.modeling_utils import ModelMixin
+from diffusers.utils import BaseOutput
 from diffusers.models.transformers.transformer_cosmos import (
     CosmosAdaLayerNorm,
     CosmosAdaLayerNormZero,
@@ -34,10 +39,12 @@ from diffusers.models.transformers.transformer_cosmos import (
 from torch import nn
 
 from .attention import PanoWorldAttention
+from .heads import DepthHead, DescriptorHead, unpatchify
 from .rope import ROPE_TYPES, PanoWorldRotaryPosEmbed
 
 __all__ = [
     "PanoWorldTransformer",
+    "PanoWorldTransformerOutput",
     "PanoWorldTransformerBlock",
     "tiny_config",
     "panoworld_2b_config",
@@ -57,6 +64,21 @@ def _gated(gate: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """``gate * out`` with gate (B, T, D) broadcast over the tokens of each latent frame, in ``out.dtype``."""
     num_frames = gate.shape[1]
     return (gate.to(out.dtype)[:, :, None, :] * out.unflatten(1, (num_frames, -1))).flatten(1, 2)
+
+
+@dataclass
+class PanoWorldTransformerOutput(BaseOutput):
+    """``forward(..., return_heads=True)`` output.
+
+    Attributes:
+        sample: (B, 16, T, h, w) predicted velocity.
+        depth: (B, 1, T, h, w) float32 natural-log range (metres) per latent cell, or None without a depth head.
+        descriptors: (B, C, T, h, w) float32 track descriptors, or None without a descriptor head.
+    """
+
+    sample: torch.Tensor
+    depth: torch.Tensor | None = None
+    descriptors: torch.Tensor | None = None
 
 
 class PanoWorldEmbedding(CosmosEmbedding):
@@ -180,6 +202,11 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
         reference_channels: 0 (base Cosmos-Predict2.5) or 16 (PanoWorld reference latent).
         rope_type: "linear", "equirect" or "periodic" (``panoworld.models.rope``).
         rope_fps_modulation: scale temporal RoPE positions by 24/fps when fps is given (off for Predict2.5).
+        depth_head_block: index of the block whose output feeds the depth head (negative counts from the end),
+            or None (no head: the released checkpoint's layout).
+        descriptor_head_block: the same for the track-descriptor head.
+        head_hidden_dim: hidden width of both heads.
+        descriptor_dim: descriptor channels per latent cell.
     """
 
     _supports_gradient_checkpointing = True
@@ -187,7 +214,7 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
     supports_shared_latent_batch = True
     #: ``forward`` accepts image tokens of a batch n < B: only the first n rows get the image term (see ``forward``).
     supports_partial_image_batch = True
-    _skip_layerwise_casting_patterns = ["patch_embed", "proj_out", "norm"]
+    _skip_layerwise_casting_patterns = ["patch_embed", "proj_out", "norm", "depth_head", "descriptor_head"]
     _no_split_modules = ["PanoWorldTransformerBlock"]
 
     @register_to_config
@@ -214,6 +241,10 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
         reference_channels: int = 16,
         rope_type: str = "equirect",
         rope_fps_modulation: bool = False,
+        depth_head_block: int | None = None,
+        descriptor_head_block: int | None = None,
+        head_hidden_dim: int = 256,
+        descriptor_dim: int = 32,
     ) -> None:
         super().__init__()
         if rope_type not in ROPE_TYPES:
@@ -246,7 +277,22 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
             self.img_context_proj = nn.Sequential(
                 nn.Linear(img_context_dim_in, img_context_dim_out, bias=True), nn.GELU()
             )
+        self._head_blocks = {}
+        for name, block in (("depth_head", depth_head_block), ("descriptor_head", descriptor_head_block)):
+            if block is not None:
+                if not -num_layers <= int(block) < num_layers:
+                    raise ValueError(f"{name}_block must index one of the {num_layers} blocks, got {block}")
+                self._head_blocks[name] = int(block) % num_layers
+        if depth_head_block is not None:
+            self.depth_head = DepthHead(hidden_size, head_hidden_dim, tuple(patch_size))
+        if descriptor_head_block is not None:
+            self.descriptor_head = DescriptorHead(hidden_size, head_hidden_dim, descriptor_dim, tuple(patch_size))
         self.gradient_checkpointing = False
+
+    @property
+    def has_depth_head(self) -> bool:
+        """True when the model predicts log range (``forward(..., return_heads=True).depth``)."""
+        return "depth_head" in self._head_blocks
 
     def compile_blocks(self, **kwargs) -> "PanoWorldTransformer":
         """Regional ``torch.compile`` of every transformer block, static shapes (``kwargs`` go to
@@ -302,7 +348,8 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
         padding_mask: torch.Tensor | None = None,
         fps: float | None = None,
         return_dict: bool = True,
-    ) -> Transformer2DModelOutput | tuple[torch.Tensor]:
+        return_heads: bool = False,
+    ) -> Transformer2DModelOutput | PanoWorldTransformerOutput | tuple:
         """Predict the flow velocity ``eps - x0``.
 
         Args:
@@ -321,6 +368,8 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
             padding_mask: (B, 1, H, W) or None (zeros); resized to (h, w) with nearest interpolation.
             fps: frames per second; only used with ``rope_fps_modulation``.
             return_dict: return a ``Transformer2DModelOutput`` (else a 1-tuple).
+            return_heads: also run the geometry heads: a ``PanoWorldTransformerOutput`` (else the 3-tuple
+                (sample, depth, descriptors)); a head the model lacks gives None.
 
         Returns:
             sample (B, 16, T, h, w) in the weight dtype.
@@ -348,18 +397,22 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
                 raise ValueError("image_hidden_states given, but this model has no image branch (img_context_dim_in)")
             image = self.img_context_proj(image_hidden_states.to(dtype))
 
-        for block in self.transformer_blocks:
+        heads = {name: None for name in ("depth_head", "descriptor_head")}
+        for index, block in enumerate(self.transformer_blocks):
             args = (x, context, image, embedded, temb, rope_cos, rope_sin)
             if torch.is_grad_enabled() and self.gradient_checkpointing:
                 x = self._gradient_checkpointing_func(block, *args)
             else:
                 x = block(*args)
+            for name, at in self._head_blocks.items():
+                if return_heads and at == index:
+                    heads[name] = getattr(self, name)(x, grid)
 
         x = self.norm_out(x, embedded, temb).to(dtype)
-        x = self.proj_out(x)
-        x = x.unflatten(2, (p_h, p_w, p_t, -1)).unflatten(1, grid)
-        # (B, T, H, W, p_h, p_w, p_t, C) -> (B, C, T, p_t, H, p_h, W, p_w)
-        x = x.permute(0, 7, 1, 6, 2, 4, 3, 5).flatten(6, 7).flatten(4, 5).flatten(2, 3)
+        x = unpatchify(self.proj_out(x), grid, (p_t, p_h, p_w))
+        if return_heads:
+            out = PanoWorldTransformerOutput(sample=x, depth=heads["depth_head"], descriptors=heads["descriptor_head"])
+            return out if return_dict else (out.sample, out.depth, out.descriptors)
         if not return_dict:
             return (x,)
         return Transformer2DModelOutput(sample=x)

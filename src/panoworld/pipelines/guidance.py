@@ -14,6 +14,10 @@ CFG branches run batched (one forward of batch 2) or sequentially with identical
 half never sees the image context. A transformer that applies an ``image_hidden_states`` of batch 1 to the
 first row of a batch only (``supports_partial_image_batch = True``) gets one batched call; any other
 transformer gets two calls (the sequential path) whenever an image context is present.
+
+With ``want_depth`` the conditional branch of the last evaluation also runs the transformer's depth head
+(``return_heads=True``; same velocity): ``depth`` then holds its (1, 1, T_lat, h, w) log range in metres, rolled
+back to the unrotated latent.
 """
 
 from __future__ import annotations
@@ -79,10 +83,12 @@ class GuidedDenoiser:
         bf16_timesteps: round the timestep in 1/1000 units to bfloat16 before the 0.001 scale (995 -> 996,
             0.1 -> 0.10009765625), as the reference's monkey-patched forward does by casting every float input to
             bf16. Off by default: the network sees the exact ``floor(1000 t) * 0.001`` it was trained with.
+        want_depth: keep the depth head's prediction of the last evaluation in ``self.depth``.
     """
 
     def __init__(self, transformer, inputs: DenoiserInputs, schedule: FlowSchedule, *, guidance: float = 7.0,
-                 cfg_batch: str = "auto", compute_dtype: torch.dtype | None = None, bf16_timesteps: bool = False):
+                 cfg_batch: str = "auto", compute_dtype: torch.dtype | None = None, bf16_timesteps: bool = False,
+                 want_depth: bool = False):
         if guidance < 0:
             raise ValueError(f"guidance must be >= 0, got {guidance}")
         if cfg_batch not in ("auto", "batched", "sequential"):
@@ -96,6 +102,9 @@ class GuidedDenoiser:
         self.bf16_timesteps = bool(bf16_timesteps)
         self.shift = 0
         self._rolled = inputs
+        self.want_depth = bool(want_depth)
+        self.depth: torch.Tensor | None = None
+        self._heads = False
 
     def roll(self, shift: int) -> None:
         """Rotated denoising: the latent was rolled by ``shift`` columns; roll every spatial input with it."""
@@ -113,11 +122,15 @@ class GuidedDenoiser:
     def _net(self, hidden, timestep, text, image, mask):
         dtype = self.compute_dtype or hidden.dtype
         cast = (lambda x: None if x is None else x.to(dtype))
+        heads = {"return_heads": True} if self._heads else {}
         out = self.transformer(
             hidden_states=cast(hidden), timestep=timestep, encoder_hidden_states=cast(text),
-            image_hidden_states=cast(image), condition_mask=cast(mask), return_dict=False,
-        )[0]
-        return out.float()
+            image_hidden_states=cast(image), condition_mask=cast(mask), return_dict=False, **heads,
+        )
+        if self._heads:  # the first row is the conditional branch
+            self._heads = False
+            self.depth = torch.roll(out[1][:1].float(), -self.shift, dims=-1)
+        return out[0].float()
 
     def _branches(self, hidden, timestep, mask) -> tuple[torch.Tensor, torch.Tensor | None]:
         inp = self._rolled
@@ -149,6 +162,7 @@ class GuidedDenoiser:
             x_in = frame_mask * inp.frame_latent + (1 - frame_mask) * x_solver
         hidden = x_in if inp.reference is None else torch.cat([x_in, inp.reference], dim=1)
         timestep = self._timestep(index, x.shape[2], x.device)
+        self._heads = self.want_depth and index == self.schedule.num_evals - 1
         v_c, v_u = self._branches(hidden, timestep, inp.mask_channel)
         velocity = v_c if v_u is None else v_c + self.guidance * (v_c - v_u)
         if frame_mask is not None:

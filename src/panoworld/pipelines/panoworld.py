@@ -22,6 +22,8 @@ from typing import Callable
 
 import torch
 
+from panoworld.models.heads import latent_depth_to_video
+
 from .attention import attention_backend, resolve_attention_backend
 from .conditioning import (
     build_first_frame_conditioning,
@@ -56,6 +58,8 @@ class GenerationResult:
         round1: the Round-1 ERP video when chained, else None.
         perspective: the perspective frames that conditioned Round 1 ((1, 3, h, w) for a still image).
         latent: the final (1, 16, T_lat, H/8, W/8) latent.
+        depth: (T, H, W) float32 range along the ray in metres predicted by the transformer's depth head at the
+            final round's last evaluation, or None for a transformer without one.
         timings: seconds per stage.
         info: what actually ran (CFG batching, evaluations, ...).
     """
@@ -66,6 +70,7 @@ class GenerationResult:
     latent: torch.Tensor
     timings: dict[str, float] = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    depth: torch.Tensor | None = None
 
 
 class _Timer:
@@ -123,6 +128,7 @@ class PanoWorldPipeline:
         self.image_encoder = self.offloader.place(image_encoder)
         self.partial_image_batch = bool(getattr(transformer, "supports_partial_image_batch", False))
         self._text_cache: dict[str, torch.Tensor] = {}
+        self._depth: dict[str, torch.Tensor] = {}  # stage -> (1, 1, T_lat, h, w) log range of the last run
         #: The sampler the transformer was made for ("unipc-karras" or "few-step"); ``from_pretrained`` sets it
         #: from the model folder, with the :class:`~panoworld.pipelines.loading.ModelSource` as ``source``.
         self.sampler_kind = "unipc-karras"
@@ -203,7 +209,8 @@ class PanoWorldPipeline:
         dtype = getattr(transformer, "dtype", torch.float32)
         mode = self._cfg_batch(transformer, cfg.cfg_batch, tuple(noise.shape))
         denoiser = GuidedDenoiser(transformer, inputs, schedule, guidance=cfg.guidance, cfg_batch=mode,
-                                  compute_dtype=dtype, bf16_timesteps=cfg.bf16_timesteps)
+                                  compute_dtype=dtype, bf16_timesteps=cfg.bf16_timesteps,
+                                  want_depth=getattr(transformer, "has_depth_head", False))
         batched = mode != "sequential" and (
             inputs.image is None or getattr(transformer, "supports_partial_image_batch", False)
         )
@@ -212,7 +219,10 @@ class PanoWorldPipeline:
         rotate = cfg.seed + ROTATE_SEED_OFFSET if cfg.rotated_denoise else None
         callback = None if progress is None else (lambda i, n: progress(stage, i + 1, n))
         with self.offloader.use(transformer), attention_backend(self.attention, self.device):
-            return sample(denoiser, noise.to(self.device), schedule, rotate_seed=rotate, callback=callback)
+            latent = sample(denoiser, noise.to(self.device), schedule, rotate_seed=rotate, callback=callback)
+        if denoiser.depth is not None:
+            self._depth[stage] = denoiser.depth
+        return latent
 
     def _noise(self, shape: tuple[int, ...], cfg: GenerationConfig, *, erp: bool) -> torch.Tensor:
         noise = initial_noise(shape, cfg.seed)
@@ -311,6 +321,7 @@ class PanoWorldPipeline:
         check_sampler(self.sampler_kind, cfg.sampler, model=getattr(self.source, "location", None) or "this model")
         pano_prompt = pano_prompt or prompt
         timer, info = _Timer(self.device), {"partial_image_batch": self.partial_image_batch}
+        self._depth = {}
         perspective = self.perspective_frames(image, prompt, cfg, timer=timer, progress=progress, info=info)
         with timer("text"):
             text, negative = self.encode_text([pano_prompt, cfg.negative_prompt])
@@ -323,5 +334,8 @@ class PanoWorldPipeline:
             round1 = video
             latent, video = self.round2(latent, video, text, negative, tokens, cfg, timer=timer, progress=progress,
                                         info=info)
+        log_depth = self._depth.get("round2" if cfg.chained else "round1")
+        depth = None if log_depth is None else latent_depth_to_video(log_depth.cpu(), cfg.num_frames,
+                                                                      (cfg.height, cfg.width))
         return GenerationResult(video=video, round1=round1, perspective=perspective.cpu(), latent=latent.cpu(),
-                                timings=dict(timer.times), info=info)
+                                timings=dict(timer.times), info=info, depth=depth)

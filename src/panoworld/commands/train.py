@@ -1,0 +1,100 @@
+"""``panoworld train``: train a PanoWorld transformer (``--config``), or precompute its cache (``train cache``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from panoworld.errors import InputError
+
+from ._common import progress_bar, say
+from ._options import APP_SETTINGS, check_writable
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Training. `panoworld train --config PRESET_OR_FILE [--set key=value ...]` trains (resuming the newest "
+    "checkpoint in run.out_dir); `panoworld train cache --config ...` precomputes the latents, text embeddings and "
+    "SigLIP tokens it reads. Presets: tiny-synth, lora-2b, full-2b (docs/train.md). Multi-GPU: "
+    "`torchrun --nproc-per-node N -m panoworld train --config ...`.",
+    invoke_without_command=True,
+    no_args_is_help=True,
+    **APP_SETTINGS,
+)
+
+CONFIG_HELP = "A preset name (tiny-synth, lora-2b, full-2b) or a TOML file (docs/train.md lists every key)."
+SET_HELP = ("Override one key, repeatable: --set optim.lr=1e-4 --set data.train=[{path='data/synth'}] "
+            "(TOML values, finite numbers; units as in docs/train.md: sizes in pixels, angles in degrees, fps in "
+            "frames/s).")
+
+
+def _load(config: Optional[str], overrides: Optional[List[str]], writable: str | None = None):
+    """The validated config; with ``writable`` ("run.out_dir" or "data.cache_dir") that folder is probed too."""
+    from panoworld.train.config import load_config
+
+    if not config:
+        raise InputError("give --config PRESET_OR_FILE (presets: tiny-synth, lora-2b, full-2b)")
+    cfg = load_config(config, overrides or [])
+    if writable is not None:
+        section, key = writable.split(".")
+        try:
+            check_writable(Path(getattr(getattr(cfg, section), key)), folder=True)
+        except InputError as exc:
+            raise InputError(f"config {writable}: {exc}") from None
+    return cfg
+
+
+@app.callback()
+def train(
+    ctx: typer.Context,
+    config: Optional[str] = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    overrides: Optional[List[str]] = typer.Option(None, "--set", help=SET_HELP),
+    print_config: bool = typer.Option(False, "--print-config", help="Print the resolved config as JSON and exit."),
+) -> None:
+    """Train with flow matching plus depth and point-track supervision; writes checkpoints (PanoWorld model
+    folders), metrics.jsonl, TensorBoard events and run.json into run.out_dir."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from panoworld.train.config import config_to_dict
+
+    cfg = _load(config, overrides, None if print_config else "run.out_dir")
+    if print_config:
+        typer.echo(json.dumps(config_to_dict(cfg), indent=2))
+        return
+    from panoworld.train import train as run_training
+
+    result = run_training(cfg)
+    if result.checkpoint is not None:
+        say(f"step {result.step}: checkpoint -> {result.checkpoint} (a model folder for `panoworld generate --model`)")
+
+
+@app.command("cache")
+def cache(
+    config: Optional[str] = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    overrides: Optional[List[str]] = typer.Option(None, "--set", help=SET_HELP),
+    device: str = typer.Option("auto", "--device", help="Torch device for the encoders: auto (GPU if present), "
+                               "cpu, cuda, cuda:1 ..."),
+    force: bool = typer.Option(False, "--force", help="Redo every clip, also those already cached (needed when "
+                               "cached clips were made with other settings)."),
+) -> None:
+    """Precompute VAE latents, Round-1 views, Round-2 proxies, SigLIP tokens, text embeddings and latent-grid
+    geometry targets into data.cache_dir. Resumable: clips cached with the same settings and inputs are skipped,
+    clips whose video, annotations or captions changed are redone; a clip that fails is reported, the others go
+    on (exit code 1)."""
+    cfg = _load(config, overrides, "data.cache_dir")
+    from panoworld.train.cache import build_cache
+    from panoworld.train.distributed import pick_device
+
+    with progress_bar("cache", None) as advance:
+        state = {"done": 0}
+
+        def report(done: int, total: int) -> None:
+            advance(done - state["done"])
+            state["done"] = done
+
+        built = build_cache(cfg, device=pick_device(device), force=force, progress=report, say=say)
+    counts = {k: len(v) for k, v in built.manifest["clips"].items()}
+    say(f"cache ready: {counts.get('train', 0)} training and {counts.get('val', 0)} validation clips -> {built.root}")

@@ -1,0 +1,1 @@
+"""Configuration presets shipped with panoworld."""

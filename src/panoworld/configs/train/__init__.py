@@ -1,0 +1,1 @@
+"""Training presets (``panoworld train --config <name>``): tiny-synth, lora-2b, full-2b."""

@@ -1,0 +1,166 @@
+"""The per-step objective, pluggable: flow matching with depth / track supervision now, distillation later.
+
+An :class:`Objective` owns its networks and says which parameters each optimizer trains and which optimizers step
+at a given step; the trainer owns everything around it (distributed wrapping, accumulation, clipping, EMA,
+checkpoints, logging). A DMD-style distillation objective would return ``{"student": ..., "critic": ...}`` from
+:meth:`Objective.networks`, one optimizer per network, and alternate them in :meth:`Objective.updates`.
+
+:class:`FlowMatchingObjective` (every formula in docs/train.md)::
+
+    x_t = (1 - t) x0 + t eps,   x_in = m clean + (1 - m) x_t,   v = eps - x0
+    L = L_flow + depth_weight L_depth + track_weight L_track + rigidity_weight L_rigid
+
+with ``m`` the clean mask (Round 1: the latent FOV mask and the FOV guide; Round 2: latent frame 0), the network
+input ``[x_in | reference]``, ``m`` as the mask channel, the conditional-frame timestep on clean frames, SigLIP
+tokens only on rows that keep them; losses are per sample and summed / ``normaliser`` (global batch / processes),
+so a multi-process run averages to the same global mean as one process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .config import TrainConfig
+from .flow import flow_loss, interpolate, network_timestep, row_weights, sample_flow_time
+from .losses import depth_loss, rigidity_loss, track_loss
+from .samples import Batch
+
+__all__ = ["LossOutput", "Objective", "FlowMatchingObjective", "head_usage"]
+
+
+@dataclass
+class LossOutput:
+    """``total``: the scalar to back-propagate; ``sums`` / ``counts``: per-term sums over this micro-batch."""
+
+    total: torch.Tensor
+    sums: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class Objective:
+    """Interface of a training objective (see the module docstring)."""
+
+    def networks(self) -> dict[str, nn.Module]:
+        """Named networks this objective trains (unwrapped)."""
+        raise NotImplementedError
+
+    def optimizer_groups(self) -> dict[str, list[tuple[str, nn.Parameter]]]:
+        """Optimizer name -> the named parameters it trains (``network.param`` names)."""
+        raise NotImplementedError
+
+    def updates(self, step: int) -> list[str]:
+        """Optimizer names stepped at ``step``, in order."""
+        return list(self.optimizer_groups())
+
+    def bind(self, forward_modules: dict[str, nn.Module]) -> None:
+        """Modules to call in ``loss`` (the distributed wrappers of :meth:`networks`)."""
+        self._forward = dict(forward_modules)
+
+    def loss(self, update: str, batch: Batch, step: int, normaliser: float) -> LossOutput:
+        raise NotImplementedError
+
+    def exported(self) -> dict[str, nn.Module]:
+        """Networks written into every checkpoint's model folder (slot -> network)."""
+        raise NotImplementedError
+
+
+def head_usage(cfg: TrainConfig) -> dict[str, bool]:
+    """Which heads a config trains (a head with zero loss weight stays untouched and is not exported)."""
+    lo = cfg.loss
+    return {"depth_head": lo.depth_weight > 0 or lo.rigidity_weight > 0, "descriptor_head": lo.track_weight > 0}
+
+
+class FlowMatchingObjective(Objective):
+    """Flow matching + depth + track supervision of one ``PanoWorldTransformer`` (optimizer "transformer")."""
+
+    def __init__(self, transformer: nn.Module, cfg: TrainConfig):
+        self.transformer = transformer
+        self.cfg = cfg
+        self.heads = head_usage(cfg)
+        self._forward = {"transformer": transformer}
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"transformer": self.transformer}
+
+    def optimizer_groups(self) -> dict[str, list[tuple[str, nn.Parameter]]]:
+        return {"transformer": [(f"transformer.{n}", p) for n, p in self.transformer.named_parameters()
+                                if p.requires_grad]}
+
+    def exported(self) -> dict[str, nn.Module]:
+        return {"transformer": self.transformer}
+
+    def _draws(self, batch: Batch, device) -> tuple[torch.Tensor, torch.Tensor, list[torch.Generator]]:
+        frames = batch.x0.shape[2]
+        gens = [torch.Generator().manual_seed(seed + 1) for seed in batch.seeds]
+        shape = (frames,) if self.cfg.flow.per_frame else (1,)
+        t = torch.stack([sample_flow_time(self.cfg.flow, g, shape).expand(frames) for g in gens])
+        noise = torch.stack([torch.randn(batch.x0.shape[1:], generator=g) for g in gens])
+        return t.to(device), noise.to(device), gens
+
+    def loss(self, update: str, batch: Batch, step: int, normaliser: float) -> LossOutput:
+        cfg, lo = self.cfg, self.cfg.loss
+        net = self._forward["transformer"]
+        device = batch.x0.device
+        t, noise, gens = self._draws(batch, device)
+        x_t = interpolate(batch.x0, noise, t)
+        m = batch.clean_mask
+        x_in = m * batch.clean + (1 - m) * x_t
+        timestep = network_timestep(t, batch.cond_frames, quantize=cfg.flow.quantize)
+        want_heads = any(self.heads.values())
+        out = net(hidden_states=torch.cat([x_in, batch.reference], 1), timestep=timestep,
+                  encoder_hidden_states=batch.text, image_hidden_states=batch.image, condition_mask=m,
+                  return_heads=want_heads, return_dict=True)
+        weights = row_weights(batch.x0.shape[-2], solid_angle=cfg.flow.solid_angle_weighting, device=device)
+        per_flow = flow_loss(out.sample, noise - batch.x0, 1 - m, weights)
+        total = per_flow.sum()
+        sums = {"flow": float(per_flow.detach().sum())}
+        counts = {"flow": batch.size}
+        extra = self._geometry(out, batch, t, gens, weights)
+        for name, (value, count) in extra.items():
+            weight = {"depth": lo.depth_weight, "track": lo.track_weight, "rigidity": lo.rigidity_weight}[name]
+            total = total + weight * value
+            sums[name], counts[name] = float(value.detach()), count
+        return LossOutput(total=total / normaliser, sums=sums, counts=counts)
+
+    def _geometry(self, out, batch: Batch, t: torch.Tensor, gens, weights) -> dict:
+        """Sums over the micro-batch of the active geometry terms: {name: (sum tensor, samples counted)}."""
+        lo = self.cfg.loss
+        terms: dict[str, list] = {}
+        for i in range(batch.size):
+            if lo.depth_weight > 0 and batch.depth[i] is not None and float(t[i].max()) <= lo.depth_max_t:
+                target = batch.depth[i].to(out.depth.device)
+                if bool(torch.isfinite(target).any()):
+                    terms.setdefault("depth", []).append(
+                        depth_loss(out.depth[i, 0], target, weights, lo.depth_scale_invariance))
+            tracks = batch.tracks[i]
+            if tracks is None or not (lo.track_weight > 0 or lo.rigidity_weight > 0):
+                continue
+            for name, value in self._track_terms(out, i, tracks, gens[i]).items():
+                terms.setdefault(name, []).append(value)
+        return {k: (torch.stack(v).sum(), len(v)) for k, v in terms.items()}
+
+    def _track_terms(self, out, i: int, tracks, gen: torch.Generator) -> dict[str, torch.Tensor]:
+        lo = self.cfg.loss
+        xy, visible, static = (x.to(out.sample.device) for x in tracks)
+        frames = [k for k in range(visible.shape[1]) if int(visible[:, k].sum()) >= 2]
+        found: dict[str, list] = {}
+        for _ in range(lo.track_pairs if len(frames) >= 2 else 0):
+            pick = torch.randperm(len(frames), generator=gen)[:2]
+            a, b = frames[int(pick[0])], frames[int(pick[1])]
+            both = torch.nonzero(visible[:, a] & visible[:, b]).squeeze(1)
+            if both.numel() < 2:
+                continue
+            if lo.track_weight > 0:
+                idx = both[torch.randperm(both.numel(), generator=gen)[: lo.track_max_points].to(both.device)]
+                found.setdefault("track", []).append(track_loss(
+                    out.descriptors[i, :, a], out.descriptors[i, :, b], xy[idx, a], xy[idx, b],
+                    temperature=lo.track_temperature, negative_radius_deg=lo.track_negative_radius_deg))
+            still = both[static[both]]
+            if lo.rigidity_weight > 0 and still.numel() >= 2:
+                still = still[torch.randperm(still.numel(), generator=gen)[:64].to(still.device)]
+                found.setdefault("rigidity", []).append(
+                    rigidity_loss(out.depth[i, 0, a], out.depth[i, 0, b], xy[still, a], xy[still, b]))
+        return {k: torch.stack(v).mean() for k, v in found.items()}

@@ -1,0 +1,75 @@
+"""Periodic validation: sample held-out clips with the EMA model exactly as Round 1 runs at inference, score them.
+
+Per validation clip (the first ``validation.clips`` of the cached val split): the cached Round-1 view 0 (guide,
+reference, FOV mask, SigLIP tokens) and caption ``validation.caption_style`` go into the inference denoiser
+(``GuidedDenoiser`` + ``sample``: UniPC on the Karras schedule, ``validation.num_steps`` steps, CFG
+``validation.guidance`` against the negative prompt, FOV paste), seeded by the clip index; the latent is decoded
+with ``validation.latent_padding`` circular columns. Scores (``eval.metrics``): the seam suite against the VAE
+reconstruction of the clip (``val/seam/...``), and, with a depth head, AbsRel / delta1 of the predicted range at the
+last evaluation against the cached latent-grid depth (``val/depth/...``, solid-angle weighted, raw and
+median-aligned). Videos go to ``<run>/validation/step_<s>/<clip>.mp4`` when ``validation.write_videos``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+
+__all__ = ["validate"]
+
+_KEEP = ("seam/discontinuity", "seam/discontinuity_gap", "seam/end_continuity", "depth/abs_rel/raw",
+         "depth/abs_rel/raw@median", "depth/delta1/raw", "depth/delta1/raw@median")
+
+
+@torch.no_grad()
+def validate(model, vae, cache, cfg, step: int, run_dir: Path, device: torch.device) -> dict[str, float]:
+    """Mean validation metrics over the validation clips (keys prefixed ``val/``)."""
+    from panoworld.eval.metrics.depth import DepthMetrics
+    from panoworld.eval.metrics.panorama import SeamMetrics
+    from panoworld.io import write_video
+    from panoworld.pipelines.decode import decode_video
+    from panoworld.pipelines.guidance import DenoiserInputs, GuidedDenoiser
+    from panoworld.pipelines.noise import initial_noise
+    from panoworld.pipelines.sampler import sample
+    from panoworld.pipelines.schedule import karras_flow_schedule
+
+    from .cache import NEGATIVE
+
+    v = cfg.validation
+    seam, depth = SeamMetrics(), DepthMetrics(solid_angle=True)
+    rows: list[dict[str, float]] = []  # per clip, as update() returns them
+    negative = cache.text(NEGATIVE).float()[None].to(device)
+    dtype = next(model.parameters()).dtype
+    for index, name in enumerate(cache.names("val")[: v.clips]):
+        entry = cache.entry(name)
+        guide, reference, mask, tokens = (x[None].to(device) for x in entry.view(0))
+        style = v.caption_style if v.caption_style in entry.captions else sorted(entry.captions)[0]
+        text = cache.texts.get(entry.captions[style]).float()[None].to(device)
+        x0 = entry.x0()[None]
+        noise = initial_noise(tuple(x0.shape), index).to(device)
+        inputs = DenoiserInputs(text=text, negative_text=negative, image=tokens.float(), reference=reference,
+                                mask_channel=mask, paste_latent=guide, paste_mask=mask, noise=noise)
+        schedule = karras_flow_schedule(v.num_steps)
+        denoiser = GuidedDenoiser(model, inputs, schedule, guidance=v.guidance, compute_dtype=dtype,
+                                  want_depth=getattr(model, "has_depth_head", False))
+        latent = sample(denoiser, noise, schedule)
+        video = decode_video(vae, latent, pad_columns=v.latent_padding).cpu()
+        truth = decode_video(vae, x0.to(device), pad_columns=v.latent_padding).cpu()
+        rows.append(seam.update(video, truth))
+        target = entry.depth()
+        if denoiser.depth is not None and target is not None:
+            frames = torch.isfinite(target).flatten(1).any(1)
+            if bool(frames.any()):
+                pred = denoiser.depth[0, 0].cpu().exp()[frames]
+                rows.append(depth.update(pred, target.exp()[frames]))
+        if v.write_videos:
+            write_video(Path(run_dir) / "validation" / f"step_{step:07d}" / f"{name}.mp4", video, cfg.data.fps,
+                        spherical=True)
+    means = {}
+    for key in _KEEP:
+        values = [row[key] for row in rows if key in row and math.isfinite(row[key])]
+        if values:
+            means[f"val/{key}"] = sum(values) / len(values)
+    return means
