@@ -173,3 +173,15 @@ def test_lora_trains_adapters_and_exports_a_merged_plain_transformer(tiny_cache,
     result = Trainer(cfg).run()
     exported = PanoWorldTransformer.from_pretrained(result.checkpoint / "transformer")
     assert not any("lora" in k for k in exported.state_dict())
+
+
+def test_a_time_budget_stops_with_a_checkpoint_and_the_run_resumes(tiny_cache, tmp_path):
+    make_config, _ = tiny_cache
+    cfg = make_config(tmp_path / "run", run={"max_steps": 50, "checkpoint_every": 100, "max_minutes": 1e-6},
+                      **{"loss": NO_GEOMETRY})
+    result = Trainer(cfg).run()
+    assert result.step == 1 and find_latest(tmp_path / "run").name == "step_0000001"
+    assert (result.checkpoint / "transformer" / "config.json").is_file()
+    again = Trainer(make_config(tmp_path / "run", run={"max_steps": 2, "checkpoint_every": 100},
+                                **{"loss": NO_GEOMETRY})).run()
+    assert again.step == 2 and find_latest(tmp_path / "run").name == "step_0000002"

@@ -51,6 +51,7 @@ class RunConfig:
     out_dir: str = "runs/train"
     seed: int = 0
     max_steps: int = 1000
+    max_minutes: float = 0.0  # wall-clock budget of this invocation in minutes (0 = none): stop, checkpoint, export
     log_every: int = 10
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
@@ -256,7 +257,7 @@ class TrainConfig:
 
 
 #: Keys that may change when a run resumes (everything else must match the checkpoint's config).
-RESUME_FREE_KEYS = ("run.max_steps", "run.log_every", "run.checkpoint_every", "run.keep_checkpoints",
+RESUME_FREE_KEYS = ("run.max_steps", "run.max_minutes", "run.log_every", "run.checkpoint_every", "run.keep_checkpoints",
                     "run.device", "validation", "logging", "source", "data.cache_dir", "data.val")
 
 _CHOICES = {
@@ -294,6 +295,8 @@ def _validate(cfg: TrainConfig) -> None:
                        ("optim.lr", o.lr), ("ema.decay", cfg.ema.decay), ("lora.rank", cfg.lora.rank)):
         if not value > 0:
             _fail(key, f"must be positive, got {value}")
+    if not (math.isfinite(cfg.run.max_minutes) and cfg.run.max_minutes >= 0):
+        _fail("run.max_minutes", f"must be >= 0 (0 = no limit), got {cfg.run.max_minutes}")
     if d.micro_batch_size < 0 or (d.persp_height % 2) or (d.persp_width % 2):
         _fail("data.micro_batch_size/persp_*", "must be >= 0 (perspective sizes even)")
     for key, value in (("samples.round2_fraction", s.round2_fraction), ("samples.cfg_dropout", s.cfg_dropout),

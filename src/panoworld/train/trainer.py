@@ -243,7 +243,8 @@ class Trainer:
                     if main:
                         logger.log(done, metrics)
                         display.update(done, metrics.get("loss"), metrics.get("steps_per_s"))
-                if done % cfg.run.checkpoint_every == 0 or done == cfg.run.max_steps:
+                out_of_time = self._out_of_time(began, ctx)
+                if done % cfg.run.checkpoint_every == 0 or done == cfg.run.max_steps or out_of_time:
                     seconds = time.perf_counter() - began
                     checkpoint = save_checkpoint(ctx, self.run_dir, done, objective=objective, optimizers=optimizers,
                                                  ema=ema, cfg=cfg, info=self._info(ctx, done, seconds))
@@ -256,6 +257,8 @@ class Trainer:
                 if self.on_step is not None:
                     self.on_step(done, metrics)
                 step = done
+                if out_of_time:
+                    break
         except BaseException as exc:
             if record is not None:
                 record.update(status=f"stopped: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}", step=step)
@@ -268,6 +271,14 @@ class Trainer:
         if record is not None:
             record.update(status="finished", step=step, train_seconds=round(time.perf_counter() - began, 1))
         return TrainResult(self.run_dir, step, checkpoint, metrics)
+
+    def _out_of_time(self, began: float, ctx: DistContext) -> bool:
+        """True once ``run.max_minutes`` of this invocation have passed (on any process: all stop together)."""
+        limit = self.cfg.run.max_minutes
+        if not limit:
+            return False
+        late = float(time.perf_counter() - began >= 60.0 * limit)
+        return all_reduce_sum([late], ctx)[0] > 0
 
     def _reduce(self, window: dict, ctx: DistContext, factor: float) -> dict:
         keys = sorted(window["sums"])
