@@ -118,3 +118,20 @@ def test_a_nonzero_weight_needs_annotations(tiny_cache, tmp_path):
     assert cache.annotated("train", "depth") == cache.names("train")
     assert cache.entry(cache.names("train")[0]).depth() is None
     assert math.isfinite(float(cache.entry(cache.names("train")[0]).x0().sum()))
+
+
+def test_sharded_cache_equals_one_process_and_the_last_call_writes_the_manifest(tiny_cache, tmp_path):
+    make_config, cache_dir = tiny_cache
+    cfg = make_config(tmp_path / "run", data={"cache_dir": str(tmp_path / "sharded")})
+    assert build_cache(cfg, device=torch.device("cpu"), shard=(1, 2)) is None
+    assert len(list((tmp_path / "sharded" / "clips").glob("*.safetensors"))) == 1  # 3 clips: positions 1
+    with pytest.raises(InputError):
+        TrainCache.open(cfg)  # no manifest before the shards are joined
+    assert build_cache(cfg, device=torch.device("cpu"), shard=(0, 2)) is None
+    with pytest.raises(InputError, match="shard"):
+        build_cache(cfg, device=torch.device("cpu"), shard=(2, 2))
+    joined = build_cache(cfg, device=torch.device("cpu"))
+    reference = TrainCache.open(make_config(tmp_path / "ref"))
+    assert joined.names("train") == reference.names("train")
+    for name in joined.names("train") + joined.names("val"):
+        assert torch.equal(joined.entry(name).x0(), reference.entry(name).x0())

@@ -302,9 +302,14 @@ def _build_entry(cfg: TrainConfig, clip: ClipRecord, vae, image_encoder, store: 
 
 def build_cache(cfg: TrainConfig, *, device: torch.device, force: bool = False,
                 progress: Callable[[int, int], None] | None = None,
-                say: Callable[[str], None] | None = None) -> TrainCache:
+                say: Callable[[str], None] | None = None,
+                shard: tuple[int, int] | None = None) -> TrainCache | None:
     """Build (or complete) the cache of ``cfg``; ``progress(done, total)`` after every clip, ``say(line)`` for
     the plan and each failure.
+
+    ``shard = (i, n)`` caches only the clips to do whose position in the plan is ``i`` modulo ``n`` (n processes,
+    e.g. one per GPU or several on one GPU, share the work) and returns None without writing the manifest; a
+    final call without ``shard`` finds every clip done and writes it.
 
     Raises:
         StaleItemsError: a cached clip was made with other settings and ``force`` is off (nothing is done).
@@ -331,12 +336,18 @@ def build_cache(cfg: TrainConfig, *, device: torch.device, force: bool = False,
     texts = [DEFAULT_NEGATIVE_PROMPT, ""] + [t for split in clips.values() for c in split for t in c.captions.values()]
     _encode_texts(cfg, store, texts, device)
     report = Report(skipped=[item.name for item in plan.done])
-    if plan.todo:
+    todo = plan.todo
+    if shard is not None:
+        index, count = shard
+        if not 0 <= index < count:
+            raise InputError(f"shard must be i/n with 0 <= i < n, got {index}/{count}")
+        todo = todo[index::count]
+    if todo:
         vae = components.load_vae(cfg.components.vae, device, cfg.components.dtype)
         image_encoder = components.load_image_encoder(cfg.components.image_encoder, device, cfg.components.dtype)
     if progress is not None:
         progress(len(plan.done), len(items))
-    for item in plan.todo:
+    for item in todo:
         try:
             flags = _build_entry(cfg, item.payload, vae, image_encoder, store, entry_path(root, item.name))
             write_record(item.record, {"annotations": flags}, item.key, item.inputs)
@@ -351,6 +362,8 @@ def build_cache(cfg: TrainConfig, *, device: torch.device, force: bool = False,
         name, reason = next(iter(report.failed.items()))
         raise BatchFailedError(f"{len(report.failed)} clip(s) failed to cache; first: {name}: {reason}; re-run the "
                                "same command to retry them")
+    if shard is not None:
+        return None
     flags = {item.name: read_record(item.record)["annotations"] for item in items}
     manifest = {"settings": settings, "component_ids": ids, "text_encoder_id": ids["text_encoder"],
                 "text_keys": {NEGATIVE: store.key(DEFAULT_NEGATIVE_PROMPT), EMPTY: store.key("")},
