@@ -11,13 +11,15 @@ rendered once by ``panoworld.synth`` as ``clip_frames`` frames at ``size`` and c
 ``data/<seed>.npy`` (atomic; an interrupted render redoes only the clip in flight). A sample is a window of
 ``frames`` (4k + 1) consecutive frames of a random clip, a random band of ``crop_height`` rows (a multiple of 8;
 whole rows, so the seam stays inside the model), rolled by a random number of columns and mirrored in longitude
-half the time.
+half the time. A fraction ``image_fraction`` of the steps trains on single frames instead (``image_batch_size`` of
+them; the causal VAE encodes a clip's first frame alone, and a 1-frame step costs a fifth of a 5-frame one).
 
 Loss per sample: mean |x̂ − x| + ``grad_weight`` · mean |∇x̂ − ∇x| (finite differences, wrapped in longitude)
 + ``kl_weight`` · mean KL(q(z | x) ‖ N(0, I)) per latent element; x̂ decodes a posterior sample, x in [-1, 1].
 
-Checkpoints: ``checkpoints/step-NNNNNNN/`` (``model.safetensors``, ``optimizer.pt``, ``state.json``) are written to
-a temporary folder and renamed, then ``latest.json`` is replaced atomically; the two newest are kept. Batches and
+Checkpoints: ``checkpoints/step-NNNNNNN/`` (``model.safetensors``, the AdamW moments as
+``optimizer_exp_avg.safetensors`` / ``optimizer_exp_avg_sq.safetensors`` — each file the size of the fp32 weights,
+11 MB for the small VAE — and ``state.json``) are written to a temporary folder and renamed, then ``latest.json`` is replaced atomically; the two newest are kept. Batches and
 posterior noise come from generators seeded by (seed, step), so a resumed run trains on what an uninterrupted one
 would. Resuming with other settings is refused, except for the fields in :data:`RESUMABLE_FIELDS`.
 """
@@ -61,7 +63,9 @@ TRAIN_SEED_START = 1_000_000
 #: First scene seed of the held-out VAE evaluation clips (seeds 2,000,000 + i).
 HELDOUT_SEED_START = 2_000_000
 #: Settings that may change when a run is resumed (they do not change what a step computes).
-RESUMABLE_FIELDS = ("steps", "checkpoint_every", "log_every", "device", "threads", "keep_checkpoints")
+RESUMABLE_FIELDS = ("steps", "checkpoint_every", "log_every", "device", "threads", "keep_checkpoints",
+                    "render_workers", "time_limit_s")
+_ADAM_BUFFERS = ("exp_avg", "exp_avg_sq")
 
 
 @dataclass
@@ -71,15 +75,17 @@ class VAETrainConfig:
     out_dir: str
     vae: dict = field(default_factory=small_vae_config)
     size: tuple[int, int] = (128, 256)
-    scenes: int = 160
-    clip_frames: int = 17
+    scenes: int = 128
+    clip_frames: int = 9
     data_seed_start: int = TRAIN_SEED_START
     frames: int = 5
     crop_height: int = 64
-    batch_size: int = 2
-    steps: int = 3000
-    lr: float = 6e-4
-    warmup: int = 100
+    batch_size: int = 1
+    image_fraction: float = 0.5
+    image_batch_size: int = 4
+    steps: int = 1200
+    lr: float = 1e-3
+    warmup: int = 50
     min_lr_ratio: float = 0.1
     kl_weight: float = 1e-5
     grad_weight: float = 0.5
@@ -90,6 +96,8 @@ class VAETrainConfig:
     keep_checkpoints: int = 2
     device: str = "cpu"
     threads: int = 0
+    render_workers: int = 1
+    time_limit_s: float = 0.0
 
     def __post_init__(self) -> None:
         self.size = tuple(int(v) for v in self.size)
@@ -104,8 +112,10 @@ class VAETrainConfig:
             raise InputError(f"frames ({self.frames}) cannot exceed clip_frames ({self.clip_frames})")
         if self.crop_height and (self.crop_height % 8 or not 8 <= self.crop_height <= h):
             raise InputError(f"crop_height must be 0 (whole frames) or a multiple of 8 up to {h}, got {self.crop_height}")
-        if self.scenes < 1 or self.batch_size < 1 or self.steps < 0:
-            raise InputError("scenes and batch_size must be at least 1 and steps non-negative")
+        if self.scenes < 1 or self.batch_size < 1 or self.image_batch_size < 1 or self.steps < 0:
+            raise InputError("scenes and batch sizes must be at least 1 and steps non-negative")
+        if not 0.0 <= self.image_fraction <= 1.0:
+            raise InputError(f"image_fraction must be in [0, 1], got {self.image_fraction}")
 
     def to_dict(self) -> dict:
         """JSON-ready settings."""
@@ -124,17 +134,30 @@ class VAETrainConfig:
 
 
 # ---------------------------------------------------------------------------------------------------- data
-def render_synth_clip(seed: int, *, frames: int, size: tuple[int, int], fps: float = 16.0) -> np.ndarray:
-    """(T, 3, H, W) uint8 ERP frames of synth scene ``seed`` (even seeds indoor, odd outdoor)."""
+def render_synth_clip(seed: int, *, frames: int, size: tuple[int, int], fps: float = 16.0,
+                      device: str | torch.device = "cpu") -> np.ndarray:
+    """(T, 3, H, W) uint8 ERP frames of synth scene ``seed`` (even seeds indoor, odd outdoor), rendered on
+    ``device``."""
     from panoworld.synth import ClipRenderer, make_scene
 
     scene = make_scene(seed, kind="indoor" if seed % 2 == 0 else "outdoor")
-    renderer = ClipRenderer(scene, frames=frames, size=size, fps=fps)
+    renderer = ClipRenderer(scene, frames=frames, size=size, fps=fps, device=device)
     out = np.empty((frames, 3, *size), dtype=np.uint8)
     for i in range(frames):
         rgb = renderer.render_frame(i)[0]
-        out[i] = (rgb.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).numpy()
+        out[i] = (rgb.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
     return out
+
+
+def _render_into(job: tuple[int, int, tuple[int, int], str]) -> int:
+    """Process-pool worker: render one clip into its cache file (atomically); returns the seed."""
+    seed, frames, size, path = job
+    torch.set_num_threads(1)
+    clip = render_synth_clip(seed, frames=frames, size=size)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, clip)
+    return seed
 
 
 class SynthClipCache:
@@ -150,34 +173,49 @@ class SynthClipCache:
         return self.root / f"{seed}.npy"
 
     def prepare(self, progress: Callable[[int, int], None] | None = None) -> None:
-        """Render the missing clips (atomically, one file each), then load all of them into memory."""
+        """Render the missing clips (atomically, one file each; ``render_workers`` processes of one thread each),
+        then load all of them into memory."""
         self.root.mkdir(parents=True, exist_ok=True)
-        for n, seed in enumerate(self.seeds):
-            if not self.path(seed).is_file():
-                clip = render_synth_clip(seed, frames=self.cfg.clip_frames, size=self.cfg.size)
-                with atomic_path(self.path(seed)) as tmp:
+        jobs = [(s, self.cfg.clip_frames, self.cfg.size, str(self.path(s))) for s in self.seeds
+                if not self.path(s).is_file()]
+        done = len(self.seeds) - len(jobs)
+        if self.cfg.render_workers > 1 and len(jobs) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(self.cfg.render_workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                for done, _ in enumerate(pool.map(_render_into, jobs), start=done + 1):
+                    if progress is not None:
+                        progress(done, len(self.seeds))
+        else:
+            for done, job in enumerate(jobs, start=done + 1):
+                clip = render_synth_clip(job[0], frames=job[1], size=job[2])
+                with atomic_path(job[3]) as tmp:
                     with open(tmp, "wb") as fh:
                         np.save(fh, clip)
-            if progress is not None:
-                progress(n + 1, len(self.seeds))
+                if progress is not None:
+                    progress(done, len(self.seeds))
         self.clips = [torch.from_numpy(np.load(self.path(s))) for s in self.seeds]
         expected = (self.cfg.clip_frames, 3, *self.cfg.size)
         bad = [s for s, c in zip(self.seeds, self.clips) if tuple(c.shape) != expected]
         if bad:
             raise InputError(f"cached clip {self.path(bad[0])} is not {expected}; delete it to re-render")
 
-    def sample(self, generator: torch.Generator) -> torch.Tensor:
-        """(B, 3, frames, crop_height, W) float32 in [-1, 1]: random windows, bands, rolls and mirrors."""
+    def sample(self, generator: torch.Generator, *, frames: int | None = None,
+               batch_size: int | None = None) -> torch.Tensor:
+        """(B, 3, T, crop_height, W) float32 in [-1, 1] (T = ``frames``, default the config's; B likewise):
+        random windows, bands, rolls and mirrors."""
         cfg = self.cfg
         h, w = cfg.size
         band = cfg.crop_height or h
+        frames = frames or cfg.frames
         out = []
-        for _ in range(cfg.batch_size):
+        for _ in range(batch_size or cfg.batch_size):
             pick = lambda n: int(torch.randint(n, (1,), generator=generator))  # noqa: E731
             clip = self.clips[pick(len(self.clips))]
-            t0 = pick(cfg.clip_frames - cfg.frames + 1)
+            t0 = pick(cfg.clip_frames - frames + 1)
             r0 = 8 * pick((h - band) // 8 + 1)
-            x = clip[t0 : t0 + cfg.frames, :, r0 : r0 + band].float()
+            x = clip[t0 : t0 + frames, :, r0 : r0 + band].float()
             x = torch.roll(x, pick(w), dims=-1)
             if pick(2):
                 x = x.flip(-1)
@@ -186,10 +224,11 @@ class SynthClipCache:
 
 
 def heldout_clips(count: int = 8, *, frames: int = 33, size: tuple[int, int] = (128, 256),
-                  seed_start: int = HELDOUT_SEED_START) -> list[torch.Tensor]:
-    """``count`` held-out synth clips (scene seeds ``seed_start + i``) as (T, 3, H, W) float32 in [0, 1]."""
-    return [torch.from_numpy(render_synth_clip(seed_start + i, frames=frames, size=size)).float() / 255.0
-            for i in range(count)]
+                  seed_start: int = HELDOUT_SEED_START, device: str | torch.device = "cpu") -> list[torch.Tensor]:
+    """``count`` held-out synth clips (scene seeds ``seed_start + i``) as (T, 3, H, W) float32 in [0, 1] on the
+    CPU (rendered on ``device``)."""
+    return [torch.from_numpy(render_synth_clip(seed_start + i, frames=frames, size=size, device=device)).float()
+            / 255.0 for i in range(count)]
 
 
 # ---------------------------------------------------------------------------------------------------- model
@@ -253,8 +292,9 @@ def _save_checkpoint(out_dir: Path, model, optimizer, step: int, cfg: VAETrainCo
     tmp.mkdir()
     save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()},
               str(tmp / "model.safetensors"))
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps({"step": step, "config": cfg.to_dict(), "log": log}, indent=2))
+    adam_steps = _save_optimizer(optimizer, tmp)
+    state = {"step": step, "config": cfg.to_dict(), "log": log, "adam_steps": adam_steps}
+    (tmp / "state.json").write_text(json.dumps(state, indent=2))
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     atomic_write_json(out_dir / "latest.json", {"path": str(final.relative_to(out_dir)), "step": step})
@@ -262,6 +302,29 @@ def _save_checkpoint(out_dir: Path, model, optimizer, step: int, cfg: VAETrainCo
     for old in kept[: -max(1, cfg.keep_checkpoints)]:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def _save_optimizer(optimizer, folder: Path) -> dict[str, float]:
+    """AdamW first and second moments as two safetensors files; returns each parameter's step count."""
+    from safetensors.torch import save_file
+
+    state = optimizer.state_dict()["state"]
+    for name in _ADAM_BUFFERS:
+        save_file({str(i): s[name].contiguous().cpu() for i, s in state.items()},
+                  str(folder / f"optimizer_{name}.safetensors"))
+    return {str(i): float(s["step"]) for i, s in state.items()}
+
+
+def _load_optimizer(optimizer, folder: Path, adam_steps: dict[str, float], device) -> None:
+    from safetensors.torch import load_file
+
+    buffers = {n: load_file(str(folder / f"optimizer_{n}.safetensors"), device=str(device)) for n in _ADAM_BUFFERS}
+    state_dict = optimizer.state_dict()
+    state_dict["state"] = {
+        int(i): {"step": torch.tensor(float(n)), **{name: buffers[name][i] for name in _ADAM_BUFFERS}}
+        for i, n in adam_steps.items()
+    }
+    optimizer.load_state_dict(state_dict)
 
 
 def _check_resumable(saved: dict, cfg: VAETrainConfig) -> None:
@@ -295,6 +358,8 @@ def train_vae(cfg: VAETrainConfig, *, log: Callable[[str], None] = print) -> Pat
     """Train (or resume) the run in ``cfg.out_dir`` up to ``cfg.steps``; returns the final checkpoint folder.
 
     Appends one JSON line per ``log_every`` steps to ``out_dir/log.jsonl`` (step, lr, loss parts, seconds/step).
+    With ``time_limit_s`` > 0 the loop stops at the first step boundary after that many seconds of training and
+    checkpoints there (the run resumes from it later).
     """
     out_dir = Path(cfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -314,17 +379,25 @@ def train_vae(cfg: VAETrainConfig, *, log: Callable[[str], None] = print) -> Pat
 
         ckpt = out_dir / latest["path"]
         model.load_state_dict(load_file(str(ckpt / "model.safetensors"), device=str(cfg.device)), strict=True)
-        optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", map_location=cfg.device, weights_only=True))
+        _load_optimizer(optimizer, ckpt, saved["adam_steps"], cfg.device)
         step = int(latest["step"])
         log(f"resumed from {ckpt} at step {step}")
     final = out_dir / latest["path"] if latest is not None else None
     window: list[dict] = []
-    tick = time.perf_counter()
+    tick = start = time.perf_counter()
     while step < cfg.steps:
+        if cfg.time_limit_s and time.perf_counter() - start > cfg.time_limit_s:
+            final = _save_checkpoint(out_dir, model, optimizer, step, cfg, {"stopped": "time limit"})
+            log(f"time limit reached at step {step}; checkpoint {final}")
+            break
         for group in optimizer.param_groups:
             group["lr"] = _lr(cfg, step)
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-        batch = data.sample(gen).to(cfg.device)
+        if float(torch.rand(1, generator=gen)) < cfg.image_fraction:
+            batch = data.sample(gen, frames=1, batch_size=cfg.image_batch_size)
+        else:
+            batch = data.sample(gen)
+        batch = batch.to(cfg.device)
         noise_gen = torch.Generator(device=cfg.device).manual_seed(cfg.seed * 1_000_003 + step + 7)
         loss, parts = vae_loss(model, batch, cfg, noise_gen)
         optimizer.zero_grad(set_to_none=True)
@@ -343,7 +416,7 @@ def train_vae(cfg: VAETrainConfig, *, log: Callable[[str], None] = print) -> Pat
             log(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()))
             window, tick = [], now
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            final = _save_checkpoint(out_dir, model, optimizer, step, cfg, {"loss": float(loss)})
+            final = _save_checkpoint(out_dir, model, optimizer, step, cfg, {"loss": float(loss.detach())})
     if final is None:
         final = _save_checkpoint(out_dir, model, optimizer, step, cfg, {})
     return final
