@@ -41,11 +41,9 @@ def data_dir(tmp_path_factory):
     return root
 
 
-def _with_data(tmp_path, data_dir):
-    import shutil
-
-    shutil.copytree(data_dir / "data", tmp_path / "data")
-    return tmp_path
+def shared(tmp_path, data_dir, **kw) -> VAETrainConfig:
+    """A tiny config training in ``tmp_path`` on the module's rendered clips."""
+    return tiny_cfg(tmp_path, data_dir=str(data_dir / "data"), **kw)
 
 
 def test_seed_ranges_are_disjoint():
@@ -74,7 +72,7 @@ def test_render_is_uint8_and_deterministic():
 
 
 def test_samples_are_full_width_bands_and_reproducible(tmp_path, data_dir):
-    cache = SynthClipCache(tiny_cfg(_with_data(tmp_path, data_dir), batch_size=3))
+    cache = SynthClipCache(shared(tmp_path, data_dir, batch_size=3))
     cache.prepare()
     a = cache.sample(torch.Generator().manual_seed(1))
     assert a.shape == (3, 3, 5, 8, 32) and a.min() >= -1 and a.max() <= 1
@@ -106,11 +104,11 @@ def test_loss_parts_and_gradients():
 
 
 def test_interrupted_run_resumes_to_the_same_weights(tmp_path, data_dir):
-    straight = tiny_cfg(_with_data(tmp_path / "a", data_dir))
+    straight = shared(tmp_path / "a", data_dir)
     ref = train_vae(straight, log=lambda _: None)
     assert ref.name == "step-0000004"
 
-    resumed = tiny_cfg(_with_data(tmp_path / "b", data_dir))
+    resumed = shared(tmp_path / "b", data_dir)
 
     def crash_after_step_3(line):
         if line.startswith("step 3 "):
@@ -130,7 +128,7 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path, data_dir):
 
 
 def test_resume_refuses_other_settings_but_extends_steps(tmp_path, data_dir):
-    cfg = tiny_cfg(_with_data(tmp_path, data_dir), steps=2)
+    cfg = shared(tmp_path, data_dir, steps=2)
     train_vae(cfg, log=lambda _: None)
     with pytest.raises(InputError, match="lr"):
         train_vae(dataclasses.replace(cfg, lr=1e-2), log=lambda _: None)
@@ -139,7 +137,7 @@ def test_resume_refuses_other_settings_but_extends_steps(tmp_path, data_dir):
 
 
 def test_export_writes_a_loadable_fp16_folder_with_latent_statistics(tmp_path, data_dir):
-    cfg = tiny_cfg(_with_data(tmp_path, data_dir), steps=1)
+    cfg = shared(tmp_path, data_dir, steps=1)
     train_vae(cfg, log=lambda _: None)
     folder = export_vae(cfg, tmp_path / "export" / "vae")
     config = json.loads((folder / "config.json").read_text())
@@ -148,7 +146,6 @@ def test_export_writes_a_loadable_fp16_folder_with_latent_statistics(tmp_path, d
         torch.float16}
     vae = VideoVAE.from_pretrained(folder, dtype=torch.float32)
     assert vae.circular_longitude
-    clips = [c.float() / 255 for c in SynthClipCache(cfg).clips or []] or None
     cache = SynthClipCache(cfg)
     cache.prepare()
     clips = [c.float() / 255 for c in cache.clips]
@@ -158,6 +155,13 @@ def test_export_writes_a_loadable_fp16_folder_with_latent_statistics(tmp_path, d
     assert (flat.std(dim=1) - 1).abs().max() < 0.02
     mean, std = latent_statistics(load_checkpoint_model(tmp_path), clips)
     assert len(mean) == len(std) == 16
+    # a new run can start from the exported weights (e.g. a GPU run continuing the CPU-trained VAE)
+    again = train_vae(shared(tmp_path / "again", data_dir, steps=0, init_from=str(folder)), log=lambda _: None)
+    exported = load_file(str(folder / "diffusion_pytorch_model.safetensors"))
+    started = load_file(str(again / "model.safetensors"))
+    assert all(torch.equal(started[k], exported[k].float()) for k in exported)
+    with pytest.raises(InputError, match="init_from"):
+        train_vae(shared(tmp_path / "bad", data_dir, init_from=str(tmp_path)), log=lambda _: None)
 
 
 class _IdentityVAE:
@@ -176,7 +180,7 @@ def test_evaluate_reports_quality_and_seam():
 
 
 def test_time_limit_checkpoints_and_the_run_resumes(tmp_path, data_dir):
-    cfg = tiny_cfg(_with_data(tmp_path, data_dir), steps=2, time_limit_s=1e-9)
+    cfg = shared(tmp_path, data_dir, steps=2, time_limit_s=1e-9)
     lines = []
     stopped = train_vae(cfg, log=lines.append)
     assert stopped.name == "step-0000000" and any("time limit" in line for line in lines)

@@ -8,7 +8,8 @@ circular longitude padding, on ``panoworld synth`` ERP clips. Library only (a co
 
 Data: scene ``data_seed_start + i`` (i < ``scenes``; even i indoor, odd i outdoor; trajectory from the seed) is
 rendered once by ``panoworld.synth`` as ``clip_frames`` frames at ``size`` and cached as uint8
-``data/<seed>.npy`` (atomic; an interrupted render redoes only the clip in flight). A sample is a window of
+``<data_dir>/<seed>.npy`` (default ``out_dir/data``; atomic, so an interrupted render redoes only the clip in
+flight). A sample is a window of
 ``frames`` (4k + 1) consecutive frames of a random clip, a random band of ``crop_height`` rows (a multiple of 8;
 whole rows, so the seam stays inside the model), rolled by a random number of columns and mirrored in longitude
 half the time. A fraction ``image_fraction`` of the steps trains on single frames instead (``image_batch_size`` of
@@ -64,7 +65,7 @@ TRAIN_SEED_START = 1_000_000
 HELDOUT_SEED_START = 2_000_000
 #: Settings that may change when a run is resumed (they do not change what a step computes).
 RESUMABLE_FIELDS = ("steps", "checkpoint_every", "log_every", "device", "threads", "keep_checkpoints",
-                    "render_workers", "time_limit_s")
+                    "render_workers", "time_limit_s", "data_dir")
 _ADAM_BUFFERS = ("exp_avg", "exp_avg_sq")
 
 
@@ -73,6 +74,8 @@ class VAETrainConfig:
     """Settings of one VAE training run (sizes in pixels, rates per step)."""
 
     out_dir: str
+    data_dir: str = ""
+    init_from: str = ""
     vae: dict = field(default_factory=small_vae_config)
     size: tuple[int, int] = (128, 256)
     scenes: int = 128
@@ -165,7 +168,7 @@ class SynthClipCache:
 
     def __init__(self, cfg: VAETrainConfig) -> None:
         self.cfg = cfg
-        self.root = Path(cfg.out_dir) / "data"
+        self.root = Path(cfg.data_dir) if cfg.data_dir else Path(cfg.out_dir) / "data"
         self.seeds = [cfg.data_seed_start + i for i in range(cfg.scenes)]
         self.clips: list[torch.Tensor] = []
 
@@ -327,6 +330,16 @@ def _load_optimizer(optimizer, folder: Path, adam_steps: dict[str, float], devic
     optimizer.load_state_dict(state_dict)
 
 
+def _exported_weights(folder: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """float32 state dict of an exported VAE folder (``config.json`` + ``diffusion_pytorch_model.safetensors``)."""
+    from safetensors.torch import load_file
+
+    path = Path(folder) / "diffusion_pytorch_model.safetensors"
+    if not path.is_file():
+        raise InputError(f"init_from: no {path.name} in '{folder}' (give an exported VAE folder)")
+    return {k: v.float() for k, v in load_file(str(path)).items()}
+
+
 def _check_resumable(saved: dict, cfg: VAETrainConfig) -> None:
     current = cfg.to_dict()
     changed = sorted(k for k in current if k not in RESUMABLE_FIELDS and saved.get(k) != current[k])
@@ -371,7 +384,11 @@ def train_vae(cfg: VAETrainConfig, *, log: Callable[[str], None] = print) -> Pat
         _check_resumable(saved["config"], cfg)
     data = SynthClipCache(cfg)
     data.prepare(lambda i, n: log(f"data {i}/{n}") if i == n or i % 10 == 0 else None)
-    model = build_model(cfg).to(cfg.device).train()
+    model = build_model(cfg)
+    if cfg.init_from and latest is None:
+        model.load_state_dict(_exported_weights(cfg.init_from), strict=True)
+        log(f"initialised from {cfg.init_from}")
+    model = model.to(cfg.device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
     step = 0
     if latest is not None:
