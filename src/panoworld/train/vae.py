@@ -15,6 +15,10 @@ whole rows, so the seam stays inside the model), rolled by a random number of co
 half the time. A fraction ``image_fraction`` of the steps trains on single frames instead (``image_batch_size`` of
 them; the causal VAE encodes a clip's first frame alone, and a 1-frame step costs a fifth of a 5-frame one).
 
+The posterior's log-variance starts at ``init_logvar`` (bias of the last 16 channels of ``quant_conv``), so the
+decoder sees the encoder's means from the first step instead of unit-variance noise (with a KL weight this small the
+variance would otherwise take hundreds of steps to shrink; meanwhile the decoder only learns the mean image).
+
 Loss per sample: mean |x̂ − x| + ``grad_weight`` · mean |∇x̂ − ∇x| (finite differences, wrapped in longitude)
 + ``kl_weight`` · mean KL(q(z | x) ‖ N(0, I)) per latent element; x̂ decodes a posterior sample, x in [-1, 1].
 
@@ -91,6 +95,7 @@ class VAETrainConfig:
     warmup: int = 50
     min_lr_ratio: float = 0.1
     kl_weight: float = 1e-5
+    init_logvar: float = -8.0
     grad_weight: float = 0.5
     grad_clip: float = 1.0
     seed: int = 0
@@ -236,7 +241,8 @@ def heldout_clips(count: int = 8, *, frames: int = 33, size: tuple[int, int] = (
 
 # ---------------------------------------------------------------------------------------------------- model
 def build_model(cfg: VAETrainConfig):
-    """A freshly initialised ``AutoencoderKLWan`` (seeded by ``cfg.seed``) with circular longitude padding."""
+    """A freshly initialised ``AutoencoderKLWan`` (seeded by ``cfg.seed``; posterior log-variance bias
+    ``init_logvar``) with circular longitude padding."""
     from diffusers import AutoencoderKLWan
 
     from panoworld.models.components.wan_circular import set_circular_longitude
@@ -244,6 +250,8 @@ def build_model(cfg: VAETrainConfig):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         model = AutoencoderKLWan(**cfg.vae)
+    with torch.no_grad():
+        model.quant_conv.bias[model.config.z_dim:] = cfg.init_logvar
     set_circular_longitude(model, True)
     return model
 
@@ -443,7 +451,8 @@ def train_vae(cfg: VAETrainConfig, *, log: Callable[[str], None] = print) -> Pat
 @torch.no_grad()
 def latent_statistics(model, clips: list[torch.Tensor]) -> tuple[list[float], list[float]]:
     """Per-channel mean and std of the posterior means of ``clips`` ((T, 3, H, W) in [0, 1], T = 4k + 1)."""
-    latents = [model.encode((c * 2.0 - 1.0).permute(1, 0, 2, 3)[None]).latent_dist.mode() for c in clips]
+    device = next(model.parameters()).device
+    latents = [model.encode((c.to(device) * 2.0 - 1.0).permute(1, 0, 2, 3)[None]).latent_dist.mode() for c in clips]
     flat = torch.cat([z.transpose(0, 1).reshape(z.shape[1], -1) for z in latents], dim=1).double()
     return flat.mean(dim=1).tolist(), flat.std(dim=1).tolist()
 
@@ -455,7 +464,7 @@ def export_vae(cfg: VAETrainConfig, folder: str | os.PathLike, *, checkpoint: st
     Replaces ``folder`` only once the new one is complete."""
     from panoworld.models.components.vae import CIRCULAR_LONGITUDE_KEY
 
-    model = load_checkpoint_model(checkpoint or cfg.out_dir, cfg)
+    model = load_checkpoint_model(checkpoint or cfg.out_dir, cfg).to(cfg.device)
     data = SynthClipCache(dataclasses.replace(cfg, scenes=min(cfg.scenes, stats_clips)))
     data.prepare()
     mean, std = latent_statistics(model, [c.float() / 255.0 for c in data.clips])
@@ -464,7 +473,7 @@ def export_vae(cfg: VAETrainConfig, folder: str | os.PathLike, *, checkpoint: st
     folder = Path(folder)
     tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    model.to(dtype).save_pretrained(tmp)
+    model.to(device="cpu", dtype=dtype).save_pretrained(tmp)
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(tmp, folder)
     return folder
@@ -480,7 +489,7 @@ def evaluate_vae(vae, clips: list[torch.Tensor]) -> dict[str, float]:
     rows = []
     for clip in clips:
         video = (clip * 2.0 - 1.0).permute(1, 0, 2, 3)[None]
-        recon = ((vae.decode(vae.encode(video))[0].permute(1, 0, 2, 3) + 1.0) * 0.5).clamp(0, 1)
+        recon = ((vae.decode(vae.encode(video))[0].permute(1, 0, 2, 3).float().cpu() + 1.0) * 0.5).clamp(0, 1)
         rows.append({"psnr": float(psnr(recon, clip).mean()), "ssim": float(ssim(recon, clip).mean()),
                      "seam_discontinuity": discontinuity_score(recon),
                      "seam_discontinuity_input": discontinuity_score(clip)})

@@ -60,14 +60,9 @@ def small_vae_config() -> dict:
 
     Widths below 24 channels are slower, not faster, with oneDNN's CPU convolutions; 32/32/64/64 decoded 9 frames
     faster than 16/32/64/64 and 24/48/48/48 on the 2-core CPU (``bench/vae_seam.py`` times the shipped one)."""
-    return dict(
-        base_dim=32,
-        z_dim=16,
-        dim_mult=[1, 1, 2, 2],
-        num_res_blocks=1,
-        attn_scales=[],
-        temperal_downsample=[False, True, True],
-    )
+    from ._tiny import tiny_wan_vae_config
+
+    return tiny_wan_vae_config(base_dim=32, dim_mult=(1, 1, 2, 2))
 
 
 def small_siglip_config():
