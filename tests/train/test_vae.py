@@ -52,6 +52,7 @@ def test_seed_ranges_are_disjoint():
 
 @pytest.mark.parametrize("bad", [dict(frames=4), dict(size=(16, 48)), dict(size=(12, 24)), dict(crop_height=12),
                                  dict(frames=9, clip_frames=5), dict(scenes=0), dict(image_fraction=1.5),
+                                 dict(crop_width=20),
                                  dict(image_batch_size=0)])
 def test_config_validation(tmp_path, bad):
     with pytest.raises(InputError):
@@ -79,6 +80,9 @@ def test_samples_are_full_width_bands_and_reproducible(tmp_path, data_dir):
     torch.testing.assert_close(cache.sample(torch.Generator().manual_seed(1)), a, rtol=0, atol=0)
     assert not torch.equal(cache.sample(torch.Generator().manual_seed(2)), a)
     assert cache.sample(torch.Generator().manual_seed(1), frames=1, batch_size=4).shape == (4, 3, 1, 8, 32)
+    narrow = SynthClipCache(shared(tmp_path, data_dir, crop_width=16))
+    narrow.prepare()
+    assert narrow.sample(torch.Generator().manual_seed(1)).shape == (1, 3, 5, 8, 16)
     # every sample is a band of rows (start at a multiple of 8) of some clip, rolled and possibly mirrored
     clips = [(c.float() / 127.5 - 1).permute(1, 0, 2, 3) for c in cache.clips]
     for x in a:

@@ -10,9 +10,10 @@ Data: scene ``data_seed_start + i`` (i < ``scenes``; even i indoor, odd i outdoo
 rendered once by ``panoworld.synth`` as ``clip_frames`` frames at ``size`` and cached as uint8
 ``<data_dir>/<seed>.npy`` (default ``out_dir/data``; atomic, so an interrupted render redoes only the clip in
 flight). A sample is a window of
-``frames`` (4k + 1) consecutive frames of a random clip, a random band of ``crop_height`` rows (a multiple of 8;
-whole rows, so the seam stays inside the model), rolled by a random number of columns and mirrored in longitude
-half the time. A fraction ``image_fraction`` of the steps trains on single frames instead (``image_batch_size`` of
+``frames`` (4k + 1) consecutive frames of a random clip, rolled by a random number of columns, mirrored in longitude
+half the time, and cut to a random ``crop_height`` × ``crop_width`` window (rows from a multiple of 8; 0 = all rows /
+columns). A crop narrower than the frame wraps its own left and right edges together inside the model (circular
+padding stays on), so the model also learns sharp vertical edges there; a frame the full width has no edge at all. A fraction ``image_fraction`` of the steps trains on single frames instead (``image_batch_size`` of
 them; the causal VAE encodes a clip's first frame alone, and a 1-frame step costs a fifth of a 5-frame one).
 
 The posterior's log-variance starts at ``init_logvar`` (bias of the last 16 channels of ``quant_conv``), so the
@@ -87,6 +88,7 @@ class VAETrainConfig:
     data_seed_start: int = TRAIN_SEED_START
     frames: int = 5
     crop_height: int = 64
+    crop_width: int = 0
     batch_size: int = 1
     image_fraction: float = 0.5
     image_batch_size: int = 4
@@ -118,8 +120,10 @@ class VAETrainConfig:
                 raise InputError(f"{name} must be 4k+1 (1, 5, 9, ...), got {value}")
         if self.frames > self.clip_frames:
             raise InputError(f"frames ({self.frames}) cannot exceed clip_frames ({self.clip_frames})")
-        if self.crop_height and (self.crop_height % 8 or not 8 <= self.crop_height <= h):
-            raise InputError(f"crop_height must be 0 (whole frames) or a multiple of 8 up to {h}, got {self.crop_height}")
+        for name, limit in (("crop_height", h), ("crop_width", w)):
+            crop = getattr(self, name)
+            if crop and (crop % 8 or not 8 <= crop <= limit):
+                raise InputError(f"{name} must be 0 (whole frames) or a multiple of 8 up to {limit}, got {crop}")
         if self.scenes < 1 or self.batch_size < 1 or self.image_batch_size < 1 or self.steps < 0:
             raise InputError("scenes and batch sizes must be at least 1 and steps non-negative")
         if not 0.0 <= self.image_fraction <= 1.0:
@@ -211,11 +215,11 @@ class SynthClipCache:
 
     def sample(self, generator: torch.Generator, *, frames: int | None = None,
                batch_size: int | None = None) -> torch.Tensor:
-        """(B, 3, T, crop_height, W) float32 in [-1, 1] (T = ``frames``, default the config's; B likewise):
-        random windows, bands, rolls and mirrors."""
+        """(B, 3, T, crop_height, crop_width) float32 in [-1, 1] (T = ``frames``, default the config's; B likewise):
+        random windows, rolls, mirrors and crops."""
         cfg = self.cfg
         h, w = cfg.size
-        band = cfg.crop_height or h
+        band, width = cfg.crop_height or h, cfg.crop_width or w
         frames = frames or cfg.frames
         out = []
         for _ in range(batch_size or cfg.batch_size):
@@ -227,6 +231,7 @@ class SynthClipCache:
             x = torch.roll(x, pick(w), dims=-1)
             if pick(2):
                 x = x.flip(-1)
+            x = x[..., :width]
             out.append(x.permute(1, 0, 2, 3))
         return torch.stack(out) / 127.5 - 1.0
 
