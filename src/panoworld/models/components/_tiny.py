@@ -100,12 +100,13 @@ def tiny_siglip_config(*, hidden_size: int = 16, image_size: int = 56, patch_siz
     )
 
 
-def tiny_wan_vae_config() -> dict:
-    """AutoencoderKLWan kwargs with Wan2.1's structure (8× spatial, 4× temporal, 16 channels) and tiny width."""
+def tiny_wan_vae_config(*, base_dim: int = 8, dim_mult: tuple[int, ...] = (1, 2, 2, 2)) -> dict:
+    """AutoencoderKLWan kwargs with Wan2.1's structure (8× spatial, 4× temporal, 16 channels, one residual block per
+    level) at a small width: level widths ``base_dim · dim_mult`` (tiny by default)."""
     return dict(
-        base_dim=8,
+        base_dim=base_dim,
         z_dim=16,
-        dim_mult=[1, 2, 2, 2],
+        dim_mult=list(dim_mult),
         num_res_blocks=1,
         attn_scales=[],
         temperal_downsample=[False, True, True],

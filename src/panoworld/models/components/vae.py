@@ -8,6 +8,11 @@
 The 16 per-channel ``mean_c`` / ``std_c`` are Wan2.1's (:data:`WAN21_LATENTS_MEAN` / :data:`WAN21_LATENTS_STD`);
 a diffusers folder's ``latents_mean`` / ``latents_std`` config values are used when present.
 
+Seam switch ``circular_longitude`` (:mod:`.wan_circular`): every width padding of the encoder and the decoder wraps
+around the ±180° meridian instead of padding zeros, so an ERP video has no left/right edge anywhere in the VAE.
+Off by default (Wan2.1 was trained with zero padding); a folder whose ``config.json`` holds
+``"_panoworld_circular_longitude": true`` (the small model's VAE) loads with it on. Not combinable with tiling.
+
 Weights: a diffusers folder (``config.json`` + weights, or a pipeline folder with ``vae/``), a hub id
 (default ``Wan-AI/Wan2.1-T2V-1.3B-Diffusers``, subfolder ``vae``), or the original single file
 (``Wan2.1_VAE.pth``, or Cosmos-Predict2.5's ``tokenizer.pth``), converted in memory with a strict key mapping.
@@ -25,15 +30,18 @@ from panoworld.hub import hub_load_kwargs, is_hub_id
 
 from ._base import ComponentBase
 from .paths import COMPONENTS
+from .wan_circular import set_circular_longitude
 from .wan_vae_keys import convert_wan_vae_state_dict, unwrap_state_dict
 
-__all__ = ["WAN21_LATENTS_MEAN", "WAN21_LATENTS_STD", "VideoVAE"]
+__all__ = ["CIRCULAR_LONGITUDE_KEY", "WAN21_LATENTS_MEAN", "WAN21_LATENTS_STD", "VideoVAE"]
 
 WAN21_LATENTS_MEAN = (-0.7571, -0.7089, -0.9113, 0.1075, -0.1745, 0.9653, -0.1517, 1.5508,
                       0.4134, -0.0715, 0.5517, -0.3632, -0.1922, -0.9497, 0.2503, -0.2921)
 WAN21_LATENTS_STD = (2.8184, 1.4541, 2.3275, 2.6558, 1.2196, 1.7708, 2.6052, 2.0743,
                      3.2687, 2.1526, 2.8652, 1.5579, 1.6382, 1.1253, 2.8251, 1.9160)
 _ORIGINAL_NAMES = ("Wan2.1_VAE.pth", "tokenizer.pth")
+# Private key (diffusers keeps "_"-prefixed config keys without a warning and writes them back on save).
+CIRCULAR_LONGITUDE_KEY = "_panoworld_circular_longitude"
 
 
 class VideoVAE(ComponentBase):
@@ -44,13 +52,16 @@ class VideoVAE(ComponentBase):
         model: a diffusers ``AutoencoderKLWan``.
         tiling: decode/encode in overlapping spatial tiles (bounds memory for large frames).
         slicing: process batch items one at a time.
+        circular_longitude: wrap the width padding of every convolution (ERP seam-free encode and decode);
+            None takes the model config's ``_panoworld_circular_longitude`` (False when absent).
     """
 
     latent_channels = 16
     temporal_compression = 4
     spatial_compression = 8
 
-    def __init__(self, model, *, tiling: bool = False, slicing: bool = False) -> None:
+    def __init__(self, model, *, tiling: bool = False, slicing: bool = False,
+                 circular_longitude: bool | None = None) -> None:
         self.model = model.eval()
         cfg = model.config
         if int(cfg.z_dim) != self.latent_channels:
@@ -59,13 +70,35 @@ class VideoVAE(ComponentBase):
         std = getattr(cfg, "latents_std", None) or WAN21_LATENTS_STD
         self.latents_mean = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1, 1)
         self.latents_std = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1, 1)
+        if circular_longitude is None:
+            circular_longitude = bool(cfg.get(CIRCULAR_LONGITUDE_KEY, False))
+        self.set_circular_longitude(circular_longitude)
         if tiling:
-            self.model.enable_tiling()
+            self.enable_tiling()
         if slicing:
             self.model.enable_slicing()
 
+    @property
+    def circular_longitude(self) -> bool:
+        """Whether the encoder and decoder wrap their width padding around the ERP seam."""
+        return bool(self.model.config.get(CIRCULAR_LONGITUDE_KEY, False))
+
+    def set_circular_longitude(self, enabled: bool = True) -> "VideoVAE":
+        """Switch seam-wrapped width padding on or off (recorded in the model config, so ``save_pretrained`` keeps
+        it). With it on, rolling a video by 8k columns rolls its latents by k columns (and decoding likewise)."""
+        enabled = bool(enabled)
+        if enabled and getattr(self.model, "use_tiling", False):
+            raise InputError("Wan VAE: circular longitude padding needs whole frames; disable tiling first")
+        set_circular_longitude(self.model, enabled)
+        if enabled or CIRCULAR_LONGITUDE_KEY in self.model.config:
+            self.model.register_to_config(**{CIRCULAR_LONGITUDE_KEY: enabled})
+        return self
+
     def enable_tiling(self, **kwargs) -> "VideoVAE":
-        """Spatial tiling (diffusers ``enable_tiling`` kwargs: tile_sample_min_height/width, strides, in px)."""
+        """Spatial tiling (diffusers ``enable_tiling`` kwargs: tile_sample_min_height/width, strides, in px).
+        Not with ``circular_longitude`` (a tile does not wrap around the sphere)."""
+        if self.circular_longitude:
+            raise InputError("Wan VAE: spatial tiling cannot be combined with circular longitude padding")
         self.model.enable_tiling(**kwargs)
         return self
 
@@ -78,11 +111,13 @@ class VideoVAE(ComponentBase):
     @classmethod
     def from_pretrained(cls, path_or_hub_id: str | os.PathLike, *, device=None, dtype=None,
                         subfolder: str | None = None, local_files_only: bool | None = None,
-                        tiling: bool = False, slicing: bool = False, config: dict | None = None) -> "VideoVAE":
+                        tiling: bool = False, slicing: bool = False, config: dict | None = None,
+                        circular_longitude: bool | None = None) -> "VideoVAE":
         """Load from a diffusers folder / pipeline folder / hub id, or an original ``.pth`` / ``.safetensors``.
 
         ``dtype`` defaults to bfloat16 (what the reference runs). ``config``: ``AutoencoderKLWan`` kwargs for an
-        original single file (default: Wan2.1's, i.e. the diffusers defaults).
+        original single file (default: Wan2.1's, i.e. the diffusers defaults). ``circular_longitude``: the seam
+        switch; None keeps what the folder's config says (off for Wan2.1, on for the small model's VAE).
         """
         dtype = dtype if dtype is not None else torch.bfloat16
         source = str(path_or_hub_id)
@@ -120,7 +155,7 @@ class VideoVAE(ComponentBase):
             )
         if device is not None:
             model = model.to(device=device)
-        return cls(model, tiling=tiling, slicing=slicing)
+        return cls(model, tiling=tiling, slicing=slicing, circular_longitude=circular_longitude)
 
     @staticmethod
     def _load_diffusers(source: str, subfolder: str | None, local_files_only: bool | None, dtype: torch.dtype):
