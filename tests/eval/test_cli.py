@@ -179,7 +179,7 @@ def test_run_skips_default_networks_that_are_not_installed(tmp_path, tiny_split,
                  "--shard", "0/4"]) == 0
     capsys.readouterr()
     assert main(["eval", "run", "--master", str(tiny_split), "--results", str(res), "--methods", "static",
-                 "--frames", "12"]) == 0
+                 "--frames", "9"]) == 0
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "LPIPS" in warnings[0] and "--inception" in warnings[0]
     summary = json.loads((res / "eval_run.json").read_text())
