@@ -21,6 +21,19 @@ __all__ = ["pair_times", "expected_names", "geometry_metrics", "family_of"]
 TRACK_NAMES = ("tracks/aj", "tracks/oa", "tracks/delta_avg")
 CAMERA_NAMES = ("camera/ate", "camera/rpe_trans", "camera/rpe_rot")
 WARP_NAMES = ("temporal/warp_error", "temporal/warp_error_gap")
+#: Why a computed value is NaN, by metric name.
+REASONS = {
+    "temporal/warp_error": "no track is visible in two consecutive annotation frames",
+    "temporal/warp_error_gap": "no track is visible in two consecutive annotation frames (prediction or GT)",
+    "tracks/err3d_sim3": "fewer than 4 GT-visible track points with finite 3-D positions on both sides",
+    "consistency/rigidity_m": "fewer than 2 static tracks visible at the first frame with 3-D positions",
+    "consistency/rigidity_m_gap": "fewer than 2 static tracks visible at the first frame with 3-D positions "
+                                  "(prediction or GT)",
+    "consistency/depth_temporal_cv": "no pixel has valid depth in every frame",
+    "consistency/depth_temporal_cv_gap": "no pixel has valid depth in every frame (prediction or GT)",
+    **{f"depth/{m}/{tag}": "fewer than 16 valid depth pixels" for m in ("abs_rel", "delta1")
+       for tag in ("raw", "sky_masked", "texture_weighted", "pole")},
+}
 
 
 def family_of(name: str) -> str:
@@ -127,6 +140,7 @@ def geometry_metrics(gt: Annotations, pred: Annotations, cfg: AlignConfig, *, gt
         }
 
     out.update(ConsistencyMetrics().update(side(pred, idx, pd), side(gt, keep, gd)))
+    why.update({name: reason for name, reason in REASONS.items() if name in out and not np.isfinite(out[name])})
     why.setdefault("consistency", "the prediction's annotations lack what this metric needs")
     for family in ("depth", "tracks", "camera", "warp"):
         why.setdefault(family, "not computable for this clip (too few valid pixels, points or poses)")
