@@ -43,7 +43,8 @@ def track_erp(
         query_region: ``"erp"`` places the grid on the ERP itself (no duplicated points);
             ``"padded"`` spreads it over the padded frame as the reference does (duplicates are merged).
         queries: (N, 2) frame-0 ERP pixel positions to track instead of the grid (e.g. a GT's query points).
-        merge: link track pieces that continue each other across the seam (see :func:`merge_seam_tracks`).
+        merge: (padded queries) link the copies of one point and the pieces that continue each other across the
+            seam (see :func:`merge_seam_tracks`); ERP queries are each one point already (one track per query).
         handover: (ERP queries) a point that moves more than half the padding past the +-180-degree seam is
             re-queried at its copy on the other side of the padded frame and followed from there
             (:func:`_hand_over`), so it is wrapped instead of lost when it would leave the padded frame.
@@ -87,7 +88,7 @@ def track_erp(
     inside = (x >= -0.5) & (x <= wp - 0.5)
     soft = torch.where(inside, soft, torch.zeros_like(soft))
     padded_tracks = torch.stack([x, y.clamp(-0.5, height - 0.5)], dim=-1)
-    if merge:
+    if merge and region == "padded":
         tracks, soft, _ = merge_seam_tracks(padded_tracks, soft, width, pad)
         return tracks, soft
     return padded_to_erp(padded_tracks, pad, width), soft

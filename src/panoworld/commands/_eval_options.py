@@ -23,9 +23,10 @@ DEVICE = typer.Option("cpu", "--device", help="Torch device, e.g. cpu or cuda.")
 RUNNER_CONFIG = typer.Option(None, "--runner-config", exists=True, dir_okay=False, help="TOML (or .json) with one "
                              "table per method, e.g. [argus] with its command template, or [panoworld] with weights "
                              "= MODEL_FOLDER (docs/eval.md).")
-MODEL = typer.Option(None, "--model", exists=True, help="PanoWorld model folder (model_index.json) or weights root "
-                     "for the panoworld method (overrides [panoworld] weights; default: the full weights under "
-                     "$PANOWORLD_WEIGHTS, else the small model shipped with the package).")
+MODEL = typer.Option(None, "--model", help="PanoWorld model folder (model_index.json) or weights root for the "
+                     "panoworld method, or tiny-random (random output, for smoke tests) (overrides [panoworld] "
+                     "weights; default: the full weights under $PANOWORLD_WEIGHTS, else the small model shipped with "
+                     "the package).")
 SEED = typer.Option(0, "--seed", help="Seed passed to every method.")
 OUT = typer.Option(None, "--out", callback=output_file, help="Long CSV to write (default "
                    "<results>/results_long.csv).")

@@ -26,7 +26,7 @@ def methods() -> None:
 @app.command()
 def infer(master: Path = o.MASTER, results: Path = o.RESULTS, methods: str = o.METHODS, splits: str = o.SPLITS,
           shard: str = o.SHARD, device: str = o.DEVICE, force: bool = o.FORCE, runner_config: Path = o.RUNNER_CONFIG,
-          model: Path = o.MODEL, seed: int = o.SEED) -> None:
+          model: str = o.MODEL, seed: int = o.SEED) -> None:
     """Produce each method's video for every clip (finished clips are skipped; failures get failed.json)."""
     from panoworld.eval.runners import check_method_ids
 
@@ -37,7 +37,7 @@ def infer(master: Path = o.MASTER, results: Path = o.RESULTS, methods: str = o.M
 
     config = read_runner_config(runner_config)
     if model is not None:
-        config["panoworld"] = {**config.get("panoworld", {}), "weights": str(model)}
+        config["panoworld"] = {**config.get("panoworld", {}), "weights": model}
     clips = take_shard(read_master(master, splits=parse_list(splits)), *shard_index)
     with progress_bar("generating", len(clips) * len(names)) as advance:
         report = infer_methods(clips, results, names, runner_config=config, seed=seed, device=device, force=force,

@@ -85,7 +85,9 @@ def _digest(array) -> str:
 class Estimator:
     """Annotates methods' clock videos (see the module docstring); the networks load on first use."""
 
-    def __init__(self, settings: EstimateSettings, device: str = "cpu"):
+    def __init__(self, settings: EstimateSettings, device: str = "cpu", *, networks: tuple | None = None):
+        """``networks``: (DAP model, CoTracker3 model) on ``device`` to use instead of loading weights (benchmarks
+        with full-size random networks); the settings key then records only their configurations."""
         from panoworld.annotate.checkpoints import weights_path
         from panoworld.annotate.models import COTRACKER_FILE, COTRACKER_SOURCE, DAP_FILE, DAP_SOURCE
         from panoworld.pipelines.record import fingerprint
@@ -93,9 +95,11 @@ class Estimator:
         self.settings = settings.validate()
         self.device = device
         self.unavailable = ""
-        self._models = None
+        self._models = networks
         weights: dict = {"tiny_random": True}
-        if settings.mode != "none" and not settings.tiny_random:
+        if networks is not None:
+            weights = {"given": [net.config.to_dict() for net in networks]}
+        elif settings.mode != "none" and not settings.tiny_random:
             wanted = {"dap": (settings.dap_weights, DAP_FILE, DAP_SOURCE, "--dap-weights"),
                       "cotracker": (settings.cotracker_weights, COTRACKER_FILE, COTRACKER_SOURCE,
                                     "--cotracker-weights")}

@@ -55,8 +55,8 @@ def texture_weights(frames: torch.Tensor) -> torch.Tensor:
 #: Alignments of the prediction to the GT (one per clip and variant), by suffix; see :func:`fit_alignment`.
 ALIGNMENTS = ("median", "scale", "scale_shift")
 #: Largest number of pixels a robust fit looks at (a regular subsample; the choice is checked on every pixel).
-FIT_PIXELS = 1 << 20
-IRLS_STEPS = 40
+FIT_PIXELS = 1 << 18
+IRLS_STEPS = 30
 
 
 def align_scale(pred: torch.Tensor, gt: torch.Tensor, weight: torch.Tensor, mode: str) -> torch.Tensor:
@@ -81,17 +81,19 @@ def _weighted_median(values: torch.Tensor, weights: torch.Tensor) -> torch.Tenso
 
 
 def _l1_affine(p: torch.Tensor, g: torch.Tensor, a: torch.Tensor, s0, steps: int = IRLS_STEPS):
-    """(s, t) approximately minimising sum a |s p + t - g| (iteratively reweighted least squares from (s0, 0))."""
-    s, t = torch.as_tensor(s0, dtype=p.dtype, device=p.device), torch.zeros((), dtype=p.dtype, device=p.device)
+    """(s, t) approximately minimising sum a |s p + t - g| (iteratively reweighted least squares from (s0, 0);
+    a degenerate step keeps the previous solution; no host synchronisation inside the loop)."""
+    s = torch.as_tensor(s0, dtype=p.dtype, device=p.device)
+    t = torch.zeros((), dtype=p.dtype, device=p.device)
     floor = 1e-6 * g.abs().mean().clamp_min(EPS)
     for _ in range(steps):
         b = a / (s * p + t - g).abs().clamp_min(floor)
-        sb, sp, sg = b.sum(), (b * p).sum(), (b * g).sum()
-        det = sb * (b * p * p).sum() - sp * sp
-        if not torch.isfinite(det) or det.abs() <= 1e-12 * sb * (b * p * p).sum():
-            break
-        s = (sb * (b * p * g).sum() - sp * sg) / det
-        t = (sg - s * sp) / sb
+        sb, sp, sg, spp = b.sum(), (b * p).sum(), (b * g).sum(), (b * p * p).sum()
+        det = sb * spp - sp * sp
+        ok = torch.isfinite(det) & (det.abs() > 1e-12 * sb * spp)
+        s_new = (sb * (b * p * g).sum() - sp * sg) / det
+        t_new = (sg - s_new * sp) / sb
+        s, t = torch.where(ok, s_new, s), torch.where(ok, t_new, t)
     return s, t
 
 
