@@ -103,11 +103,11 @@ def warp_error(video: torch.Tensor, tracks: torch.Tensor, visible: torch.Tensor,
     from panoworld.annotate.lifting import sample_erp
 
     h, w = video.shape[-2:]
-    xy = torch.as_tensor(tracks, dtype=torch.float64)
-    vis = torch.as_tensor(visible, dtype=torch.bool)
+    xy = torch.as_tensor(tracks, dtype=torch.float64).to(video.device)
+    vis = torch.as_tensor(visible, dtype=torch.bool).to(video.device)
     if xy.shape[1] < 2:
         return float("nan")
-    scale = torch.tensor([w / size[1], h / size[0]], dtype=torch.float64)
+    scale = torch.tensor([w / size[1], h / size[0]], dtype=torch.float64, device=video.device)
     at = (xy + 0.5) * scale - 0.5  # pixel centres at integers in both sizes
     frames = video[list(clock_index)].double()
     colour = torch.stack([sample_erp(frames[:, c], at) for c in range(frames.shape[1])], -1)  # (N, K, 3)
