@@ -7,8 +7,15 @@ from types import SimpleNamespace
 import torch
 
 from panoworld.annotate.tracking import track_erp
-from panoworld.sphere import (direction_to_lonlat, lonlat_to_direction, lonlat_to_pixel, pixel_to_lonlat,
-                              query_grid, rotation_matrix, wrap_dx)
+from panoworld.sphere import (
+    direction_to_lonlat,
+    lonlat_to_direction,
+    lonlat_to_pixel,
+    pixel_to_lonlat,
+    query_grid,
+    rotation_matrix,
+    wrap_dx,
+)
 
 H, W, T = 32, 64, 11
 

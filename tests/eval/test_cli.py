@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 
@@ -11,13 +10,8 @@ import pytest
 from panoworld.cli import main
 from panoworld.eval.report import FAMILIES
 
-NO_NETS = ["--lpips", "none", "--clip", "none", "--inception", "none", "--video-model", "none",
-           "--autoencoder", "none"]
-
-
-def _rows(path):
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+from .conftest import NO_NETS
+from .conftest import csv_rows as _rows
 
 
 @pytest.fixture(scope="module")

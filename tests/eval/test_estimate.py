@@ -3,7 +3,6 @@ re-run rules are real, the geometry is meaningless), or writes NaN geometry with
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 
@@ -19,15 +18,11 @@ from panoworld.formats.annotations import read_annotations
 from panoworld.formats.testset import read_master
 from panoworld.io import read_video, write_video
 
+from .conftest import NO_NETS as NO_NET_FLAGS
+from .conftest import csv_rows as _rows
+
 NO_NETS = {name: "none" for name in ("lpips", "clip", "inception", "video", "autoencoder")}
-NO_NET_FLAGS = ["--lpips", "none", "--clip", "none", "--inception", "none", "--video-model", "none",
-                "--autoencoder", "none"]
 CFG = ScoreConfig(align=AlignConfig(n_frames=9, fps=16.0), min_bucket=2)
-
-
-def _rows(path):
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from panoworld.eval.metrics import (TemporalMetrics, discontinuity_score, end_continuity, flicker_index,
-                                    motion_amount, true_median, warp_error)
+from panoworld.eval.metrics import (
+    TemporalMetrics,
+    discontinuity_score,
+    end_continuity,
+    flicker_index,
+    motion_amount,
+    true_median,
+    warp_error,
+)
 from panoworld.sphere import query_grid
 from tests.conftest import textured_erp
 

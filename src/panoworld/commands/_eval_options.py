@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 import typer
 
 from ._options import output_dir, output_file
@@ -68,5 +66,3 @@ REPORT_OUT = typer.Option(..., "--out", callback=output_dir, help="Folder for su
 REPORT_METHODS = typer.Option(None, "--methods", help="Comma-separated methods and their order (default: all, the "
                               "compared methods first, then oracle / static / fov-only / degradations).")
 CHARTS = typer.Option(True, "--charts/--no-charts", help="Draw the chart PNGs (Pillow).")
-
-

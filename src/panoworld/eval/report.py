@@ -2,8 +2,8 @@
 
 Writes into one folder (``panoworld.formats.results.ReportLayout``): a summary CSV per grouping (overall, by
 split, by scene, by motion; every metric), a ranking CSV (rank of each method per metric family), a Markdown and a
-LaTeX report (headline metrics), and one chart PNG per metric family (a panel per headline metric). Per-clip rows are averaged per group; distributional rows are
-taken from their own bucket (never averaged with other buckets).
+LaTeX report (headline metrics), and one chart PNG per metric family (a panel per headline metric). Per-clip rows
+are averaged per group; distributional rows are taken from their own bucket (never averaged with other buckets).
 """
 
 from __future__ import annotations

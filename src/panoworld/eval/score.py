@@ -155,7 +155,8 @@ class Scorer:
         seconds = record.seconds if record is not None else None
         if seconds is not None:  # cost next to quality: the method's own generation time for this clip
             values["cost/seconds"] = float(seconds)
-        rows = [self._row(method, clip, name, value, note=notes.get(name, "")) for name, value in sorted(values.items())]
+        rows = [self._row(method, clip, name, value, note=notes.get(name, ""))
+                for name, value in sorted(values.items())]
         _write_rows(self.score_path(method, clip), rows)
         return rows
 

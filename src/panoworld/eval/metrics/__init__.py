@@ -10,8 +10,15 @@ from .camera import CameraMetrics, ate, rpe, sim3_residuals
 from .consistency import ConsistencyMetrics, depth_temporal_cv, rigidity, track_lifetime
 from .depth import ALIGNMENTS, DepthMetrics, abs_rel, align_scale, delta1, fit_alignment, sky_mask, texture_weights
 from .distributional import MIN_BUCKET_CLIPS, FeatureCache, bucket_frechet, fit_gaussian, frechet_distance
-from .panorama import (SeamMetrics, cube_face_groups, discontinuity_score, end_continuity, seam_crop, seam_flicker,
-                       true_median)
+from .panorama import (
+                       SeamMetrics,
+                       cube_face_groups,
+                       discontinuity_score,
+                       end_continuity,
+                       seam_crop,
+                       seam_flicker,
+                       true_median,
+)
 from .temporal import TemporalMetrics, distinct_frames, flicker_index, motion_amount, warp_error
 from .tracks import THRESHOLDS_PX, TrackMetrics, angular_error_px, tapvid_metrics, track3d_error
 from .visual import VisualMetrics, clip_scores, pole_mask, psnr, ssim, yaw_views

@@ -17,8 +17,8 @@ from panoworld.sphere import solid_angle_weights
 from ._base import Metric, MetricInfo, register_info
 from .visual import pole_mask
 
-__all__ = ["MIN_VALID", "ALIGNMENTS", "sky_mask", "texture_weights", "align_scale", "fit_alignment", "abs_rel", "delta1",
-           "DepthMetrics"]
+__all__ = ["MIN_VALID", "ALIGNMENTS", "sky_mask", "texture_weights", "align_scale", "fit_alignment", "abs_rel",
+           "delta1", "DepthMetrics"]
 
 #: Fewer valid pixels than this in a clip -> NaN.
 MIN_VALID = 16
