@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from panoworld.errors import InputError, MissingComponentError
+from panoworld.errors import InputError
 from panoworld.formats.annotations import Annotations, is_complete, read_annotations
 from panoworld.formats.job_record import read_record, settings_key, source_fingerprint
 from panoworld.sphere import lonlat_to_pixel, pixel_to_lonlat, query_grid, resize_erp
@@ -88,34 +88,23 @@ class Estimator:
     def __init__(self, settings: EstimateSettings, device: str = "cpu", *, networks: tuple | None = None):
         """``networks``: (DAP model, CoTracker3 model) on ``device`` to use instead of loading weights (benchmarks
         with full-size random networks); the settings key then records only their configurations."""
-        from panoworld.annotate.checkpoints import weights_path
-        from panoworld.annotate.models import COTRACKER_FILE, COTRACKER_SOURCE, DAP_FILE, DAP_SOURCE
-        from panoworld.pipelines.record import fingerprint
+        from panoworld.annotate.models import weight_fingerprints
 
         self.settings = settings.validate()
         self.device = device
-        self.unavailable = ""
+        self.unavailable = self.install_hint = ""
         self._models = networks
         weights: dict = {"tiny_random": True}
         if networks is not None:
             weights = {"given": [net.config.to_dict() for net in networks]}
-        elif settings.mode != "none" and not settings.tiny_random:
-            wanted = {"dap": (settings.dap_weights, DAP_FILE, DAP_SOURCE, "--dap-weights"),
-                      "cotracker": (settings.cotracker_weights, COTRACKER_FILE, COTRACKER_SOURCE,
-                                    "--cotracker-weights")}
-            weights, missing = {}, []
-            for name, (explicit, relative, source, flag) in wanted.items():
-                try:
-                    path = weights_path(explicit, relative, source=source)
-                except MissingComponentError:
-                    if explicit is not None:
-                        raise
-                    missing.append(f"{relative} from {source} (or {flag})")
-                    continue
-                weights[name] = {k: v for k, v in fingerprint(str(path)).items() if k not in ("source", "mtime")}
+        elif settings.mode != "none":
+            weights, missing = weight_fingerprints(settings.dap_weights, settings.cotracker_weights,
+                                                   tiny_random=settings.tiny_random, required=False)
             if missing:
-                self.unavailable = ("the annotation networks are not installed: " + "; ".join(missing) +
-                                    " under $PANOWORLD_WEIGHTS")
+                self.unavailable = ("the annotation networks are not installed ("
+                                    + ", ".join(f"$PANOWORLD_WEIGHTS/{file}" for file, _, _ in missing) + ")")
+                self.install_hint = ("; ".join(f"{file} from {source} (or {flag})" for file, source, flag in missing)
+                                     + ": see docs/annotate.md")
         fields = ("grid", "frames", "pad", "iters")
         self.key = settings_key({"weights": weights, **{f: getattr(settings, f) for f in fields}})
 
@@ -128,9 +117,11 @@ class Estimator:
         return self.settings.mode == "all" or (self.settings.mode == "missing" and not has_own)
 
     def why_not(self, has_own: bool) -> str:
-        """The reason a method without usable annotations has NaN geometry."""
+        """The reason a method has NaN geometry (``has_own``: it brought annotations, unused with --annotate all)."""
         if self.settings.mode == "none":
             return "the method brings no annotations and --annotate none was given"
+        if has_own:
+            return f"--annotate all and {self.unavailable}"
         return f"the method brings no annotations and {self.unavailable}"
 
     def _networks(self):

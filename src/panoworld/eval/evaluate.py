@@ -124,7 +124,15 @@ def evaluate(results: Path, methods: list[str], clips: list[TestClip], all_clips
     scorer = Scorer(results, backbones, cfg, estimator)
     layout = scorer.layout
     key = settings_key(score_settings(cfg, used, caption_style, estimator.key, estimator.settings.mode))
-    items = [Item(f"{m}/{c.dirname}", layout.score_record(m, c.dirname), key, (m, c),
+    plain = settings_key(score_settings(cfg, used, caption_style, None, estimator.settings.mode))
+
+    def item_key(method: str, clip: TestClip) -> str:
+        """The annotators are part of the settings of the clips they annotate only."""
+        needs = has_annotations(clip.annotation_dir) and estimator.enabled and estimator.wanted(
+            has_annotations(layout.clip_dir(method, clip.dirname)))
+        return key if needs else plain
+
+    items = [Item(f"{m}/{c.dirname}", layout.score_record(m, c.dirname), item_key(m, c), (m, c),
                   inputs=settings_key(_inputs(layout, m, c)))
              for m in methods for c in clips if scorer.has_result(m, c)]
     plan = plan_items(items, force=force, complete=lambda item, _: scorer.score_path(*item.payload).is_file())
@@ -133,8 +141,8 @@ def evaluate(results: Path, methods: list[str], clips: list[TestClip], all_clips
     to_annotate = sorted({m for m, c in todo if has_annotations(c.annotation_dir)
                           and estimator.wanted(has_annotations(layout.clip_dir(m, c.dirname)))})
     if estimator.enabled and estimator.unavailable and to_annotate:
-        say(f"warning: the geometry rows of {', '.join(to_annotate)} are NaN: {estimator.unavailable}; install "
-            "them (docs/annotate.md) or pass --dap-weights / --cotracker-weights")
+        say(f"warning: the geometry rows of {', '.join(to_annotate)} are NaN: {estimator.unavailable}; get "
+            f"{estimator.install_hint}")
     short = _warn_short(scorer, todo, say)
     by_pair = {item.payload: item for item in plan.todo}
 
