@@ -1,20 +1,24 @@
-"""Benchmark: scoring synthetic clips with `panoworld.eval` (per-clip metrics, features, Fréchet buckets).
+"""Benchmark (P6): score a 150-clip test set with every metric, including the annotation of the generated videos.
 
-Writes N exact synthetic clips at GT size (a textured world turning right by one pixel column per frame, with
-metric depth, 2-D/3-D tracks, visibility and poses in the reference layout), runs the ``oracle`` and ``static``
-methods, and times ``Scorer.score_all`` + ``Scorer.distributional`` per method:
-  * ``--device cpu``: non-learned metrics only (PSNR/SSIM on ERP, views, poles; seam; depth; tracks; camera;
-    consistency), a few clips, extrapolated linearly to 150 clips;
-  * ``--device cuda``: every metric with full-size backbones in random weights (LPIPS-AlexNet, CLIP ViT-B/32,
-    FID Inception-v3, VideoMAE-Base 16x224, SD-VAE-sized AutoencoderKL if diffusers is installed), extrapolated to
-    150 clips. The GT clips are short (``--frames``, default 20) so that writing them is quick; the metrics still run
-    on the full 80-frame evaluation clock (a short clip repeats its last frame), so only video decoding is cheaper
-    than with real 93-130-frame clips.
-The comparison measured in the same run: our eigenvalue Fréchet distance vs the reference's
-``scipy.linalg.sqrtm`` on 2048-d features.
+Writes a synthetic test set (``--distinct`` different 5-s clips, GT 20 frames at 4 fps, 512x1024, exact metric
+depth, 30x30 tracks, visibility, 3-D tracks and poses; the other clips are hard links to these files) and a stand-in
+generated method (``generated``: a 93-frame 16-fps 512x1024 video per clip and no annotations, like every
+generator), then times ``panoworld.eval`` scoring of ``generated`` over every clip with cold caches, exactly as
+``panoworld eval run`` does it: per clip the evaluation clock (80 frames @ 16 fps, decoded in a prefetch thread),
+PSNR / SSIM / LPIPS on the ERP, 4 views and the poles, CLIP-T, the seam and temporal metrics, the features of
+FVD / FID / OmniFID / fd_vae for the prediction and the GT, the annotation of the generated video
+(``panoworld.annotate``: DAP depth + CoTracker3 tracks on the clock frames at the GT's 20 annotation times, queried
+at the GT's 900 points, lifting, camera motion, static flags; written to its cache folder), and the depth / track /
+camera / consistency / warping metrics; then the Fréchet rows of every bucket. Networks are full size with random
+weights (timing does not depend on the weight values): LPIPS-AlexNet, CLIP ViT-B/32, FID Inception-v3,
+VideoMAE-Base, SD-VAE-sized AutoencoderKL (when diffusers is installed), DAP ViT-L/16 + DPT heads, CoTracker3.
 
-    python bench/eval.py --device cuda --workdir /tmp/evalbench --out-md bench_eval.md
-    python bench/eval.py --device cpu --clips 2 --frames 8          # CPU, small
+Scoring stops taking new clips once ``--budget-s`` seconds are spent; clips left are extrapolated from the
+measured seconds per clip and the output says so. The comparison measured in the same run: our eigenvalue
+Fréchet distance vs the reference's ``scipy.linalg.sqrtm``.
+
+    python bench/eval.py --device cuda --workdir /tmp/evalbench --out-md bench_eval.md   # one H100/H200, < 7 min
+    python bench/eval.py --device cpu --clips 3 --height 64 --grid 8   # CPU smoke test (tiny networks)
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
+import shutil
 import time
 from pathlib import Path
 
@@ -31,14 +37,19 @@ from _common import append_markdown, is_cuda, machine_name, sync  # bench/ (and 
 
 from panoworld.eval.align import AlignConfig
 from panoworld.eval.backbones import Backbones
+from panoworld.eval.estimate import EstimateSettings, Estimator
 from panoworld.eval.metrics import fit_gaussian, frechet_distance
-from panoworld.eval.runners import RunRequest, get_method, run_method
 from panoworld.eval.score import ScoreConfig, Scorer
 from panoworld.formats.annotations import AnnotationWriter, is_complete
-from panoworld.formats.results import ResultsLayout, method_run_complete, result_dir
+from panoworld.formats.results import ResultsLayout
+from panoworld.formats.run_records import MethodRunRecord, write_method_run
 from panoworld.formats.testset import TestSetLayout, make_clip_id, read_master, write_master
 from panoworld.io import write_video
-from panoworld.sphere import erp_directions, lonlat_to_direction, pixel_to_lonlat, rotation_matrix
+from panoworld.sphere import erp_directions, lonlat_to_direction, pixel_to_lonlat, query_grid, rotation_matrix
+
+GT_FRAMES, GT_FPS = 20, 4.0
+GEN_FRAMES, GEN_FPS = 93, 16.0
+METHOD = "generated"
 
 
 def world(h: int, w: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,46 +62,85 @@ def world(h: int, w: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack([r, g, b]).clamp(0, 1), depth
 
 
-def write_split(root: Path, n_clips: int, n_frames: int, h: int, grid: int = 30) -> Path:
-    """The bench's synthetic split (master.csv + videos + annotations); existing clips are kept."""
-    w, rows = 2 * h, []
-    layout = TestSetLayout(root)
+def _write_gt_clip(layout: TestSetLayout, name: str, h: int, seed: int, grid: int) -> None:
+    """One GT clip: a textured world turning right by one column per frame, with exact annotations."""
+    w = 2 * h
+    tex, d0 = world(h, w, seed)
+    write_video(layout.path(layout.video(name)), torch.stack([torch.roll(tex, -t, dims=-1) for t in range(GT_FRAMES)]),
+                GT_FPS)
+    q = query_grid(h, w, grid, dtype=torch.float64)
+    x0, y0 = q[:, 0].numpy(), q[:, 1].numpy()
+    rays = lonlat_to_direction(pixel_to_lonlat(q[:, 0], q[:, 1], h, w))
+    rng = d0[q[:, 1].round().long(), q[:, 0].round().long()].double()[:, None]
+    c2w = np.tile(np.eye(4), (GT_FRAMES, 1, 1))
+    for t in range(GT_FRAMES):
+        c2w[t, :3, :3] = rotation_matrix(yaw=360.0 * t / w, dtype=torch.float64).numpy()
+    rot = c2w[:, :3, :3].transpose(0, 2, 1)  # frame-0 camera -> frame-t camera: P_t = R P_0 (+ 0)
+    with AnnotationWriter(layout.path(layout.annotations("bench", name))) as writer:
+        for t in range(GT_FRAMES):
+            writer.depth(t, torch.roll(d0, -t, dims=-1).numpy())
+        writer.put(tracks_2d=np.stack([np.stack([(x0 - t) % w for t in range(GT_FRAMES)], 1),
+                                       np.repeat(y0[:, None], GT_FRAMES, 1)], -1),
+                   visibility=np.ones((len(x0), GT_FRAMES)), query_points=q.numpy(),
+                   tracks_3d=np.repeat((rays * rng).numpy()[:, None], GT_FRAMES, 1),
+                   tracks_3d_raw=np.repeat((rays * rng).numpy()[:, None], GT_FRAMES, 1),
+                   track_is_static=np.ones(len(x0)), sky_mask=np.zeros((GT_FRAMES, h, w), bool),
+                   camera_poses=np.concatenate([rot.reshape(-1, 9), np.zeros((GT_FRAMES, 3))], 1),
+                   camera_c2w=c2w, frame_indices=np.arange(GT_FRAMES))
+        writer.commit({"video_resolution": [w, h], "n_frames": GT_FRAMES, "n_tracks": len(x0),
+                       "frame_times_s": [t / GT_FPS for t in range(GT_FRAMES)]})
+
+
+def _link(src: Path, dst: Path) -> None:
+    """Hard-link a file or every file of a folder (copy where links are not possible)."""
+    if src.is_dir():
+        for f in src.rglob("*"):
+            if f.is_file():
+                _link(f, dst / f.relative_to(src))
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if not dst.exists():
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copyfile(src, dst)
+
+
+def write_split(root: Path, n_clips: int, distinct: int, h: int, grid: int = 30) -> Path:
+    """The bench's test set (master.csv + videos + annotations); clip i shares the files of clip i % distinct."""
+    layout, rows = TestSetLayout(root), []
     for i in range(n_clips):
-        name = f"clip{i:03d}"
+        name, base = f"clip{i:03d}", f"clip{i % distinct:03d}"
         ann = layout.path(layout.annotations("bench", name))
-        video = layout.path(layout.video(name))
-        if not is_complete(ann) or not video.is_file():
-            tex, d0 = world(h, w, i)
-            write_video(video, torch.stack([torch.roll(tex, -t, dims=-1) for t in range(n_frames)]), 16)
-            xs0 = (np.arange(grid) + 0.5) * w / grid
-            ys0 = (np.arange(grid) + 0.5) * h / grid
-            gx, gy = np.meshgrid(xs0, ys0)
-            x0, y0 = gx.ravel(), gy.ravel()
-            ll = pixel_to_lonlat(torch.from_numpy(x0), torch.from_numpy(y0), h, w)
-            dd = d0[torch.from_numpy(y0).long(), torch.from_numpy(x0).long()].double()[:, None]
-            c2w = np.tile(np.eye(4), (n_frames, 1, 1))
-            for t in range(n_frames):
-                c2w[t, :3, :3] = rotation_matrix(yaw=360.0 * t / w, dtype=torch.float64).numpy()
-                c2w[t, :3, 3] = [0.05 * t, 0.0, 0.01 * t * t]
-            rot = c2w[:, :3, :3].transpose(0, 2, 1)  # frame-0 camera -> frame-t camera: P_t = R P_0 + t
-            with AnnotationWriter(ann) as writer:
-                for t in range(n_frames):
-                    writer.depth(t, torch.roll(d0, -t, dims=-1).numpy())
-                writer.put(tracks_2d=np.stack([np.stack([(x0 - t) % w for t in range(n_frames)], 1),
-                                                      np.repeat(y0[:, None], n_frames, 1)], -1))
-                writer.put(visibility=np.ones((len(x0), n_frames)))
-                writer.put(tracks_3d=np.repeat((lonlat_to_direction(ll) * dd).numpy()[:, None], n_frames, 1))
-                writer.put(track_is_static=np.ones(len(x0)))
-                writer.put(camera_poses=np.concatenate(
-                    [rot.reshape(-1, 9), -np.einsum("tij,tj->ti", rot, c2w[:, :3, 3])], 1))
-                writer.put(camera_c2w=c2w)
-                writer.commit({"video_resolution": [w, h], "n_frames": n_frames,
-                               "frame_times": [t / 16 for t in range(n_frames)]})
+        if not is_complete(ann) or not layout.path(layout.video(name)).is_file():
+            if i < distinct:
+                _write_gt_clip(layout, name, h, i, grid)
+            else:
+                _link(layout.path(layout.video(base)), layout.path(layout.video(name)))
+                _link(layout.path(layout.annotations("bench", base)), ann)
         rows.append({"clip_id": make_clip_id("bench", name), "split": "bench", "video_path": layout.video(name),
-                     "annotation_dir": layout.annotations("bench", name), "n_frames": n_frames, "fps": 16,
-                     "resolution": f"{w}x{h}", "is_static": 0, "trajectory_kind": "rotate",
+                     "annotation_dir": layout.annotations("bench", name), "n_frames": GT_FRAMES, "fps": GT_FPS,
+                     "resolution": f"{2 * h}x{h}", "is_static": 0, "trajectory_kind": "rotate",
                      "scene_kind": ["indoor", "outdoor"][i % 2]})
     return write_master(layout.master, rows)
+
+
+def write_generated(results: Path, clips, distinct: int, h: int) -> None:
+    """The stand-in generated method: a 93-frame 16-fps video turning left per clip, no annotations."""
+    layout = ResultsLayout(results)
+    for i, clip in enumerate(clips):
+        folder = layout.clip_dir(METHOD, clip.dirname)
+        if (folder / "method_run.json").is_file():
+            continue
+        source = layout.video(METHOD, clips[i % distinct].dirname)
+        if i < distinct:
+            tex, _ = world(h, 2 * h, 100 + i)
+            write_video(source, torch.stack([torch.roll(tex, t // 2, dims=-1) for t in range(GEN_FRAMES)]), GEN_FPS)
+        else:
+            _link(source, layout.video(METHOD, clip.dirname))
+        write_method_run(folder, MethodRunRecord(method=METHOD, clip_id=clip.clip_id, input_kind="perspective",
+                                                 native_fps=GEN_FPS, container_fps=GEN_FPS, size=[h, 2 * h],
+                                                 num_frames=GEN_FRAMES, seconds=0.0))
 
 
 class _Tok:
@@ -102,8 +152,10 @@ class _Tok:
                 "attention_mask": torch.tensor([[1] * len(i) + [0] * (n - len(i)) for i in ids])}
 
 
-def full_backbones(device: str) -> Backbones:
-    """Full-size networks in random weights (timing does not depend on the weight values)."""
+def backbones(kind: str, device: str) -> Backbones:
+    """Full-size (or tiny) evaluation networks with random weights."""
+    if kind == "none":
+        return Backbones()
     from transformers import CLIPConfig, CLIPModel, VideoMAEConfig, VideoMAEModel
 
     from panoworld.eval.backbones.clip import ClipBackbone
@@ -112,48 +164,63 @@ def full_backbones(device: str) -> Backbones:
     from panoworld.eval.backbones.video import VideoBackbone
 
     torch.manual_seed(0)
-    try:  # SD-VAE-sized AutoencoderKL for fd_vae (diffusers is optional here)
-        from diffusers import AutoencoderKL
-
-        from panoworld.eval.backbones.autoencoder import AutoencoderBackbone
-
-        blocks = ("DownEncoderBlock2D",) * 4
-        vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), down_block_types=blocks,
-                            up_block_types=("UpDecoderBlock2D",) * 4, latent_channels=4, layers_per_block=2)
-        autoencoder = AutoencoderBackbone(vae).to(device)
-    except ImportError:
-        autoencoder = None
-    return Backbones(
-        lpips=LPIPSNet().eval().to(device),
-        clip=ClipBackbone(CLIPModel(CLIPConfig()), _Tok()).to(device),
-        inception=FIDInception().eval().to(device),
-        video=VideoBackbone(VideoMAEModel(VideoMAEConfig())).to(device),
-        autoencoder=autoencoder,
-    )
-
-
-def tiny_backbones() -> Backbones:
-    """Tiny random networks: a quick CPU smoke test of the learned-metric code path (timings meaningless)."""
-    from transformers import CLIPConfig, CLIPModel, VideoMAEConfig, VideoMAEModel
-
-    from panoworld.eval.backbones.clip import ClipBackbone
-    from panoworld.eval.backbones.inception import FIDInception
-    from panoworld.eval.backbones.lpips import LPIPSNet
-    from panoworld.eval.backbones.video import VideoBackbone
-
-    torch.manual_seed(0)
+    tiny = kind == "tiny"
     text = dict(vocab_size=49408, hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=4,
                 max_position_embeddings=77)
     vision = dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=37, num_hidden_layers=1,
                   num_attention_heads=4)
+    clip = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16) if tiny else CLIPConfig())
+    video = VideoMAEModel(VideoMAEConfig(image_size=32, patch_size=16, num_frames=4, tubelet_size=2, hidden_size=32,
+                                         num_hidden_layers=1, num_attention_heads=4, intermediate_size=37)
+                          if tiny else VideoMAEConfig())
+    autoencoder = None
+    try:  # SD-VAE-sized AutoencoderKL for fd_vae (diffusers is optional)
+        from diffusers import AutoencoderKL
+
+        from panoworld.eval.backbones.autoencoder import AutoencoderBackbone
+
+        blocks = (8,) if tiny else (128, 256, 512, 512)
+        vae = AutoencoderKL(block_out_channels=blocks, down_block_types=("DownEncoderBlock2D",) * len(blocks),
+                            up_block_types=("UpDecoderBlock2D",) * len(blocks), latent_channels=4,
+                            layers_per_block=1 if tiny else 2, norm_num_groups=4 if tiny else 32)
+        autoencoder = AutoencoderBackbone(vae, size=16, pool=2) if tiny else AutoencoderBackbone(vae)
+        autoencoder = autoencoder.to(device)
+    except ImportError:
+        pass
     return Backbones(
-        lpips=LPIPSNet(width_mult=0.25).eval(),
-        clip=ClipBackbone(CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)), _Tok()),
-        inception=FIDInception(width=1 / 16, input_size=75).eval(),
-        video=VideoBackbone(VideoMAEModel(VideoMAEConfig(image_size=32, patch_size=16, num_frames=4, tubelet_size=2,
-                                                         hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
-                                                         intermediate_size=37))),
+        lpips=LPIPSNet(width_mult=0.25 if tiny else 1.0).eval().to(device),
+        clip=ClipBackbone(clip, _Tok()).to(device),
+        inception=(FIDInception(width=1 / 16, input_size=75) if tiny else FIDInception()).eval().to(device),
+        video=VideoBackbone(video).to(device),
+        autoencoder=autoencoder,
     )
+
+
+def annotators(kind: str, device: str):
+    """(DAP, CoTracker3) with random weights: full size or tiny."""
+    from panoworld.annotate.cotracker import CoTracker3Offline, CoTrackerConfig
+    from panoworld.annotate.dap import DAPConfig, DAPModel
+
+    torch.manual_seed(0)
+    tiny = kind == "tiny"
+    dap = DAPModel(DAPConfig.tiny() if tiny else DAPConfig())
+    tracker = CoTracker3Offline(CoTrackerConfig.tiny() if tiny else CoTrackerConfig())
+    return dap.to(device).eval(), tracker.to(device).eval()
+
+
+class TimedEstimator(Estimator):
+    """The scorer's estimator, also summing the seconds spent annotating."""
+
+    seconds = 0.0
+
+    def annotations(self, *args, **kwargs):
+        sync(self.device)
+        start = time.perf_counter()
+        try:
+            return super().annotations(*args, **kwargs)
+        finally:
+            sync(self.device)
+            self.seconds += time.perf_counter() - start
 
 
 def frechet_comparison(dim: int = 2048, n: int = 1200) -> dict:
@@ -171,97 +238,108 @@ def frechet_comparison(dim: int = 2048, n: int = 1200) -> dict:
     return {"ours_s": t1 - t0, "scipy_sqrtm_s": t2 - t1, "ours": ours, "scipy": ref}
 
 
+def _cold(results: Path, clip) -> None:
+    """Forget what scoring ``clip`` left behind (scores, features, the cached annotation)."""
+    layout = ResultsLayout(results)
+    shutil.rmtree(layout.estimated(METHOD, clip.dirname), ignore_errors=True)
+    layout.scores(METHOD, clip.dirname).unlink(missing_ok=True)
+    for f in layout.features.glob(f"*/*/{clip.dirname}.*"):
+        f.unlink()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--device", default="cpu", help="cpu (non-learned metrics) or cuda (all metrics)")
-    ap.add_argument("--workdir", default="bench_eval_work", help="folder for the synthetic split and results "
-                    "(reused between runs)")
-    ap.add_argument("--clips", type=int, default=None, help="clips to score (default: 2 on cpu, 12 on cuda)")
-    ap.add_argument("--frames", type=int, default=20, help="GT frames per clip (annotation frames too)")
-    ap.add_argument("--height", type=int, default=512, help="GT ERP height in pixels (width = 2x)")
-    ap.add_argument("--target", type=int, default=150, help="clips to extrapolate to")
-    ap.add_argument("--backbones", choices=("full", "tiny", "none"), default=None,
-                    help="learned metrics: full-size random nets (default on cuda), tiny ones (smoke test) or none "
-                    "(default on cpu)")
-    ap.add_argument("--budget-s", type=float, default=180.0, help="stop scoring new clips once the two methods "
-                    "have used this many seconds (the rest is extrapolated)")
-    ap.add_argument("--fd-dim", type=int, default=None, help="feature size of the Fréchet comparison "
-                    "(default 2048 on cuda, 512 on cpu)")
+    ap.add_argument("--device", default="cpu", help="cuda (the benchmark) or cpu (smoke test)")
+    ap.add_argument("--workdir", default="bench_eval_work", help="folder for the test set and results (the test set "
+                    "and the generated videos are reused between runs; scores, features and annotations are not)")
+    ap.add_argument("--clips", type=int, default=None, help="clips to score (default: 150 on cuda, 2 on cpu)")
+    ap.add_argument("--distinct", type=int, default=4, help="distinct clips written; the others are hard links")
+    ap.add_argument("--height", type=int, default=512, help="ERP height in pixels (width = 2x)")
+    ap.add_argument("--grid", type=int, default=30, help="GT tracks: a grid x grid grid of frame-0 queries")
+    ap.add_argument("--backbones", choices=("full", "tiny", "none"), default=None, help="evaluation networks: "
+                    "full-size random (default on cuda), tiny (default on cpu) or none")
+    ap.add_argument("--annotators", choices=("full", "tiny"), default=None, help="DAP + CoTracker3: full-size random "
+                    "(default on cuda) or tiny (default on cpu)")
+    ap.add_argument("--budget-s", type=float, default=360.0, help="stop taking new clips after this many seconds of "
+                    "scoring; the clips left are extrapolated (and reported as such)")
+    ap.add_argument("--fd-dim", type=int, default=None, help="feature size of the Fréchet comparison (default 2048 "
+                    "on cuda, 512 on cpu)")
     ap.add_argument("--out-md", default=None, help="append a Markdown section to this file")
     args = ap.parse_args()
-    dev = args.device
-    n = args.clips or (12 if is_cuda(dev) else 2)
+    dev, cuda = args.device, is_cuda(args.device)
+    n = args.clips or (150 if cuda else 2)
     root = Path(args.workdir)
-    t0 = time.perf_counter()
-    master = write_split(root / "split", n, args.frames, args.height)
-    clips = read_master(master)
+    start_all = time.perf_counter()
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    clips = read_master(write_split(root / "split", n, min(args.distinct, n), args.height, args.grid))
     results = root / "results"
-    for name in ("oracle", "static"):
-        spec = get_method(name)
-        for c in clips:
-            out = result_dir(results, name, c)
-            if not method_run_complete(out):
-                run_method(spec, RunRequest(clip=c, out_dir=out, spec=spec,
-                                            work_dir=ResultsLayout(results).work_dir(name, c.dirname)))
-    t_gen = time.perf_counter() - t0
-    kind = args.backbones or ("full" if is_cuda(dev) else "none")
-    bb = {"full": lambda: full_backbones(dev), "tiny": tiny_backbones, "none": Backbones}[kind]()
-    cfg = ScoreConfig(align=AlignConfig(80, 16.0), device=dev, min_bucket=2)
-    per_method, done = {}, {}
-    for name in ("oracle", "static"):
-        scorer = Scorer(results, bb, cfg)
-        if name == "oracle":  # warm-up (kernels, plans, lazy imports) on one clip, not timed
-            scorer.score_all([name], clips[:1], force=True)
-        for f in ResultsLayout(results).features.glob("*/*/*"):
-            f.unlink()  # cold feature cache: GT and prediction features are computed inside the timing
-        sync(dev)
-        start = time.perf_counter()
-        scored = []
-        for c in clips:  # clip by clip, so that a slow machine stops early and extrapolates
-            scorer.score_all([name], [c], force=True)
-            scored.append(c)
-            if time.perf_counter() - start > args.budget_s / 2:
-                break
-        scorer.distributional(name, scored)
-        sync(dev)
-        per_method[name], done[name] = (time.perf_counter() - start) / len(scored), len(scored)
-    fd_dim = args.fd_dim or (2048 if is_cuda(dev) else 512)
+    write_generated(results, clips, min(args.distinct, n), args.height)
+    setup_s = time.perf_counter() - start_all
+    t0 = time.perf_counter()
+    nets = backbones(args.backbones or ("full" if cuda else "tiny"), dev)
+    estimator = TimedEstimator(EstimateSettings(), dev, networks=annotators(args.annotators or
+                                                                           ("full" if cuda else "tiny"), dev))
+    cfg = ScoreConfig(align=AlignConfig(80, 16.0), device=dev, min_bucket=8 if n >= 16 else 2)
+    scorer = Scorer(results, nets, cfg, estimator)
+    init_s = time.perf_counter() - t0
+    scorer.score_pairs([(METHOD, clips[0])])  # warm-up (kernels, plans, lazy imports): not timed
+    for clip in clips:
+        _cold(results, clip)
+    estimator.seconds = 0.0
+    sync(dev)
+    start, scored = time.perf_counter(), 0
+    while scored < n and time.perf_counter() - start < args.budget_s:
+        chunk = clips[scored : scored + 10]  # chunks keep the decoding prefetch busy between budget checks
+        scorer.score_pairs([(METHOD, c) for c in chunk])
+        scored += len(chunk)
+    sync(dev)
+    score_s = time.perf_counter() - start
+    t1 = time.perf_counter()
+    scorer.distributional(METHOD, clips[:scored])
+    sync(dev)
+    dist_s = time.perf_counter() - t1
+    per_clip = score_s / scored
+    total_150 = per_clip * 150 + dist_s
+    fd_dim = args.fd_dim or (2048 if cuda else 512)
     fd = frechet_comparison(fd_dim, max(1200, fd_dim // 2))
     gpu = machine_name(dev)
-    metrics = {"full": "all metrics, full-size random-weight backbones", "tiny": "all metrics, TINY backbones "
-               "(smoke test)", "none": "non-learned metrics"}[kind]
-    per_clip = float(np.mean(list(per_method.values())))
-    pixel_scale = (512 * 1024) / (args.height * 2 * args.height)  # per-pixel work dominates: scale to 512x1024
+    measured = scored >= 150
     summary = {
-        "device": gpu, "metrics": metrics, "clips": n, "clips_timed": done,
-        "gt": f"{args.height}x{2 * args.height}x{args.frames}f",
-        "clock": "80 f @ 16 fps", "s_per_clip": {k: round(v, 3) for k, v in per_method.items()},
-        f"extrapolated_{args.target}_clips_min": round(per_clip * args.target / 60, 2),
-        f"extrapolated_{args.target}_clips_at_512x1024_min": round(per_clip * pixel_scale * args.target / 60, 2),
-        "setup_s": round(t_gen, 1), "frechet_dim": fd_dim, "frechet_ours_s": round(fd["ours_s"], 3),
+        "device": gpu, "clips_scored": scored, "clips_asked": n, "gt": f"{args.height}x{2 * args.height}, "
+        f"{GT_FRAMES} f @ {GT_FPS:g} fps", "generated": f"{GEN_FRAMES} f @ {GEN_FPS:g} fps", "clock": "80 f @ 16 fps",
+        "backbones": args.backbones or ("full" if cuda else "tiny"),
+        "annotators": args.annotators or ("full" if cuda else "tiny"),
+        "s_per_clip": round(per_clip, 3), "annotation_s_per_clip": round(estimator.seconds / scored, 3),
+        "scoring_s": round(score_s, 1), "distributional_s": round(dist_s, 2),
+        "150_clips_min": round(total_150 / 60, 2), "150_clips": "measured" if measured else
+        f"EXTRAPOLATED from {scored} clips", "setup_s": round(setup_s, 1), "networks_init_s": round(init_s, 1),
+        "frechet_dim": fd_dim, "frechet_ours_s": round(fd["ours_s"], 3),
         "frechet_scipy_sqrtm_s": round(fd["scipy_sqrtm_s"], 3),
         "frechet_rel_diff": abs(fd["ours"] - fd["scipy"]) / max(abs(fd["scipy"]), 1e-12),
+        "wall_s": round(time.perf_counter() - start_all, 1),
     }
     print(json.dumps(summary))
     if args.out_md:
+        how = "measured" if measured else f"**extrapolated** from {scored} clips"
         lines = [
-            f"\n### eval scoring, {datetime.date.today()}, {gpu} ({dev})\n",
-            f"`python bench/eval.py --device {dev} --clips {n} --frames {args.frames} --height {args.height}`: "
-            f"{metrics}; clips timed {done}; GT {summary['gt']}, evaluation clock 80 frames @ 16 fps, cold feature "
-            "cache.\n",
+            f"\n### eval scoring with annotation (P6), {datetime.date.today()}, {gpu} ({dev})\n",
+            f"`python bench/eval.py --device {dev} --clips {n} --height {args.height} --grid {args.grid}`: one "
+            f"method over {n} clips "
+            f"(GT {summary['gt']}, generated {summary['generated']}), every metric, {summary['backbones']} "
+            f"random-weight backbones, {summary['annotators']} random-weight annotators, cold caches.\n",
             "| quantity | value |",
             "|---|---:|",
-            *(f"| s / clip, {k} | {v:.3f} |" for k, v in per_method.items()),
-            f"| extrapolated {args.target} clips, one method | {per_clip * args.target / 60:.2f} min |",
-        ]
-        if pixel_scale != 1:
-            scaled = per_clip * pixel_scale * args.target / 60
-            lines.append(f"| same, scaled by pixel count to 512x1024 | {scaled:.1f} min |")
-        lines += [
-            f"| Fréchet {fd_dim}-d, ours (eigh, CPU float64) | {fd['ours_s']:.3f} s |",
-            f"| Fréchet {fd_dim}-d, scipy sqrtm (reference) | {fd['scipy_sqrtm_s']:.3f} s |",
-            f"| ratio sqrtm / ours | {fd['scipy_sqrtm_s'] / max(fd['ours_s'], 1e-9):.1f}x |",
-            f"| relative difference of the two values | {summary['frechet_rel_diff']:.1e} |",
+            f"| clips scored | {scored} |",
+            f"| s / clip, all metrics incl. annotation | {per_clip:.3f} |",
+            f"| of which annotating the generated video | {estimator.seconds / scored:.3f} |",
+            f"| Fréchet rows, every bucket | {dist_s:.2f} s |",
+            f"| 150 clips, one method ({how}) | {total_150 / 60:.2f} min |",
+            f"| Fréchet {fd_dim}-d: ours / scipy sqrtm | {fd['ours_s']:.3f} s / {fd['scipy_sqrtm_s']:.3f} s "
+            f"({fd['scipy_sqrtm_s'] / max(fd['ours_s'], 1e-9):.1f}x), values equal to "
+            f"{summary['frechet_rel_diff']:.1e} relative |",
+            f"| whole run (setup {setup_s:.0f} s, network init {init_s:.0f} s) | {summary['wall_s']:.0f} s |",
         ]
         append_markdown(args.out_md, "\n".join(lines) + "\n")
 

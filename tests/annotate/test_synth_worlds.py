@@ -5,9 +5,12 @@ Tiny renders (64x128, 8 frames at 2 fps, 16x16 tracks), indoor and outdoor (sky,
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
+from panoworld.annotate.lifting import sample_range
 from panoworld.annotate.pipeline import annotate_geometry
 from panoworld.annotate.tracking import merge_seam_tracks
 from tests.annotate.worlds import relative_c2w, rotation_angle_deg
@@ -65,3 +68,28 @@ def test_synth_seam_crossing_tracks_stay_single(solved):
     assert len(groups) == tracks.shape[0]
     dx = torch.remainder(merged[..., 0] - tracks[..., 0] + w / 2, w) - w / 2
     assert float(dx.abs().max()) < 1e-3
+
+
+def test_synth_tracks_keep_one_surface(solved):
+    """Lifted ranges follow the GT range: no jump between surfaces that the GT does not make (the reference took
+    whichever neighbour was nearer in each frame: 148.5 m and 2.0 m on alternate frames on depth edges)."""
+    _, (clip, _, vis, ann) = solved
+    gt = clip.tracks.tracks3d_cam.permute(1, 0, 2).norm(dim=-1)
+    est = ann.raw_points.norm(dim=-1)
+    seen = vis > 0.5
+    step_est = (est[:, 1:] / est[:, :-1]).log().abs()
+    step_gt = (gt[:, 1:] / gt[:, :-1]).log().abs()
+    assert int((torch.isfinite(step_est) & (step_est > math.log(1.5)) & (step_gt < math.log(1.2))).sum()) == 0
+    wrong = seen & torch.isfinite(est) & ((est - gt).abs() / gt > 0.3)
+    assert float(wrong.sum() / seen.sum()) < 0.01
+    assert float((seen & ~torch.isfinite(est)).sum() / seen.sum()) < 0.02  # few frames left without a range
+
+
+def test_a_track_on_a_depth_edge_stays_on_one_surface():
+    depth = torch.full((8, 16, 32), 148.5)
+    depth[:, :, :10] = 2.0  # columns 0-9 near, 10-31 far: the track sits between columns 9 and 10
+    x = 9.5 + 0.1 * (-1.0) ** torch.arange(8)  # the nearer pixel alternates between the two surfaces
+    tracks = torch.stack([x, torch.full_like(x, 8.0)], -1)[None]
+    rng = sample_range(depth, tracks)
+    assert bool(torch.isfinite(rng).all()) and float(rng.max() - rng.min()) == 0.0
+    assert float(rng[0, 0]) == pytest.approx(2.0)  # equal support: the occluding (nearer) side

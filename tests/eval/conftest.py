@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,14 @@ import torch
 SPLIT = dict(clips=4, frames=9, size=(32, 64), seed=0, trajectories=(1, 1, 1, 1), ann_frames=9, grid_size=6,
              shadows=False)
 H, W = SPLIT["size"]
+#: ``eval run`` flags that turn every learned backbone off.
+NO_NETS = ["--lpips", "none", "--clip", "none", "--inception", "none", "--video-model", "none", "--autoencoder", "none"]
+
+
+def csv_rows(path) -> list[dict]:
+    """The rows of a CSV file as dicts."""
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 class HashTokenizer:
@@ -27,9 +36,8 @@ class HashTokenizer:
 
 def make_tiny_backbones():
     """Tiny randomly initialised LPIPS, CLIP, FID-Inception, VideoMAE and AutoencoderKL networks."""
-    from transformers import CLIPConfig, CLIPModel, VideoMAEConfig, VideoMAEModel
-
     from diffusers import AutoencoderKL
+    from transformers import CLIPConfig, CLIPModel, VideoMAEConfig, VideoMAEModel
 
     from panoworld.eval.backbones import Backbones
     from panoworld.eval.backbones.autoencoder import AutoencoderBackbone

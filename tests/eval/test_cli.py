@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 
@@ -11,13 +10,8 @@ import pytest
 from panoworld.cli import main
 from panoworld.eval.report import FAMILIES
 
-NO_NETS = ["--lpips", "none", "--clip", "none", "--inception", "none", "--video-model", "none",
-           "--autoencoder", "none"]
-
-
-def _rows(path):
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+from .conftest import NO_NETS
+from .conftest import csv_rows as _rows
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +20,7 @@ def evaluated(tmp_path_factory, tiny_split):
     assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(res),
                  "--methods", "oracle,static,fov-only"]) == 0
     assert main(["eval", "run", "--master", str(tiny_split), "--results", str(res), "--methods",
-                 "oracle,static,fov-only", "--frames", "12", *NO_NETS]) == 0
+                 "oracle,static,fov-only", "--frames", "9", *NO_NETS]) == 0
     return res
 
 
@@ -66,7 +60,7 @@ def test_report_ranks_oracle_first_and_static_last(evaluated, tmp_path):
 
 def test_run_is_idempotent_resumable_and_shardable(evaluated, tiny_split):
     args = ["eval", "run", "--master", str(tiny_split), "--results", str(evaluated), "--methods", "oracle,static",
-            "--frames", "12", *NO_NETS]
+            "--frames", "9", *NO_NETS]
     first = _rows(evaluated / "results_long.csv")
     assert main(args) == 0  # nothing to do: every clip is scored
     second = _rows(evaluated / "results_long.csv")
@@ -162,10 +156,10 @@ def test_eval_infer_runs_panoworld_in_process(tmp_path, tiny_split, monkeypatch,
 
 def test_run_with_other_settings_stops_and_names_force(evaluated, tiny_split, capsys):
     args = ["eval", "run", "--master", str(tiny_split), "--results", str(evaluated), "--methods", "oracle",
-            "--frames", "10", *NO_NETS]
+            "--frames", "8", *NO_NETS]
     before = (evaluated / "results_long.csv").read_bytes()
     capsys.readouterr()
-    assert main(args) == 2  # scored with --frames 12: refused, nothing rewritten
+    assert main(args) == 2  # scored with --frames 9: refused, nothing rewritten
     err = capsys.readouterr().err.strip()
     assert "other settings" in err and "--force" in err and "\n" not in err
     assert (evaluated / "results_long.csv").read_bytes() == before
@@ -179,7 +173,7 @@ def test_run_skips_default_networks_that_are_not_installed(tmp_path, tiny_split,
                  "--shard", "0/4"]) == 0
     capsys.readouterr()
     assert main(["eval", "run", "--master", str(tiny_split), "--results", str(res), "--methods", "static",
-                 "--frames", "12"]) == 0
+                 "--frames", "9"]) == 0
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "LPIPS" in warnings[0] and "--inception" in warnings[0]
     summary = json.loads((res / "eval_run.json").read_text())
@@ -194,3 +188,41 @@ def test_run_skips_default_networks_that_are_not_installed(tmp_path, tiny_split,
     assert main(["eval", "report", "--in", str(bad), "--out", str(tmp_path / "rep2")]) == 2
     err = capsys.readouterr().err.strip()
     assert "lacks the column(s)" in err and "\n" not in err
+
+
+def test_infer_run_report_end_to_end_with_panoworld(tmp_path, tiny_split, monkeypatch):
+    """The seed's evaluation on a synthetic split: PanoWorld (a tiny model folder through ``--model``) next to
+    oracle / static / fov-only; the generated videos are annotated (tiny random annotators) for the geometry
+    metrics; the long CSV has every clip x method x metric; the report has CIs, the ranking and a chart per
+    family."""
+    from tests.tiny_models import write_tiny_model_folder
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = write_tiny_model_folder(tmp_path / "model")
+    res, methods = tmp_path / "res", "panoworld,oracle,static,fov-only"
+    assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", methods,
+                 "--model", str(model), "--shard", "0/2"]) == 0
+    assert main(["eval", "run", "--master", str(tiny_split), "--results", str(res), "--methods", methods,
+                 "--frames", "5", "--tiny-random-annotators", *NO_NETS]) == 0
+    assert main(["eval", "report", "--in", str(res / "results_long.csv"), "--out", str(tmp_path / "report")]) == 0
+    rows = [r for r in _rows(res / "results_long.csv") if r["clip_id"]]
+    names: dict = {}
+    for r in rows:
+        names.setdefault((r["method"], r["clip_id"]), set()).add(r["metric"])
+        assert r["value"] != "nan" or r["note"], r
+    assert len(names) == 8 and len({frozenset(v) for v in names.values()}) == 1  # every clip x method x metric
+    assert {"depth/abs_rel/raw@scale_shift", "tracks/aj", "camera/ate", "temporal/flicker_gap",
+            "cost/seconds"} <= next(iter(names.values()))
+    assert len(list(res.glob("panoworld/*/estimated/meta.json"))) == 2  # generated videos annotated
+    assert not list(res.glob("oracle/*/estimated"))
+    md = (tmp_path / "report" / "report.md").read_text()
+    ranking = md.split("## Ranking")[1].split("\n\n")[1]
+    table = [line.split("|")[1].strip() for line in ranking.splitlines() if line.startswith("| ")]
+    assert table[1:] == ["panoworld", "oracle", "static", "fov-only"]  # PanoWorld first, then the bounds
+    assert "±" in md
+    charts = {p.stem for p in (tmp_path / "report" / "charts").glob("*.png")}
+    assert {"visual", "panorama", "temporal", "depth", "tracks", "camera"} <= charts
+    ranks = {}
+    for r in _rows(tmp_path / "report" / "ranking.csv"):
+        ranks.setdefault(r["family"], {})[r["method"]] = float(r["mean_rank"])
+    assert all(min(per, key=per.get) == "oracle" for per in ranks.values())

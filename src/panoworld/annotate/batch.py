@@ -66,20 +66,13 @@ def annotate_clips(clips: list[tuple[str, Path]], output: Path, settings: Annota
                    tiny_random: bool = False, force: bool = False, advance: Callable[[int], None] | None = None,
                    say: Callable[[str], None] = print) -> Report:
     """Annotate every clip not finished with the same settings into ``output/<name>/``; see the module doc."""
-    from panoworld.pipelines.record import fingerprint
-
-    from .checkpoints import weights_path
-    from .models import COTRACKER_FILE, COTRACKER_SOURCE, DAP_FILE, DAP_SOURCE, load_annotation_models, pick_device
+    from .models import load_annotation_models, pick_device, weight_fingerprints
     from .pipeline import AnnotateOptions, annotate_frames, read_clip_frames, write_annotation
 
     settings = settings.validate()
     dev = pick_device(device)
-    paths = {} if tiny_random else {  # a missing file is named (with where to get it) before any work
-        "dap": weights_path(dap_weights, DAP_FILE, source=DAP_SOURCE),
-        "cotracker": weights_path(cotracker_weights, COTRACKER_FILE, source=COTRACKER_SOURCE)}
-    weights = {"tiny_random": True} if tiny_random else {
-        name: {k: v for k, v in fingerprint(str(path)).items() if k not in ("source", "mtime")}
-        for name, path in paths.items()}
+    # a missing file is named (with where to get it) before any work
+    weights, _ = weight_fingerprints(dap_weights, cotracker_weights, tiny_random=tiny_random)
     key = settings_key({**asdict(settings), "weights": weights})
     items = [Item(name, output / name / META, key, (name, video), inputs=_inputs(video)) for name, video in clips]
     plan = plan_items(items, force=force, complete=lambda item, _: is_complete(output / item.name))

@@ -6,7 +6,7 @@ import os
 
 import torch
 
-from panoworld.errors import InputError
+from panoworld.errors import InputError, MissingComponentError
 from panoworld.weights import ANNOTATION_WEIGHTS
 
 from .checkpoints import read_state_dict, weights_path
@@ -15,7 +15,7 @@ from .cotracker_keys import load_cotracker
 from .dap import DAPConfig, DAPModel
 from .dap_keys import load_dap
 
-__all__ = ["DAP_SOURCE", "COTRACKER_SOURCE", "load_annotation_models", "pick_device"]
+__all__ = ["DAP_SOURCE", "COTRACKER_SOURCE", "load_annotation_models", "pick_device", "weight_fingerprints"]
 
 DAP_FILE, _, DAP_SOURCE = ANNOTATION_WEIGHTS["dap"]
 COTRACKER_FILE, _, COTRACKER_SOURCE = ANNOTATION_WEIGHTS["cotracker3"]
@@ -32,6 +32,35 @@ def pick_device(name: str = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise InputError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
     return device
+
+
+def weight_fingerprints(dap_weights: str | os.PathLike | None = None,
+                        cotracker_weights: str | os.PathLike | None = None, *, tiny_random: bool = False,
+                        required: bool = True) -> tuple[dict, list[tuple[str, str, str]]]:
+    """({network: fingerprint of its weights file} for a settings key, [what is missing]).
+
+    Files come from the given paths or their default locations under the weights root. A missing file raises
+    :class:`MissingComponentError` naming it and where to get it, except, with ``required=False``, at its default
+    location: it is then listed as (file under the weights root, where to get it, the flag naming another file).
+    ``tiny_random``: no files.
+    """
+    from panoworld.pipelines.record import fingerprint
+
+    if tiny_random:
+        return {"tiny_random": True}, []
+    found, missing = {}, []
+    for name, explicit, relative, source, flag in (
+            ("dap", dap_weights, DAP_FILE, DAP_SOURCE, "--dap-weights"),
+            ("cotracker", cotracker_weights, COTRACKER_FILE, COTRACKER_SOURCE, "--cotracker-weights")):
+        try:
+            path = weights_path(explicit, relative, source=source)
+        except MissingComponentError:
+            if required or explicit is not None:
+                raise
+            missing.append((relative, source, flag))
+            continue
+        found[name] = {k: v for k, v in fingerprint(str(path)).items() if k not in ("source", "mtime")}
+    return found, missing
 
 
 def load_annotation_models(

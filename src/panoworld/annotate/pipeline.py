@@ -20,7 +20,7 @@ from panoworld.sphere import direction_to_lonlat, lonlat_to_pixel, resize_erp, w
 from .camera import CameraMotion, estimate_camera_motion, motion_inliers, stabilise
 from .cotracker import CoTracker3Offline
 from .dap import DAPModel
-from .lifting import lift_tracks, sample_erp, sample_range
+from .lifting import lift_tracks, sample_erp
 from .static import SemanticClassifier, StaticFlags, static_flags
 from .tracking import track_erp
 
@@ -37,6 +37,7 @@ class AnnotateOptions:
     iters: int = 6
     depth_batch: int = 4
     query_region: str = "erp"
+    queries: torch.Tensor | None = field(default=None, repr=False)  # (N, 2) frame-0 ERP px instead of the grid
     semantic: SemanticClassifier | None = field(default=None, repr=False)
 
 
@@ -94,7 +95,7 @@ def annotate_frames(
     o = options or AnnotateOptions()
     depth_m, sky = depth_model.predict(frames, batch_size=o.depth_batch)
     tracks, vis = track_erp(tracker, frames, grid_size=o.grid_size, pad_frac=o.pad_frac, iters=o.iters,
-                            query_region=o.query_region)
+                            query_region=o.query_region, queries=o.queries)
     semantic = o.semantic(frames, tracks, vis) if o.semantic is not None else None
     return annotate_geometry(depth_m, sky, tracks, vis, grid_size=o.grid_size, semantic=semantic,
                              frame_indices=frame_indices)
@@ -114,8 +115,7 @@ def annotate_geometry(
     t, height, width = depth_m.shape
     tracks = tracks.float()
     vis = visibility.float()
-    raw = lift_tracks(tracks, depth_m, vis)
-    _, on_edge = sample_range(depth_m, tracks.double(), return_edges=True)
+    raw, on_edge = lift_tracks(tracks, depth_m, vis, return_edges=True)
     on_sky = sample_erp(sky.double(), tracks.double()) > 0.5
     motion = estimate_camera_motion(torch.where(on_sky[..., None], torch.nan, raw))
     stab = stabilise(raw, motion)

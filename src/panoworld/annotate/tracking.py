@@ -16,6 +16,10 @@ from .cotracker import CoTracker3Offline
 __all__ = ["track_erp", "merge_seam_tracks", "padded_to_erp"]
 
 
+#: Most hand-overs of one point across the seam (each costs one more tracker pass; 3 cover > 2 full turns).
+MAX_HANDOVERS = 3
+
+
 @torch.inference_mode()
 def track_erp(
     model: CoTracker3Offline,
@@ -25,10 +29,12 @@ def track_erp(
     pad_frac: float = 0.25,
     iters: int = 6,
     query_region: str = "erp",
+    queries: torch.Tensor | None = None,
     merge: bool = True,
+    handover: bool = True,
     bf16: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Track a frame-0 query grid through an ERP clip.
+    """Track frame-0 query points through an ERP clip.
 
     Args:
         frames: (T, 3, H, W) in [0, 1].
@@ -36,41 +42,86 @@ def track_erp(
         pad_frac: circular padding per side as a fraction of W (0.25 -> 1024 becomes 1536 px).
         query_region: ``"erp"`` places the grid on the ERP itself (no duplicated points);
             ``"padded"`` spreads it over the padded frame as the reference does (duplicates are merged).
-        merge: link track pieces that continue each other across the seam (see :func:`merge_seam_tracks`).
+        queries: (N, 2) frame-0 ERP pixel positions to track instead of the grid (e.g. a GT's query points).
+        merge: (padded queries) link the copies of one point and the pieces that continue each other across the
+            seam (see :func:`merge_seam_tracks`); ERP queries are each one point already (one track per query).
+        handover: (ERP queries) a point that moves more than half the padding past the +-180-degree seam is
+            re-queried at its copy on the other side of the padded frame and followed from there
+            (:func:`_hand_over`), so it is wrapped instead of lost when it would leave the padded frame.
         bf16: bfloat16 autocast on CUDA.
 
     Returns:
-        tracks (N, T, 2) float32 pixels in the H x W frame with x wrapped to [0, W);
+        tracks (N, T, 2) float32 pixels in the H x W frame with x wrapped to [-0.5, W - 0.5);
         visibility (N, T) float32 in [0, 1] (CoTracker visibility x confidence).
     """
     param = next(model.parameters())
     t, _, height, width = frames.shape
     pad = int(round(pad_frac * width))
-    padded = wrap_pad(frames, pad)
     wp = width + 2 * pad
     hm, wm = model.config.model_resolution
+    padded = wrap_pad(frames, pad)
     video = F.interpolate(padded.to(param.device, torch.float32), (hm, wm), mode="bilinear", align_corners=True)
-    if query_region == "erp":
-        q = query_grid(height, width, grid_size, x_offset=pad)
+    video = video[None].to(param.dtype)
+    sx, sy = (wm - 1) / (wp - 1), (hm - 1) / (height - 1)
+
+    def run(query_frames: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Track (n, 2) padded-frame queries from their frames -> (n, T, 2) padded-frame positions, (n, T)."""
+        rows = torch.cat([query_frames[:, None].float(), q[:, :1] * sx, q[:, 1:] * sy], dim=1)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16 and param.device.type == "cuda"):
+            coords, vis, conf = model(video, rows[None].to(param.device), iters=iters)
+        coords = coords[0].float().cpu().permute(1, 0, 2)  # N T 2
+        return torch.stack([coords[..., 0] / sx, coords[..., 1] / sy], -1), (vis[0] * conf[0]).float().cpu().t()
+
+    if queries is not None:
+        q = torch.as_tensor(queries, dtype=torch.float32).reshape(-1, 2) + torch.tensor([float(pad), 0.0])
+        region = "erp"
+    elif query_region == "erp":
+        q, region = query_grid(height, width, grid_size, x_offset=pad), "erp"
     elif query_region == "padded":
-        q = query_grid(height, wp, grid_size)
+        q, region = query_grid(height, wp, grid_size), "padded"
     else:
         raise ValueError(f"query_region must be 'erp' or 'padded', got {query_region!r}")
-    sx, sy = (wm - 1) / (wp - 1), (hm - 1) / (height - 1)
-    queries = torch.cat([torch.zeros(len(q), 1), q[:, :1] * sx, q[:, 1:] * sy], dim=1)[None].to(param.device)
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16 and param.device.type == "cuda"):
-        coords, vis, conf = model(video[None].to(param.dtype), queries, iters=iters)
-    coords = coords[0].float().cpu().permute(1, 0, 2)  # N T 2
-    soft = (vis[0] * conf[0]).float().cpu().t()
-    x = coords[..., 0] / sx
-    y = coords[..., 1] / sy
+    xy, soft = run(torch.zeros(len(q)), q)
+    if handover and region == "erp" and pad > 0:
+        xy, soft = _hand_over(run, q, xy, soft, width, pad)
+    x, y = xy.unbind(-1)
     inside = (x >= -0.5) & (x <= wp - 0.5)
     soft = torch.where(inside, soft, torch.zeros_like(soft))
     padded_tracks = torch.stack([x, y.clamp(-0.5, height - 0.5)], dim=-1)
-    if merge:
+    if merge and region == "padded":
         tracks, soft, _ = merge_seam_tracks(padded_tracks, soft, width, pad)
         return tracks, soft
     return padded_to_erp(padded_tracks, pad, width), soft
+
+
+def _hand_over(run, q: torch.Tensor, xy: torch.Tensor, soft: torch.Tensor, width: int, pad: int,
+               threshold: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Follow points across the seam: at the first visible frame where a track is more than ``pad / 2`` past the
+    seam (outside the ERP's columns in the padded frame), its copy W columns away is queried there and the copy's
+    positions and visibility replace the track's from that frame on; repeated (:data:`MAX_HANDOVERS`) for points
+    that go round. Every frame-0 query is tracked again with the copies, as the tracker's context.
+    ``run(frames, queries)`` tracks padded-frame queries; ``xy`` (N, T, 2), ``soft`` (N, T) padded-frame results.
+    """
+    n, t = soft.shape
+    frames = torch.arange(t)
+    start = torch.zeros(n, dtype=torch.long)  # a track is owned by its latest copy from this frame on
+    lo, hi = pad / 2 - 0.5, pad + width + pad / 2 - 0.5
+    for _ in range(MAX_HANDOVERS):
+        x = xy[..., 0]
+        out = ((x < lo) | (x > hi)) & (soft > threshold) & (frames[None] > start[:, None])
+        leaving = out.any(1)
+        if not leaving.any():
+            break
+        idx = torch.nonzero(leaving)[:, 0]
+        when = torch.where(out[idx], frames[None], t).amin(1)
+        at = xy[idx, when]
+        copies = torch.stack([at[:, 0] - width * torch.sign(at[:, 0] - (pad + width / 2 - 0.5)), at[:, 1]], -1)
+        xy2, soft2 = run(torch.cat([torch.zeros(len(q)), when.float()]), torch.cat([q, copies]))
+        later = frames[None] >= when[:, None]
+        xy[idx] = torch.where(later[..., None], xy2[len(q):], xy[idx])
+        soft[idx] = torch.where(later, soft2[len(q):], soft[idx])
+        start[idx] = when
+    return xy, soft
 
 
 def padded_to_erp(tracks: torch.Tensor, pad: int, width: int) -> torch.Tensor:

@@ -17,8 +17,8 @@ import torch
 from panoworld.io import probe_video, read_video
 from panoworld.sphere import resize_erp
 
-__all__ = ["AlignConfig", "grid_times", "grid_indices", "nearest_frames", "match_times", "read_frames_at",
-           "load_aligned_video"]
+__all__ = ["AlignConfig", "grid_times", "grid_indices", "covered_frames", "nearest_frames", "match_times",
+           "read_frames_at", "load_aligned_video", "clock_video"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,13 @@ def grid_indices(n_src: int, fps_src: float, cfg: AlignConfig = AlignConfig()) -
     return nearest_frames(grid_times(cfg), n_src, fps_src)
 
 
+def covered_frames(n_src: int, fps_src: float, cfg: AlignConfig = AlignConfig()) -> int:
+    """How many leading clock frames a source of ``n_src`` frames at ``fps_src`` covers; fewer than
+    ``cfg.n_frames`` means the clock pads it with its last frame."""
+    raw = np.floor(grid_times(cfg) * float(fps_src) + 0.5 + 1e-9)
+    return int((raw <= n_src - 1).sum())
+
+
 def match_times(src_times, target_times) -> np.ndarray:
     """For every target time (s), the index of the nearest source time (ties go to the earlier one)."""
     src = np.asarray(src_times, np.float64)
@@ -81,5 +88,14 @@ def load_aligned_video(
 
     ``fps`` overrides the container's frame rate (for files whose header is wrong).
     """
+    return clock_video(path, size, cfg, fps=fps)[0]
+
+
+def clock_video(path: str | os.PathLike, size: tuple[int, int] | None = None, cfg: AlignConfig = AlignConfig(), *,
+                fps: float | None = None) -> tuple[torch.Tensor, list[int], int]:
+    """:func:`load_aligned_video` plus the source frame index of every clock frame and how many leading clock
+    frames the source covers (:func:`covered_frames`)."""
     info = probe_video(path)
-    return read_frames_at(path, grid_indices(max(1, info.num_frames), float(fps or info.fps), cfg), size)
+    n_src, rate = max(1, info.num_frames), float(fps or info.fps)
+    indices = grid_indices(n_src, rate, cfg)
+    return read_frames_at(path, indices, size), indices, covered_frames(n_src, rate, cfg)

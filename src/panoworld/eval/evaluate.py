@@ -8,7 +8,9 @@ naming ``--force`` (:mod:`panoworld.formats.job_record`).
 
 Backbone networks given explicitly must load; the default ones that are not installed are skipped with one warning
 naming what to install, and the metrics needing them are left out (the results folder's score-run summary says
-which).
+which). Methods without annotations are annotated (:mod:`panoworld.eval.estimate`; the annotators' settings key is
+part of the settings key); with the annotation networks missing their geometry rows are NaN with the reason and
+one warning names what to install. Videos shorter than the evaluation clock get one warning naming ``--frames``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from panoworld.formats.results import ResultsLayout, record_files
 from panoworld.formats.testset import TestClip
 
 from .backbones import Backbones, load_backbones
+from .estimate import EstimateSettings, Estimator
 from .score import ScoreConfig, Scorer, assemble
 
 __all__ = ["BACKBONE_FLAGS", "default_backbones", "load_available_backbones", "score_settings", "evaluate"]
@@ -69,10 +72,13 @@ def load_available_backbones(sources: dict[str, str | None], defaults: dict[str,
     return loaded, skipped
 
 
-def score_settings(cfg: ScoreConfig, backbones: dict[str, str | None], caption_style: str) -> dict:
-    """What determines a clip's score rows besides the videos (the input of the settings key)."""
+def score_settings(cfg: ScoreConfig, backbones: dict[str, str | None], caption_style: str,
+                   annotators: str | None = None, annotate: str = "missing") -> dict:
+    """What determines a clip's score rows besides the videos (the input of the settings key); ``annotators`` is
+    the :class:`~panoworld.eval.estimate.Estimator` key."""
     config = {k: v for k, v in asdict(cfg).items() if k not in ("device", "min_bucket")}
-    return {"config": config, "backbones": backbones, "caption_style": caption_style}
+    return {"config": config, "backbones": backbones, "caption_style": caption_style, "annotate": annotate,
+            "annotators": annotators}
 
 
 def _inputs(layout: ResultsLayout, method: str, clip: TestClip) -> dict:
@@ -82,40 +88,75 @@ def _inputs(layout: ResultsLayout, method: str, clip: TestClip) -> dict:
             for name, f in {**files, "gt": clip.video_path}.items()}
 
 
+def _warn_short(scorer: Scorer, pairs: list[tuple[str, TestClip]], say: Callable[[str], None]) -> list[str]:
+    """One warning for the videos the clock pads (shorter than its window); returns their names."""
+    cfg = scorer.cfg.align
+    short = {}
+    for method, clip in pairs:
+        for side, covered in scorer.shortfall(method, clip).items():
+            short[f"{method if side == 'pred' else 'GT'}/{clip.dirname}"] = covered
+    if short:
+        name, covered = min(short.items(), key=lambda kv: kv[1])
+        say(f"warning: {len(short)} video(s) are shorter than the evaluation clock ({cfg.n_frames} frames @ "
+            f"{cfg.fps:g} fps = {cfg.n_frames / cfg.fps:.2f} s) and are padded with their last frame (shortest: "
+            f"{name}, {covered} frame(s) covered); pass --frames {max(1, covered)} to score a window every video "
+            "covers")
+    return sorted(short)
+
+
 def evaluate(results: Path, methods: list[str], clips: list[TestClip], all_clips: list[TestClip], cfg: ScoreConfig, *,
              sources: dict[str, str | None], caption_style: str, out: Path, force: bool = False,
-             distributional: bool = True, advance: Callable[[int], None] | None = None,
-             say: Callable[[str], None] = print) -> dict:
+             distributional: bool = True, estimate: EstimateSettings | None = None,
+             advance: Callable[[int], None] | None = None, say: Callable[[str], None] = print) -> dict:
     """Score the (method, clip) results of ``clips`` that need it, then (``distributional``) the Fréchet rows
     over ``all_clips`` and the long CSV ``out``; return counts and the skipped backbones.
 
     ``sources`` maps backbone name -> path / hub id / "none", or None for the default location
-    (:func:`load_available_backbones`).
+    (:func:`load_available_backbones`); ``estimate`` says how methods without annotations are annotated.
     """
+    from panoworld.formats.annotations import has_annotations
     from panoworld.io import atomic_write_json
 
+    estimator = Estimator(estimate or EstimateSettings(), cfg.device)
     defaults = default_backbones()
     backbones, skipped = load_available_backbones(sources, defaults, cfg.device, say=say)
     used = {n: None if n in skipped else (sources.get(n) or defaults[n]) for n in BACKBONE_FLAGS}
-    scorer = Scorer(results, backbones, cfg)
+    scorer = Scorer(results, backbones, cfg, estimator)
     layout = scorer.layout
-    key = settings_key(score_settings(cfg, used, caption_style))
-    items = [Item(f"{m}/{c.dirname}", layout.score_record(m, c.dirname), key, (m, c),
+    key = settings_key(score_settings(cfg, used, caption_style, estimator.key, estimator.settings.mode))
+    plain = settings_key(score_settings(cfg, used, caption_style, None, estimator.settings.mode))
+
+    def item_key(method: str, clip: TestClip) -> str:
+        """The annotators are part of the settings of the clips they annotate only."""
+        needs = has_annotations(clip.annotation_dir) and estimator.enabled and estimator.wanted(
+            has_annotations(layout.clip_dir(method, clip.dirname)))
+        return key if needs else plain
+
+    items = [Item(f"{m}/{c.dirname}", layout.score_record(m, c.dirname), item_key(m, c), (m, c),
                   inputs=settings_key(_inputs(layout, m, c)))
              for m in methods for c in clips if scorer.has_result(m, c)]
     plan = plan_items(items, force=force, complete=lambda item, _: scorer.score_path(*item.payload).is_file())
     say(plan.summary("clip"))
+    todo = [item.payload for item in plan.todo]
+    to_annotate = sorted({m for m, c in todo if has_annotations(c.annotation_dir)
+                          and estimator.wanted(has_annotations(layout.clip_dir(m, c.dirname)))})
+    if estimator.enabled and estimator.unavailable and to_annotate:
+        say(f"warning: the geometry rows of {', '.join(to_annotate)} are NaN: {estimator.unavailable}; get "
+            f"{estimator.install_hint}")
+    short = _warn_short(scorer, todo, say)
     by_pair = {item.payload: item for item in plan.todo}
 
     def done(method: str, clip: TestClip) -> None:
         item = by_pair[(method, clip)]
         write_record(item.record, {"method": method, "clip_id": clip.clip_id}, item.key, item.inputs)
 
-    scored = scorer.score_pairs([item.payload for item in plan.todo], advance=advance, on_scored=done)
+    scored = scorer.score_pairs(todo, advance=advance, on_scored=done)
     if distributional:
         for method in methods:
             scorer.distributional(method, all_clips)
     stats = {"scored": scored, "skipped": len(plan.done), "missing": len(methods) * len(clips) - len(items),
-             "rows": assemble(results, methods, all_clips, out), "skipped_backbones": skipped}
+             "annotated": scorer.annotated, "rows": assemble(results, methods, all_clips, out),
+             "skipped_backbones": skipped, "annotators": estimator.unavailable or "available",
+             "padded_videos": short}
     atomic_write_json(layout.score_run, {"settings_key": key, "backbones": used, **stats})
     return stats

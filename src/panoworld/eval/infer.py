@@ -60,9 +60,13 @@ def infer_methods(clips: list[TestClip], results: Path, methods: list[str], *, r
     """
     from .runners.base import RunRequest, run_method
 
-    runner_config = runner_config or {}
+    runner_config = dict(runner_config or {})
     layout = ResultsLayout(Path(results))
     specs = [get_method(m) for m in methods]
+    if "panoworld" in methods:
+        from .runners.panoworld import with_default_model
+
+        runner_config["panoworld"] = with_default_model(runner_config.get("panoworld", {}))
     for spec in specs:
         check_config(spec, runner_config.get(spec.name, {}))
     items = []

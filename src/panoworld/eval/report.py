@@ -2,8 +2,8 @@
 
 Writes into one folder (``panoworld.formats.results.ReportLayout``): a summary CSV per grouping (overall, by
 split, by scene, by motion; every metric), a ranking CSV (rank of each method per metric family), a Markdown and a
-LaTeX report (headline metrics), and one bar chart PNG per headline metric. Per-clip rows are averaged per group; distributional rows are
-taken from their own bucket (never averaged with other buckets).
+LaTeX report (headline metrics), and one chart PNG per metric family (a panel per headline metric). Per-clip rows
+are averaged per group; distributional rows are taken from their own bucket (never averaged with other buckets).
 """
 
 from __future__ import annotations
@@ -23,24 +23,26 @@ from panoworld.errors import InputError
 from panoworld.formats.results import ReportLayout, ResultsLayout
 from panoworld.io import atomic_write_text
 
-from .charts import bar_chart
+from .charts import family_chart
 from .metrics import metric_info
 from .score import read_rows
 
-__all__ = ["GROUPINGS", "HEADLINE", "summarise", "rank_families", "write_report"]
+__all__ = ["GROUPINGS", "HEADLINE", "FAMILIES", "summarise", "rank_families", "default_order", "write_report"]
 
 GROUPINGS = {"overall": None, "by_split": "split", "by_scene": "scene_type", "by_motion": "motion_kind"}
 BUCKET_PREFIX = {"split": "split:", "scene_type": "scene:", "motion_kind": "motion:"}
-FAMILIES = ("visual", "distributional", "panorama", "depth", "tracks", "camera", "consistency", "cost")
+FAMILIES = ("visual", "distributional", "panorama", "temporal", "depth", "tracks", "camera", "consistency", "cost")
 HEADLINE = {
     "visual": ["psnr/erp", "psnr/erp_sw", "psnr/views", "ssim/erp", "lpips/erp", "lpips/views", "clip_t/erp",
                "clip_t/views"],
     "distributional": ["fvd/videomae", "fid/erp", "omnifid", "fd_vae/erp"],
     "panorama": ["seam/end_continuity_gap", "seam/discontinuity_gap", "seam/flicker_gap", "seam/lpips_excess",
                  "psnr/pole", "lpips/pole", "omnifid/up", "omnifid/down"],
-    "depth": ["depth/abs_rel/raw", "depth/abs_rel/raw@median", "depth/abs_rel/raw@scale_shift",
-              "depth/abs_rel/sky_masked", "depth/abs_rel/texture_weighted", "depth/delta1/raw",
-              "depth/delta1/raw@median", "depth/abs_rel/pole"],
+    "temporal": ["temporal/flicker_gap", "temporal/motion_gap", "temporal/warp_error_gap", "temporal/flicker",
+                 "temporal/motion", "temporal/warp_error"],
+    "depth": ["depth/abs_rel/raw", "depth/abs_rel/raw@median", "depth/abs_rel/raw@scale",
+              "depth/abs_rel/raw@scale_shift", "depth/abs_rel/sky_masked@scale_shift", "depth/delta1/raw",
+              "depth/delta1/raw@scale_shift", "depth/abs_rel/pole"],
     "tracks": ["tracks/aj", "tracks/oa", "tracks/delta_avg", "tracks/err3d_sim3"],
     "camera": ["camera/ate", "camera/rpe_trans", "camera/rpe_rot"],
     "consistency": ["consistency/depth_temporal_cv_gap", "consistency/track_lifetime_gap",
@@ -90,24 +92,54 @@ def summarise(rows: list[dict], grouping: str | None) -> list[dict]:
 
 
 def rank_families(overall: list[dict], methods: list[str]) -> dict[str, dict[str, float]]:
-    """Per family: mean over its metrics (with an ideal value) of each method's rank by |mean - ideal| (1 = best).
+    """Per family: mean over its metrics (with an ideal value) of each method's rank (1 = best).
 
-    Each metric ranks the methods that have it; ties share the average rank.
+    A metric ranks every method once at least one has it: first by how many clips have a finite value (a method
+    without the metric on some clips, e.g. NaN geometry, ranks behind every method that has it on more clips:
+    nobody is rewarded for a missing value), then by |mean - ideal|; ties share the average rank.
     """
-    by_metric: dict[str, dict[str, float]] = defaultdict(dict)
+    by_metric: dict[str, dict[str, tuple[int, float]]] = defaultdict(dict)
     for r in overall:
-        if math.isfinite(r["mean"]):
-            by_metric[r["metric"]][r["method"]] = r["mean"]
+        if math.isfinite(r["mean"]) and r["group"] == "all":
+            by_metric[r["metric"]][r["method"]] = (int(r["n_clips"]), r["mean"])
     ranks: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for metric, vals in by_metric.items():
         info = metric_info(metric)
-        have = [m for m in methods if m in vals]
-        if info is None or info.ideal is None or len(have) < 2:
+        if info is None or info.ideal is None or len(methods) < 2:
             continue
-        dist = [abs(vals[m] - info.ideal) for m in have]
-        for m, rank in zip(have, stats.rankdata(dist)):
-            ranks[info.family][m].append(float(rank))
+        keys = {m: (-vals[m][0], abs(vals[m][1] - info.ideal)) if m in vals else (0, math.inf) for m in methods}
+        ordered = sorted(methods, key=keys.get)
+        i = 0
+        while i < len(ordered):
+            j = i
+            while j + 1 < len(ordered) and keys[ordered[j + 1]] == keys[ordered[i]]:
+                j += 1
+            for m in ordered[i : j + 1]:
+                ranks[info.family][m].append((i + j) / 2 + 1)
+            i = j + 1
     return {fam: {m: float(np.mean(r)) for m, r in per.items()} for fam, per in ranks.items()}
+
+
+def default_order(present: list[str]) -> list[str]:
+    """Methods in report order: the compared methods as they come, then the sanity bounds (oracle, static,
+    fov-only, degradations)."""
+    from .runners import SANITY_METHODS
+
+    return ([m for m in present if m not in SANITY_METHODS] + [m for m in SANITY_METHODS if m in present])
+
+
+def _missing(rows: list[dict], methods: list[str]) -> str:
+    """A Markdown section counting the per-clip NaN values of each method by reason."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for r in rows:
+        if r["clip_id"] and not math.isfinite(float(r["value"])):
+            counts[(r["method"], r.get("note") or "no reason recorded")] += 1
+    if not counts:
+        return ""
+    lines = ["## Missing values (NaN rows per method and reason)\n", "| method | rows | reason |", "|---|---:|---|"]
+    for m in methods:
+        lines += [f"| {m} | {n} | {why} |" for (meth, why), n in sorted(counts.items()) if meth == m]
+    return "\n".join(lines) + "\n"
 
 
 def _cell(r: dict | None, latex: bool = False) -> str:
@@ -125,6 +157,11 @@ def _arrow(metric: str, latex: bool = False) -> str:
     if latex:
         return " $\\uparrow$" if info.higher_is_better else " $\\downarrow$"
     return " ↑" if info.higher_is_better else " ↓"
+
+
+def _better(metric: str) -> str:
+    info = metric_info(metric)
+    return "" if info is None else ("higher is better" if info.higher_is_better else "lower is better")
 
 
 def _tex(text: str) -> str:
@@ -185,7 +222,7 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
     if missing:
         raise InputError(f"{p} lacks the column(s) {', '.join(missing)}: not a long CSV of `panoworld eval run`")
     present = list(dict.fromkeys(r["method"] for r in rows))
-    methods = [m for m in (methods or present) if m in present]
+    methods = [m for m in methods if m in present] if methods else default_order(present)
     rows = [r for r in rows if r["method"] in methods]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -209,6 +246,7 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
             cells = [f"{ranking[f][m]:.2f}" if m in ranking[f] else "–" for f in fams]
             md.append(f"| {m} | " + " | ".join(cells) + " |")
         md.append("")
+    md.append(_missing(rows, methods))
     for name, grouping in GROUPINGS.items():
         groups = sorted({r["group"] for r in summaries[name]})
         for group in groups:
@@ -224,14 +262,11 @@ def write_report(long_csv: str | os.PathLike, out_dir: str | os.PathLike, *, met
     if charts:
         index = {(r["method"], r["metric"]): r for r in summaries["overall"] if r["group"] == "all"}
         for fam in FAMILIES:
-            for metric in HEADLINE[fam]:
-                if not any((m, metric) in index for m in methods):
-                    continue
-                vals = [index.get((m, metric), {"mean": float("nan")})["mean"] for m in methods]
-                errs = [index.get((m, metric), {"ci95": float("nan")})["ci95"] for m in methods]
-                target = layout.chart(metric)
-                info = metric_info(metric)
-                better = "" if info is None else (" (higher" if info.higher_is_better else " (lower") + " is better)"
-                bar_chart(target, metric + better, methods, vals, errs, subtitle=f"{fam}; mean and 95% CI over clips")
+            panels = [(metric, [index.get((m, metric), {"mean": float("nan")})["mean"] for m in methods],
+                       [index.get((m, metric), {"ci95": float("nan")})["ci95"] for m in methods], _better(metric))
+                      for metric in HEADLINE[fam] if any((m, metric) in index for m in methods)]
+            if panels:
+                target = layout.chart(fam)
+                family_chart(target, f"{fam}: mean and 95% CI over clips", methods, panels)
                 files.append(target)
     return {"files": [str(f) for f in files], "ranking": ranking}

@@ -25,15 +25,17 @@ from panoworld.formats.run_records import read_method_run
 from panoworld.formats.testset import TestClip
 from panoworld.io import atomic_write_text, probe_video
 
-from .align import AlignConfig, load_aligned_video
+from .align import AlignConfig, clock_video, covered_frames
 from .backbones import Backbones
+from .estimate import Estimator
 from .features import FEATURE_KINDS, clip_features, feature_key, split_omnifid
-from .geometry import geometry_metrics
-from .metrics import MIN_BUCKET_CLIPS, FeatureCache, SeamMetrics, VisualMetrics, bucket_frechet
+from .geometry import expected_names, family_of, geometry_metrics
+from .metrics import MIN_BUCKET_CLIPS, FeatureCache, SeamMetrics, TemporalMetrics, VisualMetrics, bucket_frechet
 
 __all__ = ["COLUMNS", "ScoreConfig", "Scorer", "assemble"]
 
-COLUMNS = ("method", "clip_id", "split", "scene_type", "motion_kind", "bucket", "metric", "value", "n_clips", "run_id")
+COLUMNS = ("method", "clip_id", "split", "scene_type", "motion_kind", "bucket", "metric", "value", "n_clips", "run_id",
+           "note")
 GT_OWNER = "_gt"
 
 
@@ -68,13 +70,20 @@ def read_rows(path: str | os.PathLike) -> list[dict]:
 
 
 class Scorer:
-    """Scores methods' results against a test set; see the module docstring for the files it writes."""
+    """Scores methods' results against a test set; see the module docstring for the files it writes.
 
-    def __init__(self, results: str | os.PathLike, backbones: Backbones | None = None, cfg: ScoreConfig | None = None):
+    ``estimator`` annotates the videos of methods that bring no annotations (:mod:`panoworld.eval.estimate`);
+    without one their geometry rows are NaN with the reason.
+    """
+
+    def __init__(self, results: str | os.PathLike, backbones: Backbones | None = None, cfg: ScoreConfig | None = None,
+                 estimator: Estimator | None = None):
         self.results = Path(results)
         self.layout = ResultsLayout(self.results)
         self.bb = backbones or Backbones()
         self.cfg = cfg or ScoreConfig()
+        self.estimator = estimator
+        self.annotated = 0
         self.cache = FeatureCache(self.layout.features)
         self.run_id = f"{int(time.time())}-{os.getpid()}"
         self.visual = VisualMetrics(lpips=self.bb.lpips, clip=self.bb.clip, views=self.cfg.views,
@@ -95,19 +104,35 @@ class Scorer:
     def has_result(self, method: str, clip: TestClip) -> bool:
         return self.layout.video(method, clip.dirname).is_file()
 
+    def pred_fps(self, method: str, clip: TestClip) -> float:
+        """The result's frame rate: the method-run record's native fps (a wrong container header is overridden)."""
+        rec = read_method_run(self.layout.clip_dir(method, clip.dirname))
+        return float((rec.native_fps if rec else None) or probe_video(self.layout.video(method, clip.dirname)).fps)
+
+    def shortfall(self, method: str, clip: TestClip) -> dict[str, int]:
+        """{"pred" / "gt": clock frames covered} for the sides shorter than the evaluation clock (read from headers)."""
+        out = {}
+        for side, path, fps in (("pred", self.layout.video(method, clip.dirname), self.pred_fps(method, clip)),
+                                ("gt", clip.video_path, None)):
+            info = probe_video(path)
+            covered = covered_frames(max(1, info.num_frames), float(fps or info.fps or clip.fps), self.cfg.align)
+            if covered < self.cfg.align.n_frames:
+                out[side] = covered
+        return out
+
     def load_pair(self, method: str, clip: TestClip) -> tuple[torch.Tensor, torch.Tensor, dict]:
         """(pred, gt) on the evaluation clock at the GT size, plus timing info (runs in a prefetch thread)."""
         video = self.layout.video(method, clip.dirname)
         ginfo = probe_video(clip.video_path)
         size = (ginfo.height, ginfo.width)
         gt_fps = float(ginfo.fps) or clip.fps
-        rec = read_method_run(self.layout.clip_dir(method, clip.dirname))
+        pred_fps = self.pred_fps(method, clip)
         pinfo = probe_video(video)
-        pred_fps = float((rec.native_fps if rec else None) or pinfo.fps)
-        gt = load_aligned_video(clip.video_path, size, self.cfg.align, fps=gt_fps)
-        pred = load_aligned_video(video, size, self.cfg.align, fps=pred_fps)
+        gt, gt_index, _ = clock_video(clip.video_path, size, self.cfg.align, fps=gt_fps)
+        pred, pred_index, _ = clock_video(video, size, self.cfg.align, fps=pred_fps)
         info = {"gt_fps": gt_fps, "gt_frames": ginfo.num_frames, "size": size, "pred_fps": pred_fps,
-                "pred_frames": pinfo.num_frames, "pred_size": (pinfo.height, pinfo.width)}
+                "pred_frames": pinfo.num_frames, "pred_size": (pinfo.height, pinfo.width), "gt_index": gt_index,
+                "pred_index": pred_index}
         return pred, gt, info
 
     def score_clip(self, method: str, clip: TestClip, loaded=None) -> list[dict]:
@@ -115,37 +140,70 @@ class Scorer:
         pred, gt, info = loaded or self.load_pair(method, clip)
         dev = torch.device(self.cfg.device)
         pred, gt = pred.to(dev), gt.to(dev)
-        rdir = self.layout.clip_dir(method, clip.dirname)
         values = dict(self.visual.update(pred, gt, clip.caption))
         values.update(self.seam.update(pred, gt))
+        values.update(TemporalMetrics().update(pred, gt, info["pred_index"], info["gt_index"]))
         settings = f"{self.cfg.align}"
         clip_features(self.cache, method, clip.dirname, self.layout.video(method, clip.dirname), pred, self.bb,
                       settings=settings,
                       n_frames=self.cfg.fid_frames, face_size=self.cfg.face_size)
         clip_features(self.cache, GT_OWNER, clip.dirname, clip.video_path, gt, self.bb, settings=settings,
                       n_frames=self.cfg.fid_frames, face_size=self.cfg.face_size)
-        if has_annotations(clip.annotation_dir) and has_annotations(rdir):
-            gann = read_annotations(clip.annotation_dir, video_fps=info["gt_fps"], video_frames=info["gt_frames"],
-                                    video_size=info["size"], depth_kind=clip.depth_kind,
-                                    pose_kind=clip.pose_kind)
-            pann = read_annotations(rdir, video_fps=info["pred_fps"], video_frames=info["pred_frames"],
-                                    video_size=info["pred_size"])
-            values.update(geometry_metrics(gann, pann, self.cfg.align, gt_video=clip.video_path,
-                                           gt_fps=info["gt_fps"], gt_frames=info["gt_frames"],
-                                           is_static=clip.is_static, solid_angle=self.cfg.solid_angle, device=dev))
-        record = read_method_run(rdir)
+        geometry, notes = self._geometry(method, clip, pred, gt, info, dev)
+        values.update(geometry)
+        record = read_method_run(self.layout.clip_dir(method, clip.dirname))
         seconds = record.seconds if record is not None else None
         if seconds is not None:  # cost next to quality: the method's own generation time for this clip
             values["cost/seconds"] = float(seconds)
-        rows = [self._row(method, clip, name, value) for name, value in sorted(values.items())]
+        rows = [self._row(method, clip, name, value, note=notes.get(name, ""))
+                for name, value in sorted(values.items())]
         _write_rows(self.score_path(method, clip), rows)
         return rows
 
-    def _row(self, method: str, clip: TestClip | None, metric: str, value: float, bucket: str = "", n: int = 1) -> dict:
+    def _prediction_geometry(self, method: str, clip: TestClip, pred: torch.Tensor, info: dict, gann):
+        """(the annotations a method is scored with, or None, and why not)."""
+        rdir = self.layout.clip_dir(method, clip.dirname)
+        own = has_annotations(rdir)
+        est = self.estimator
+        if est is not None and est.enabled and est.wanted(own):
+            if est.unavailable:
+                return None, est.why_not(own)
+            ann = est.annotations(self.layout.estimated(method, clip.dirname), self.layout.video(method, clip.dirname),
+                                  pred, info["pred_index"], info["pred_fps"], gann, self.cfg.align,
+                                  on_compute=self._count_annotated)
+            return ann, ""
+        if own:
+            return read_annotations(rdir, video_fps=info["pred_fps"], video_frames=info["pred_frames"],
+                                    video_size=info["pred_size"]), ""
+        return None, est.why_not(own) if est is not None else "the method brings no annotations"
+
+    def _count_annotated(self) -> None:
+        self.annotated += 1
+
+    def _geometry(self, method: str, clip: TestClip, pred, gt, info: dict, dev) -> tuple[dict, dict]:
+        """Every geometry metric the GT supports: values, and {name: why NaN} for those that are NaN."""
+        if not has_annotations(clip.annotation_dir):
+            return {}, {}
+        gann = read_annotations(clip.annotation_dir, video_fps=info["gt_fps"], video_frames=info["gt_frames"],
+                                video_size=info["size"], depth_kind=clip.depth_kind, pose_kind=clip.pose_kind)
+        expected = expected_names(gann, is_static=clip.is_static)
+        pann, reason = self._prediction_geometry(method, clip, pred, info, gann)
+        if pann is None:
+            return {n: float("nan") for n in expected}, {n: reason for n in expected}
+        values, why = geometry_metrics(gann, pann, self.cfg.align, gt_video=clip.video_path, gt_fps=info["gt_fps"],
+                                       gt_frames=info["gt_frames"], is_static=clip.is_static,
+                                       solid_angle=self.cfg.solid_angle, device=dev, pred_clock=pred, gt_clock=gt)
+        values = {**{n: float("nan") for n in expected}, **values}
+        notes = {n: why.get(n) or why.get(family_of(n), "") for n, v in values.items() if not np.isfinite(v)}
+        return values, notes
+
+    def _row(self, method: str, clip: TestClip | None, metric: str, value: float, bucket: str = "", n: int = 1,
+             note: str = "") -> dict:
         return {
             "method": method, "clip_id": clip.clip_id if clip else "", "split": clip.split if clip else "",
             "scene_type": clip.scene_type if clip else "", "motion_kind": clip.motion_kind if clip else "",
             "bucket": bucket, "metric": metric, "value": _fmt(value), "n_clips": n, "run_id": self.run_id,
+            "note": note,
         }
 
     def score_all(self, methods: list[str], clips: list[TestClip], *, force: bool = False, advance=None) -> dict:

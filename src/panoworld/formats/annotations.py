@@ -167,6 +167,32 @@ class AnnotationWriter:
         """Object ids of annotation frame ``k``: (H, W), 0 = sky."""
         self._save(_frame_name(INSTANCES_DIR, k), _cast("instances/{k:04d}.npy", ids))
 
+    def copy(self, source: str | os.PathLike, *, depth_kind: str = "") -> dict:
+        """Stage every annotation file of the folder ``source`` (fields can then be replaced with :meth:`put` /
+        :meth:`depth`); return its meta.json. Depth of a folder without a format version is converted to metres
+        (:func:`depth_scale`, ``depth_kind`` as in the test set)."""
+        src = Path(source)
+        meta = read_meta(src)
+        for name in _SCHEMA:
+            if name == META:
+                continue
+            directory = name.split("/")[0] if "{k" in name else None
+            files = sorted((src / directory).glob("*.npy")) if directory and (src / directory).is_dir() else []
+            if directory is None and (src / name).is_file():
+                files = [src / name]
+            for f in files:
+                rel = f"{directory}/{f.name}" if directory else name
+                if directory == DEPTH_DIR:
+                    depth = np.load(f, allow_pickle=False)
+                    scale = 1.0 if meta.get("format") == ANNOTATIONS_FORMAT else depth_scale(meta, depth_kind, depth)
+                    if scale != 1.0:
+                        self._save(rel, (depth.astype(np.float32) * scale).astype(self.depth_dtype))
+                        continue
+                (self._stage / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, self._stage / rel)
+                self._written.append(rel)
+        return {k: v for k, v in meta.items() if k not in ("format", "version", "depth_scale")}
+
     def put(self, **arrays) -> None:
         """Whole-clip arrays by field name (a file name without ``.npy``: ``tracks_2d=...``, ``camera_poses=...``),
         each cast to its documented dtype."""
@@ -281,7 +307,8 @@ class Annotations:
 
     depth (K, H, W) float32 torch tensor in metres; sky (K, H, W) bool; tracks_2d (N, K, 2) float64 px;
     visibility (N, K) bool (score > 0.5) and visibility_score (N, K) float32; tracks_3d (N, K, 3) float64 m
-    (frame-0 camera axes); static (N,); poses (K, 4, 4) camera-to-world (OpenCV axes); meta (meta.json).
+    (frame-0 camera axes); static (N,); poses (K, 4, 4) camera-to-world (OpenCV axes); query_points (N, 2) px of
+    the tracks' frame-0 queries (when written); meta (meta.json).
     """
 
     times: np.ndarray
@@ -295,6 +322,7 @@ class Annotations:
     sky: np.ndarray | None = None
     visibility_score: np.ndarray | None = None
     meta: dict | None = None
+    query_points: np.ndarray | None = None
 
 
 def read_annotations(
@@ -349,6 +377,7 @@ def read_annotations(
         sky=opt("sky_mask.npy"),
         visibility_score=None if vis is None else vis.astype(np.float32),
         meta=meta,
+        query_points=None if (q := opt("query_points.npy")) is None else q.astype(np.float64),
     )
 
 

@@ -5,6 +5,8 @@
       <method>/<split>__<clip>/method_run.json    method-run record (``run_records``), written last = done
       <method>/<split>__<clip>/failed.json        why the clip failed (``job_record``; removed when it later succeeds)
       <method>/<split>__<clip>/depth/ ... meta.json   optional annotations of the output (``annotations``)
+      <method>/<split>__<clip>/estimated/          annotations of the output made by ``eval run`` (``annotations``;
+                                                  meta.json holds the annotators' settings and inputs keys)
       infer_summary.json                          status of every (method, clip) of the last ``eval infer``
       _work/<method>/<split>__<clip>/             scratch of a running method: input.png, input.mp4, caption.txt,
                                                   output.<ext>, command.log (removed after a success)
@@ -16,7 +18,7 @@
       eval_run.json                               the last ``eval run``: settings key, backbones used / left out
 
 A report folder (``panoworld eval report``, :class:`ReportLayout`): ``summary_<grouping>.csv``, ``ranking.csv``,
-``report.md``, ``report.tex`` and ``charts/<metric>.png``.
+``report.md``, ``report.tex`` and ``charts/<family>.png`` (one panel per headline metric).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = ["RESULTS_VERSION", "METHOD_VIDEO", "ResultsLayout", "ReportLayout", "
 RESULTS_VERSION = 1
 METHOD_VIDEO = "video.mp4"
 WORK_DIR = "_work"
+ESTIMATED_DIR = "estimated"
 SCORES_DIR = "_scores"
 FEATURES_DIR = "_features"
 DISTRIBUTIONAL_SCORES = "_distributional.csv"
@@ -56,6 +59,10 @@ class ResultsLayout:
 
     def video(self, method: str, clip: str) -> Path:
         return self.clip_dir(method, clip) / METHOD_VIDEO
+
+    def estimated(self, method: str, clip: str) -> Path:
+        """The annotation folder ``eval run`` makes from the method's video (when the method brings none)."""
+        return self.clip_dir(method, clip) / ESTIMATED_DIR
 
     def failure(self, method: str, clip: str) -> Path:
         return self.clip_dir(method, clip) / FAILURE_RECORD

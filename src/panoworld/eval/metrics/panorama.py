@@ -13,6 +13,7 @@ from panoworld.sphere import erp_to_cubemap
 from ._base import Metric, MetricInfo, register_info
 
 __all__ = [
+    "true_median",
     "end_continuity",
     "discontinuity_score",
     "seam_flicker",
@@ -21,18 +22,36 @@ __all__ = [
     "SeamMetrics",
 ]
 
-register_info("seam/end_continuity", MetricInfo("panorama", "1 (intensity, [0,1])", False, None))
+register_info("seam/end_continuity", MetricInfo("panorama", "ratio", False, None))
 register_info("seam/discontinuity", MetricInfo("panorama", "ratio", False, None))
 register_info("seam/flicker", MetricInfo("panorama", "ratio", False, None))
 register_info("seam/lpips_excess", MetricInfo("panorama", "1", False, None))
-register_info("seam/end_continuity_gap", MetricInfo("panorama", "1", False, 0.0))
+register_info("seam/end_continuity_gap", MetricInfo("panorama", "ratio", False, 0.0))
 register_info("seam/discontinuity_gap", MetricInfo("panorama", "ratio", False, 0.0))
 register_info("seam/flicker_gap", MetricInfo("panorama", "ratio", False, 0.0))
 
 
-def end_continuity(video: torch.Tensor) -> float:
-    """Mean |last column - first column| over frames, rows and channels (intensity units, [0, 1])."""
-    return float((video[..., -1] - video[..., 0]).abs().mean())
+def true_median(values: torch.Tensor) -> torch.Tensor:
+    """The median of all elements; for an even count the mean of the two middle ones (``torch.median`` takes
+    the lower one)."""
+    flat = values.flatten().double().sort().values
+    n = flat.numel()
+    return (flat[(n - 1) // 2] + flat[n // 2]) / 2
+
+
+def _column_steps(video: torch.Tensor) -> torch.Tensor:
+    """(W,) mean |column j - column j-1| over frames, channels and rows (circular); entry 0 is the seam."""
+    return (video - torch.roll(video, 1, dims=-1)).abs().mean(dim=(0, 1, 2))
+
+
+def end_continuity(video: torch.Tensor, eps: float = 1e-6) -> float:
+    """Mean |last column - first column| divided by the median of the same between neighbouring columns
+    everywhere (1 = the seam is like any other column boundary; pixel noise raises both and cancels).
+
+    The PanFlow / PanoWan definition is the numerator alone (intensity units), which counts noise and texture
+    as seam error."""
+    steps = _column_steps(video)
+    return float(steps[0] / (true_median(steps) + eps))
 
 
 def _step_response(video: torch.Tensor) -> torch.Tensor:
@@ -53,7 +72,7 @@ def discontinuity_score(video: torch.Tensor, eps: float = 1e-6) -> float:
     content scores about 1 and a visible seam scores well above 1.
     """
     resp = _step_response(video)
-    return float(resp[0] / (resp.median() + eps))
+    return float(resp[0] / (true_median(resp) + eps))
 
 
 def seam_flicker(video: torch.Tensor, band: int = 2, eps: float = 1e-6) -> float:

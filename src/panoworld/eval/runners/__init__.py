@@ -12,12 +12,17 @@ import sys
 from panoworld._lazy import lazy_exports
 
 __all__ = ["REGISTRY", "MethodSpec", "RunRequest", "get_method", "register", "run_method", "BUILTINS",
-           "method_ids", "check_method_ids", "check_config"]
+           "DEGRADATION_KINDS", "SANITY_METHODS", "method_ids", "check_method_ids", "check_config"]
 
 #: Built-in method id -> module (in this package) that registers it.
 BUILTINS = {"oracle": "oracle", "static": "static", "fov-only": "fov_only", "panoworld": "panoworld",
             "argus": "argus", "360dvd": "dvd360", "follow-your-canvas": "follow_your_canvas",
             "imagine360": "imagine360", "omniroam": "omniroam"}
+#: Controlled degradations of the GT (``panoworld.eval.degrade``), one method ``degrade-<kind>`` each.
+DEGRADATION_KINDS = ("seam", "poles", "flicker", "frozen", "shuffled", "noise", "depth_scale", "tracks_drift")
+BUILTINS.update({f"degrade-{kind}": "degraded" for kind in DEGRADATION_KINDS})
+#: Methods that see the GT or copy the input (bounds, not competitors): listed after the others in reports.
+SANITY_METHODS = ("oracle", "static", "fov-only", *(f"degrade-{kind}" for kind in DEGRADATION_KINDS))
 
 __getattr__, __dir__ = lazy_exports(__name__, {name: ".base" for name in
                                                ("REGISTRY", "MethodSpec", "RunRequest", "register", "run_method")})
