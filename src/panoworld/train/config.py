@@ -56,6 +56,7 @@ class RunConfig:
     keep_checkpoints: int = 3
     device: str = "auto"  # auto (CUDA when present), cpu, cuda, cuda:1 ...
     precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU), bf16, fp32
+    max_minutes: float = 0.0  # wall-clock budget of one session: stop with a checkpoint after it (0 = none)
 
 
 @dataclass
@@ -256,8 +257,8 @@ class TrainConfig:
 
 
 #: Keys that may change when a run resumes (everything else must match the checkpoint's config).
-RESUME_FREE_KEYS = ("run.max_steps", "run.log_every", "run.checkpoint_every", "run.keep_checkpoints",
-                    "run.device", "validation", "logging", "source", "data.cache_dir", "data.val")
+RESUME_FREE_KEYS = ("run.max_steps", "run.max_minutes", "run.log_every", "run.checkpoint_every",
+                    "run.keep_checkpoints", "run.device", "validation", "logging", "source", "data.cache_dir", "data.val")
 
 _CHOICES = {
     "run.precision": ("auto", "bf16", "fp32"),
@@ -315,7 +316,8 @@ def _validate(cfg: TrainConfig) -> None:
         _fail("flow", "need 0 < t_min < t_max < 1, shift > 0 and logit_std > 0")
     for key, value in (("loss.depth_weight", lo.depth_weight), ("loss.track_weight", lo.track_weight),
                        ("loss.rigidity_weight", lo.rigidity_weight), ("optim.weight_decay", o.weight_decay),
-                       ("optim.grad_clip", o.grad_clip), ("optim.warmup_steps", o.warmup_steps)):
+                       ("optim.grad_clip", o.grad_clip), ("optim.warmup_steps", o.warmup_steps),
+                       ("run.max_minutes", cfg.run.max_minutes)):
         if not value >= 0:
             _fail(key, f"must be >= 0, got {value}")
     m = cfg.model
