@@ -48,15 +48,18 @@ class DistillConfig(TrainConfig):
     distill: DistillSection = field(default_factory=DistillSection)
 
     def validate(self) -> "DistillConfig":
+        if self.model.init == "scratch":
+            raise InputError("config model.init: distillation needs a teacher (a model folder, a training run "
+                             "folder or component:panoworld), not \"scratch\"")
         super().validate()
         d = self.distill
         from panoworld.formats.model_folder import SamplerSpec
 
-        SamplerSpec(kind="few-step", num_steps=len(d.timesteps) or 1, guidance=0.0,
-                    timesteps=list(d.timesteps)).validate()
-        if self.model.init == "scratch":
-            raise InputError("config model.init: distillation needs a teacher (a model folder, a training run "
-                             "folder or component:panoworld), not \"scratch\"")
+        try:
+            SamplerSpec(kind="few-step", num_steps=len(d.timesteps) or 1, guidance=0.0,
+                        timesteps=list(d.timesteps)).validate()
+        except InputError as exc:
+            raise InputError(f"config distill.timesteps: {exc}") from None
         checks = (("distill.critic_updates", d.critic_updates >= 1), ("distill.critic_lr_scale", d.critic_lr_scale > 0),
                   ("distill.dmd_weight", d.dmd_weight >= 0), ("distill.teacher_steps", d.teacher_steps >= 1),
                   ("distill.guidance", d.guidance is None or d.guidance >= 0),
