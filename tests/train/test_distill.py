@@ -79,9 +79,9 @@ def test_each_loss_reaches_only_its_network(make_distill, tmp_path):
     out.total.backward()
     student, critic = _grads(objective.student), _grads(objective.critic)
     assert all(g is None for g in critic.values())
-    assert student["proj_out.weight"].abs().sum() > 0 and student["transformer_blocks.0.attn1.to_q.weight"].abs().sum() > 0
-    assert student["depth_head.proj.weight" if "depth_head.proj.weight" in student else
-                   next(n for n in student if n.startswith("depth_head."))].abs().sum() > 0
+    assert student["proj_out.weight"].abs().sum() > 0
+    assert student["transformer_blocks.0.attn1.to_q.weight"].abs().sum() > 0
+    assert any(g is not None and g.abs().sum() > 0 for n, g in student.items() if n.startswith("depth_head."))
     objective.student.zero_grad(set_to_none=True)
 
     out = objective.loss("critic", batch, 1, batch.size)

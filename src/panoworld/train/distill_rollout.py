@@ -56,7 +56,9 @@ def stack_batches(a: Batch, b: Batch) -> tuple[Batch, torch.Tensor]:
         return joined[order.to(joined.device)]
 
     images = [x for x in (a.image, b.image) if x is not None]
-    both = lambda name: [getattr(a, name)[i] if i < sa else getattr(b, name)[i - sa] for i in order.tolist()]  # noqa: E731
+    def both(name):
+        return [getattr(a, name)[i] if i < sa else getattr(b, name)[i - sa] for i in order.tolist()]
+
     stacked = Batch(x0=cat("x0"), reference=cat("reference"), clean=cat("clean"), clean_mask=cat("clean_mask"),
                     cond_frames=cat("cond_frames"), text=cat("text"), image=torch.cat(images) if images else None,
                     depth=both("depth"), tracks=both("tracks"), seeds=both("seeds"), kinds=both("kinds"))

@@ -154,7 +154,7 @@ class FlowMatchingObjective(Objective):
         return t.to(device), noise.to(device), gens
 
     def loss(self, update: str, batch: Batch, step: int, normaliser: float) -> LossOutput:
-        cfg, lo = self.cfg, self.cfg.loss
+        cfg = self.cfg
         net = self._forward["transformer"]
         device = batch.x0.device
         t, noise, gens = self._draws(batch, device)

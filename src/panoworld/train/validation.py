@@ -8,7 +8,8 @@ with ``validation.latent_padding`` circular columns. Scores (``eval.metrics``): 
 reconstruction of the clip (``val/seam/...``), and, with a depth head, AbsRel / delta1 of the predicted range at the
 last evaluation against the cached latent-grid depth (``val/depth/...``, solid-angle weighted, raw and
 median-aligned). A few-step student (``sampler`` of kind "few-step") samples with its own flow times and no CFG
-(``pipelines.few_step``), seeded like a generation run with seed = the clip index. Videos go to ``<run>/validation/step_<s>/<clip>.mp4`` when ``validation.write_videos``.
+(``pipelines.few_step``), seeded like a generation run with seed = the clip index. Videos go to
+``<run>/validation/step_<s>/<clip>.mp4`` when ``validation.write_videos``.
 """
 
 from __future__ import annotations
