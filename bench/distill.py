@@ -28,7 +28,8 @@ import statistics
 import time
 
 import torch
-from _common import append_markdown, build_random, free_memory, machine_name, measure, random_init_, reset_peak, sync
+from _common import (append_markdown, build_random, free_memory, guarded, machine_name, measure, random_init_,
+                     reset_peak, sync)
 from train import synthetic_batch
 
 from panoworld.models.transformer import PanoWorldTransformer, panoworld_2b_config, tiny_config
@@ -216,13 +217,7 @@ def main() -> None:
                       ("generate", lambda: generation_case(device, sizes, args.repeats, args.small))):
         if name not in args.only.split(","):
             continue
-        try:
-            results[name] = run()
-        except torch.cuda.OutOfMemoryError:
-            results[name] = {"error": "CUDA out of memory"}
-        except Exception as exc:  # noqa: BLE001 - one failing case must not lose the other's numbers
-            results[name] = {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"}
-        free_memory(device)
+        results[name] = guarded(run, device)
         print(json.dumps({name: results[name]}), flush=True)
     results["bench_wall_s"] = round(time.perf_counter() - started, 1)
     text = markdown(results, device, args)

@@ -160,7 +160,7 @@ def test_update_cadence_and_the_exported_sampler(make_distill, tmp_path):
 
 
 def test_one_step_changes_the_student_and_critic_not_the_teacher(make_distill, teacher, tmp_path):
-    cfg = make_distill(tmp_path / "run", run={"max_steps": 1})
+    cfg = make_distill(tmp_path / "run", run={"max_steps": 1}, validation={"every": 1})
     teacher_files = {p.name: p.read_bytes() for p in (teacher / "transformer").iterdir()}
     result = distill(cfg)
     assert {p.name: p.read_bytes() for p in (teacher / "transformer").iterdir()} == teacher_files
@@ -175,6 +175,8 @@ def test_one_step_changes_the_student_and_critic_not_the_teacher(make_distill, t
     assert record["kind"] == "distill" and record["format"] == "panoworld-training-run"
     lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert {"dmd", "critic", "depth", "grad_norm/student", "grad_norm/critic", "loss"} <= set(lines[0])
+    val = [x for x in lines if "val/seam/discontinuity" in x]  # the student validated with its few-step sampler
+    assert val and "val/depth/abs_rel/raw" in val[0] and (tmp_path / "run" / "validation" / "step_0000001").is_dir()
 
 
 def test_resume_after_a_kill_matches_an_uninterrupted_run(make_distill, tmp_path):

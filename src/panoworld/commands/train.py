@@ -40,8 +40,7 @@ def _load(config: Optional[str], overrides: Optional[List[str]], writable: str |
     from panoworld.train.distill_config import load_any_config
 
     if not config:
-        raise InputError("give --config PRESET_OR_FILE (presets: tiny-synth, lora-2b, full-2b, distill-small, "
-                         "distill-2b)")
+        raise InputError("give --config PRESET_OR_FILE (presets: tiny-synth, lora-2b, full-2b, distill-small, ...)")
     cfg = load_any_config(config, overrides or [])
     is_distill = hasattr(cfg, "distill")
     if distill is not None and distill != is_distill:
@@ -98,14 +97,11 @@ def distill(config: Optional[str] = CONFIG, overrides: Optional[List[str]] = SET
 
 
 @app.command("cache")
-def cache(
-    config: Optional[str] = CONFIG,
-    overrides: Optional[List[str]] = SET,
-    device: str = typer.Option("auto", "--device", help="Torch device for the encoders: auto (GPU if present), "
-                               "cpu, cuda, cuda:1 ..."),
-    force: bool = typer.Option(False, "--force", help="Redo every clip, also those already cached (needed when "
-                               "cached clips were made with other settings)."),
-) -> None:
+def cache(config: Optional[str] = CONFIG, overrides: Optional[List[str]] = SET,
+          device: str = typer.Option("auto", "--device", help="Torch device for the encoders: auto (GPU if "
+                                     "present), cpu, cuda, cuda:1 ..."),
+          force: bool = typer.Option(False, "--force", help="Redo every clip, also those already cached (needed "
+                                     "when cached clips were made with other settings).")) -> None:
     """Precompute VAE latents, Round-1 views, Round-2 proxies, SigLIP tokens, text embeddings and latent-grid
     geometry targets into data.cache_dir. Resumable: clips cached with the same settings and inputs are skipped,
     clips whose video, annotations or captions changed are redone; a clip that fails is reported, the others go

@@ -12,8 +12,8 @@ folder (``SamplerSpec.timesteps``, e.g. the 4-step schedule ``[0.999, 0.937, 0.8
 
 and the result is ``x0_{N-1}`` with the clean conditioning pasted (``sampler.finalize``), exactly what the student
 was trained to produce (``train/distill_objective.py``). ``eps_{i+1} = noise_for_step(i + 1)`` (the pipeline
-draws it like the initial noise, from ``seed + i * FEW_STEP_SEED_STRIDE``). Rotated denoising rolls the latent and
-the conditioning after every step and rolls back at the end, as the many-step sampler does.
+draws it like the initial noise, from :func:`renoise_seed`). It is the one sampler loop (``sampler.sample``,
+rotated denoising included) with :class:`FewStepSolver` in place of UniPC.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .sampler import finalize
+from .sampler import sample
 from .schedule import FlowSchedule
 
-__all__ = ["few_step_schedule", "sample_few_step", "FEW_STEP_SEED_STRIDE", "renoise_seed"]
+__all__ = ["few_step_schedule", "FewStepSolver", "sample_few_step", "FEW_STEP_SEED_STRIDE", "renoise_seed"]
 
 #: Seed of the fresh noise of step i >= 1: ``(seed + i * FEW_STEP_SEED_STRIDE) mod 2^32``.
 FEW_STEP_SEED_STRIDE = 1_000_003
@@ -48,50 +48,48 @@ def few_step_schedule(timesteps) -> FlowSchedule:
     return FlowSchedule(sigmas=np.concatenate([times, [0.0]]), timesteps=np.floor(times * 1000.0).astype(np.int64))
 
 
-@torch.no_grad()
-def sample_few_step(
-    denoiser,
-    noise: torch.Tensor,
-    schedule: FlowSchedule,
-    noise_for_step: Callable[[int], torch.Tensor],
-    *,
-    rotate_seed: int | None = None,
-    callback: Callable[[int, int], None] | None = None,
-) -> torch.Tensor:
-    """Run the student from ``noise`` (the latent at ``schedule.sigmas[0]``) to t = 0.
+class FewStepSolver:
+    """``step(x0, x) -> (1 - t_{i+1}) x0 + t_{i+1} eps_{i+1}`` (``x0`` itself at the last step), for
+    ``sampler.sample``; ``roll(shift)`` keeps the fresh noise in the rotated frame of the latent.
 
     Args:
-        denoiser: ``(x, index) -> (x_pasted, velocity)`` (a ``GuidedDenoiser`` with guidance 0); may expose
-            ``roll(shift)`` and ``inputs`` for rotated denoising and the final paste.
+        sigmas: flow times t_0 > ... > t_{N-1} > t_N = 0.
+        noise_for_step: ``i -> eps_i`` for i = 1 .. N-1 (the latent's shape).
+    """
+
+    def __init__(self, sigmas, noise_for_step: Callable[[int], torch.Tensor]):
+        self.sigmas = [float(s) for s in sigmas]
+        self.noise_for_step = noise_for_step
+        self.index = 0
+        self.shift = 0
+
+    @torch.no_grad()
+    def step(self, x0_pred: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
+        self.index += 1
+        t_next = self.sigmas[self.index]
+        if t_next == 0.0:
+            return x0_pred
+        fresh = self.noise_for_step(self.index).to(x0_pred.device, x0_pred.dtype)
+        return (1.0 - t_next) * x0_pred + t_next * torch.roll(fresh, self.shift, dims=-1)
+
+    def roll(self, shift: int) -> None:
+        self.shift += int(shift)
+
+
+def sample_few_step(denoiser, noise: torch.Tensor, schedule: FlowSchedule,
+                    noise_for_step: Callable[[int], torch.Tensor], *, rotate_seed: int | None = None,
+                    callback: Callable[[int, int], None] | None = None) -> torch.Tensor:
+    """Run the student from ``noise`` (the latent at ``schedule.sigmas[0]``) to t = 0 (see the module docstring).
+
+    Args:
+        denoiser: ``(x, index) -> (x_pasted, velocity)`` (a ``GuidedDenoiser`` with guidance 0).
         noise: (B, C, T, h, w) initial latent.
         schedule: :func:`few_step_schedule` of the student's flow times.
         noise_for_step: ``i -> eps_i`` (shape of ``noise``) for steps i = 1 .. N-1.
-        rotate_seed: rotated denoising with column shifts drawn from ``RandomState(rotate_seed)``.
-        callback: ``callback(index, num_evals)`` after every evaluation.
+        rotate_seed, callback: as ``sampler.sample``.
 
     Returns:
         The final latent (shape and dtype of ``noise``), clean conditioning pasted in.
     """
-    rng = np.random.RandomState(rotate_seed) if rotate_seed is not None else None
-    width = noise.shape[-1]
-    total_shift = 0
-    x = noise
-    last = schedule.num_evals - 1
-    for index in range(schedule.num_evals):
-        x_pasted, velocity = denoiser(x, index)
-        x = x_pasted - float(schedule.sigmas[index]) * velocity
-        if index < last:
-            t_next = float(schedule.sigmas[index + 1])
-            fresh = torch.roll(noise_for_step(index + 1).to(x.device, x.dtype), total_shift, dims=-1)
-            x = (1.0 - t_next) * x + t_next * fresh
-            if rng is not None:
-                shift = int(rng.randint(0, width))
-                x = torch.roll(x, shift, dims=-1)
-                denoiser.roll(shift)
-                total_shift += shift
-        if callback is not None:
-            callback(index, schedule.num_evals)
-    if total_shift:
-        x = torch.roll(x, -total_shift, dims=-1)
-    inputs = getattr(denoiser, "inputs", None)
-    return finalize(x, inputs) if inputs is not None else x
+    return sample(denoiser, noise, schedule, rotate_seed=rotate_seed, callback=callback,
+                  solver=FewStepSolver(schedule.sigmas, noise_for_step))
