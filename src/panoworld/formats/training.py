@@ -10,7 +10,7 @@
       checkpoints/step_NNNNNNN/       a PanoWorld model folder (``model_folder``) plus training_state/
       checkpoints/step_NNNNNNN.tmp/   a checkpoint being assembled (never read)
       validation/step_NNNNNNN/        validation videos
-      teacher_pairs/                  distillation only: cached teacher ODE solves (regression warm-up)
+      teacher_pairs/pair_NNNNN.safetensors   distillation only: cached teacher ODE solves (regression warm-up)
 
 **Training run record** ``training_run.json`` (format ``panoworld-training-run``, version 1)::
 
@@ -58,6 +58,7 @@ __all__ = [
     "step_folder",
     "cache_entry_path",
     "cache_record_path",
+    "teacher_pair_path",
     "training_record_path",
     "read_training_record",
     "write_training_record",
@@ -95,6 +96,11 @@ def cache_entry_path(root: str | os.PathLike, name: str) -> Path:
 def cache_record_path(root: str | os.PathLike, name: str) -> Path:
     """The completion record of cached clip ``name`` (written after its tensors)."""
     return Path(root) / CACHE_CLIPS / f"{name}.json"
+
+
+def teacher_pair_path(run_dir: str | os.PathLike, pair: int) -> Path:
+    """The cached teacher solve ``pair`` of a distillation run (``train.distill_pairs``)."""
+    return Path(run_dir) / TEACHER_PAIRS / f"pair_{pair:05d}.safetensors"
 
 
 def _is_training_record(data) -> bool:

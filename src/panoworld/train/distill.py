@@ -119,8 +119,23 @@ def distillation_objective(cfg: DistillConfig, cache: TrainCache, ctx: DistConte
         barrier(ctx)
     info = {"teacher": {"init": cfg.model.init, "path": path, "weights": teacher_id, "guidance": guidance},
             "heads_training": head_usage(cfg)}
+    sync = _max_over_processes(ctx) if ctx.enabled and cfg.distributed.strategy == "fsdp" else None
     return DistillationObjective(student, critic, teacher, cfg, negative_text=negative.to(ctx.device),
-                                 guidance=guidance, pairs=pairs, info=info)
+                                 guidance=guidance, pairs=pairs, info=info, sync_steps=sync)
+
+
+def _max_over_processes(ctx: DistContext):
+    """``n -> max of n over the processes`` (FSDP2 shards need the same forward calls everywhere)."""
+    import torch.distributed as dist
+
+    device = ctx.device if dist.get_backend() == "nccl" else torch.device("cpu")
+
+    def sync(value: int) -> int:
+        tensor = torch.tensor([value], dtype=torch.int64, device=device)
+        dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+        return int(tensor.item())
+
+    return sync
 
 
 def distill(cfg: DistillConfig, **kwargs):

@@ -33,10 +33,17 @@ from .objective import FlowMatchingObjective, LossOutput, Objective, conditioned
 from .distill_rollout import draw_steps, predict_clean, rollout_inputs, stack_batches, step_times
 from .samples import Batch
 
-__all__ = ["DistillationObjective", "ROLLOUT", "DMD", "CRITIC", "GEOMETRY"]
+__all__ = ["DistillationObjective", "ROLLOUT", "DMD", "CRITIC", "GEOMETRY", "reshard"]
 
 #: Offsets on a sample's seed of the generators of each random draw (rollout, DMD noise, critic noise, geometry).
 ROLLOUT, DMD, CRITIC, GEOMETRY = 101, 202, 303, 404
+
+
+def reshard(network: nn.Module) -> None:
+    """After forward passes without gradients: an FSDP2-sharded network keeps the root's gathered parameters
+    registered until a backward pass that never comes; put its shards back (a no-op for other networks)."""
+    if hasattr(network, "reshard"):
+        network.reshard()
 
 
 class DistillationObjective(Objective):
@@ -50,13 +57,16 @@ class DistillationObjective(Objective):
         guidance: the teacher's CFG weight g.
         pairs: ``distill_pairs.TeacherPairs`` for the regression warm-up, or None.
         info: provenance recorded in every checkpoint (teacher identity, ...).
+        sync_steps: ``n -> n'`` the number of rollout evaluations every process makes (FSDP: the maximum over
+            processes); default ``n``.
     """
 
     trained_by = "panoworld train distill"
     run_kind = "distill"
 
     def __init__(self, student: nn.Module, critic: nn.Module, teacher: nn.Module, cfg, *,
-                 negative_text: torch.Tensor, guidance: float, pairs=None, info: dict | None = None):
+                 negative_text: torch.Tensor, guidance: float, pairs=None, info: dict | None = None,
+                 sync_steps=None):
         self.student, self.critic, self.teacher = student, critic, teacher
         self.cfg = cfg
         self.times = torch.tensor(cfg.distill.timesteps, dtype=torch.float64)
@@ -68,6 +78,7 @@ class DistillationObjective(Objective):
         self.heads = {h: getattr(student, h, None) is not None for h in ("depth_head", "descriptor_head")}
         self._forward = {"student": student, "critic": critic}
         self._reuse: dict = {}
+        self.sync_steps = sync_steps or (lambda n: n)
 
     # ------------------------------------------------------------------ trainer interface
     def networks(self) -> dict[str, nn.Module]:
@@ -127,7 +138,9 @@ class DistillationObjective(Objective):
         gens = self._gens(batch, ROLLOUT)
         k = draw_steps(gens, len(self.times))
         x = rollout_inputs(self.student, batch, self.times, k, gens,
-                           backward_simulation=self.cfg.distill.backward_simulation, quantize=self.cfg.flow.quantize)
+                           backward_simulation=self.cfg.distill.backward_simulation, quantize=self.cfg.flow.quantize,
+                           steps=self.sync_steps(int(k.max())))
+        reshard(self.student)
         return x, step_times(self.times, k, batch.x0.shape[2]).to(batch.x0.device)
 
     def teacher_velocity(self, batch: Batch, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -151,6 +164,7 @@ class DistillationObjective(Objective):
             tt = t.to(x.dtype)[:, None, :, None, None]
             x0_real = x_t - tt * self.teacher_velocity(batch, x_t, t)
             v_fake = conditioned_forward(self.critic, batch, x_t, t, quantize=self.cfg.flow.quantize).sample.float()
+            reshard(self.critic)
             x0_fake = x_t - tt * v_fake
             w = (1 - batch.clean_mask) * weights.to(x)
             scale = (w * (x - x0_real).abs().mean(1, keepdim=True)).flatten(1).sum(1) / \
@@ -207,6 +221,7 @@ class DistillationObjective(Objective):
             with torch.no_grad():
                 x_k, t_k = self._student_inputs(batch)
                 sample = predict_clean(self.student, batch, x_k, t_k, quantize=self.cfg.flow.quantize)[0]
+                reshard(self.student)
         gens = self._gens(batch, CRITIC)
         t = self._flow_times(gens, sample.shape[2], sample.device)
         eps = torch.stack([torch.randn(sample.shape[1:], generator=g) for g in gens]).to(sample.device)

@@ -21,7 +21,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from panoworld.formats.job_record import settings_key
-from panoworld.formats.training import TEACHER_PAIRS
+from panoworld.formats.training import teacher_pair_path
 from panoworld.io.atomic import atomic_path
 
 from .samples import Batch, build_sample, collate, sample_seed
@@ -76,13 +76,13 @@ class TeacherPairs:
     """The cached teacher solves of one run; :meth:`build` makes the missing ones, :meth:`inputs` serves them."""
 
     def __init__(self, run_dir: Path, cfg, cache, uncond: torch.Tensor):
-        self.root = Path(run_dir) / TEACHER_PAIRS
+        self.run_dir = Path(run_dir)
         self.cfg, self.cache, self.uncond = cfg, cache, uncond
         self.count = cfg.distill.regression_pairs
         self._loaded: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def path(self, p: int) -> Path:
-        return self.root / f"pair_{p:05d}.safetensors"
+        return teacher_pair_path(self.run_dir, p)
 
     def sample(self, p: int):
         """(clip name, seed, TrainingSample) of pair ``p``."""

@@ -87,8 +87,11 @@ def draw_steps(gens: list[torch.Generator], count: int) -> torch.Tensor:
 
 @torch.no_grad()
 def rollout_inputs(student, batch: Batch, times: torch.Tensor, k: torch.Tensor, gens: list[torch.Generator], *,
-                   backward_simulation: bool, quantize: bool = True) -> torch.Tensor:
-    """(B, C, T, h, w) student inputs ``x_{t_k}`` (see the module docstring); ``times`` (N,) float64."""
+                   backward_simulation: bool, quantize: bool = True, steps: int | None = None) -> torch.Tensor:
+    """(B, C, T, h, w) student inputs ``x_{t_k}`` (see the module docstring); ``times`` (N,) float64.
+
+    ``steps`` (>= max k): number of student evaluations to make; FSDP needs the same number on every process, so
+    an evaluation with no row of this batch still runs (on the whole batch, its result unused)."""
     device = batch.x0.device
     shape = batch.x0.shape[1:]
     x = torch.stack([torch.randn(shape, generator=g) for g in gens]).to(device)
@@ -96,8 +99,12 @@ def rollout_inputs(student, batch: Batch, times: torch.Tensor, k: torch.Tensor, 
         t = times[k.cpu()].to(device, x.dtype)[:, None, None, None, None]
         noisy = (1 - t) * batch.x0 + t * x
         return torch.where((k.to(device) > 0)[:, None, None, None, None], noisy, x)
-    for j in range(int(k.max()) if k.numel() else 0):
+    for j in range(int(k.max()) if steps is None else steps):
         rows = [i for i in range(batch.size) if int(k[i]) > j]
+        if not rows:  # only to keep the processes' collectives in step
+            predict_clean(student, batch, x, torch.full(x.shape[:1] + x.shape[2:3], float(times[j]),
+                                                        dtype=torch.float64, device=device), quantize=quantize)
+            continue
         sub = batch_rows(batch, rows)
         t_j = torch.full((len(rows), x.shape[2]), float(times[j]), dtype=torch.float64, device=device)
         x0, _ = predict_clean(student, sub, x[rows], t_j, quantize=quantize)
