@@ -24,8 +24,8 @@ if _SRC not in sys.path:
 import torch  # noqa: E402
 
 __all__ = [
-    "Timing", "append_markdown", "build_random", "free_memory", "is_cuda", "machine_name", "measure", "parse_hw",
-    "random_init_", "reset_peak", "stock_cosmos_config", "sync",
+    "Timing", "append_markdown", "build_random", "free_memory", "guarded", "is_cuda", "machine_name", "measure",
+    "parse_hw", "random_init_", "reset_peak", "stock_cosmos_config", "sync",
 ]
 
 
@@ -108,6 +108,19 @@ def parse_hw(text: str) -> tuple[int, int]:
     """``HxW`` (e.g. ``512x1024``) -> (height, width) pixels."""
     h, w = (int(v) for v in text.lower().split("x"))
     return h, w
+
+
+def guarded(fn: Callable[[], dict], device: str | torch.device) -> dict:
+    """``fn()``, or ``{"error": one line}`` when it fails (CUDA out of memory or any exception), so that one failing
+    case does not lose the other cases' numbers; memory is freed afterwards."""
+    try:
+        return fn()
+    except torch.cuda.OutOfMemoryError:
+        return {"error": "CUDA out of memory"}
+    except Exception as exc:  # noqa: BLE001 - reported in the results, the bench goes on
+        return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"}
+    finally:
+        free_memory(device)
 
 
 def append_markdown(path: str | Path, text: str) -> None:

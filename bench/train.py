@@ -31,7 +31,7 @@ import statistics
 import time
 
 import torch
-from _common import append_markdown, free_memory, machine_name, random_init_, reset_peak, sync
+from _common import append_markdown, free_memory, guarded, machine_name, random_init_, reset_peak, sync
 
 from panoworld.models.transformer import PanoWorldTransformer, panoworld_2b_config
 from panoworld.train.config import load_config
@@ -196,13 +196,8 @@ def main() -> None:
         peak = next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
     results = []
     for name in args.only:
-        try:
-            results.append(run_case(name, device, args.steps, args.warmup, peak, args.small))
-        except torch.cuda.OutOfMemoryError:
-            results.append({"case": name, "error": "CUDA out of memory"})
-        except Exception as exc:  # noqa: BLE001 - one failing case must not lose the others' numbers
-            results.append({"case": name, "error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}"})
-        free_memory(device)
+        results.append({"case": name, **guarded(lambda n=name: run_case(n, device, args.steps, args.warmup, peak,
+                                                                           args.small), device)})
         print(json.dumps(results[-1]), flush=True)
     text = markdown(results, device, args)
     print(text)

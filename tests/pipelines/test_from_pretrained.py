@@ -53,8 +53,12 @@ def test_few_step_model_refuses_the_many_step_sampler_and_vice_versa(layouts):
     image = torch.rand(3, 24, 32)
     with pytest.raises(InputError, match="distilled for the few-step sampler"):
         student(image, "a desk", config=source.generation_config(sampler="unipc-karras"))
-    with pytest.raises(InputError, match="few-step sampler, which this version"):
-        student(image, "a desk", config=source.generation_config())
+    with pytest.raises(InputError, match="distilled for 2 steps .*--steps must be 2, got 35"):
+        student(image, "a desk", config=source.generation_config(num_steps=35))
+    with pytest.raises(InputError, match="--guidance must be 0"):
+        student(image, "a desk", config=source.generation_config(guidance=7.0))
+    out = student(image, "a desk", config=source.generation_config())  # its own sampler: 2 steps, no CFG
+    assert out.info["round1_evaluations"] == 2 and out.info["round1_cfg"] == "none"
     teacher = PanoWorldPipeline.from_pretrained(str(layouts["folder"]), device="cpu")
     with pytest.raises(InputError, match="many-step UniPC sampler"):
         teacher(image, "a desk", config=teacher.source.generation_config(sampler="few-step"))
@@ -84,6 +88,10 @@ def test_generate_model_flag(tmp_path, layouts, capsys):
     capsys.readouterr()
     student = tmp_path / "student_out"
     assert main(["generate", str(photo), "-p", "a desk", "--model", str(layouts["few_step"]), "--out",
-                 str(student)]) == 2
+                 str(student), "--steps", "35"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "\n" not in err and "few-step" in err and not student.exists()
+    assert err.startswith("error:") and "\n" not in err and "distilled for 2 steps" in err and not student.exists()
+    assert main(["generate", str(photo), "-p", "a desk", "--model", str(layouts["few_step"]), "--out",
+                 str(student), "--device", "cpu"]) == 0
+    record = json.loads((student / "run.json").read_text())
+    assert record["config"]["sampler"] == "few-step" and record["models"]["few_step_timesteps"] == [0.9, 0.4]

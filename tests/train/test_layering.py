@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 import panoworld.train
-from panoworld.formats import annotations, model_folder, package, testset
+from panoworld.formats import annotations, model_folder, package, testset, training
 
 TRAIN = Path(panoworld.train.__file__).parent
 
@@ -22,7 +22,9 @@ def _code_strings(source: str) -> list[str]:
 
 
 def test_no_dataset_file_name_literal_in_train():
-    names = {testset.MASTER_CSV, testset.SPLIT_SETTINGS, annotations.META, package.MANIFEST, model_folder.MODEL_INDEX}
+    names = {testset.MASTER_CSV, testset.SPLIT_SETTINGS, annotations.META, package.MANIFEST, model_folder.MODEL_INDEX,
+             training.TRAINING_RECORD, training.LEGACY_TRAINING_RECORD, training.CACHE_MANIFEST, training.LATEST,
+             training.METRICS_LOG}
     names |= {Path(n).name for n in (*annotations.ANNOTATION_FILES, *annotations.OPTIONAL_FILES) if "{" not in n}
     names |= {package.PackageLayout(Path(".")).split_list(s).name for s in package.PACKAGE_SPLITS}
     assert "meta.json" in names and "master.csv" in names and "train.csv" in names

@@ -128,7 +128,7 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_cache, tmp_pa
     finally:
         trainer_module.FlowMatchingObjective = real
     assert find_latest(tmp_path / "run").name == "step_0000002"
-    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    record = json.loads((tmp_path / "run" / "training_run.json").read_text())
     assert record["status"].startswith("stopped: TrainingDiverged")
 
 
@@ -143,7 +143,7 @@ def test_logs_and_validation(tiny_cache, tmp_path):
     val = [x for x in lines if "val/seam/discontinuity" in x]
     assert val and "val/depth/abs_rel/raw" in val[0]
     assert (tmp_path / "run" / "validation" / "step_0000002").is_dir()
-    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    record = json.loads((tmp_path / "run" / "training_run.json").read_text())
     assert record["status"] == "finished" and record["step"] == 2
     assert record["tensorboard"] == "tensorboard/" and any((tmp_path / "run" / "tensorboard").iterdir())
 

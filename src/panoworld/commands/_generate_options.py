@@ -35,11 +35,14 @@ FRAMES = typer.Option(None, "--frames", help="Output frames, 4k+1 (93 = 5.8 s at
 FPS = typer.Option(None, "--fps", help="Frame rate of the written videos, frames per second [default: the "
                    "model's, 16].", show_default=False)
 GUIDANCE = typer.Option(None, "--guidance", help="CFG weight g >= 0 in v_c + g (v_c - v_u) (unitless) [default: "
-                        "the model's sampler's, 7].", show_default=False)
+                        "the model's sampler's, 7; 0 for a few-step student, which allows only 0].",
+                        show_default=False)
 STEPS = typer.Option(None, "--steps", help="Sampling steps as in the reference (35 -> 36 network evaluations per "
-                     "round) [default: the model's sampler's, 35].", show_default=False)
-SAMPLER = typer.Option(None, "--sampler", help="unipc-karras (many-step) or few-step; must be the one the model "
-                       "was made for [default: the model's].", show_default=False)
+                     "round); a few-step student runs exactly the steps it was distilled for (4 -> 4 evaluations) "
+                     "[default: the model's sampler's, 35].", show_default=False)
+SAMPLER = typer.Option(None, "--sampler", help="unipc-karras (many-step, CFG) or few-step (a distilled student: "
+                       "its flow times, no CFG); must be the one the model was made for [default: the model's].",
+                       show_default=False)
 SEED = typer.Option(0, "--seed", help="Random seed (initial noise, reference fill, rotations).")
 FOV = typer.Option(90.0, "--fov", help="Horizontal field of view of the cropped perspective input, degrees, in "
                    "(0, 180).")

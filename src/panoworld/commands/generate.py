@@ -69,7 +69,8 @@ def generate(
     source = resolve_model(TINY_RANDOM if tiny_random else model,
                            ModelPaths(checkpoint, base_model, text_encoder, siglip, vae), need_base=motion == "base-i2v")
     base = source.generation_config(**given)
-    check_sampler(source.sampler["kind"], base.sampler, model=source.location or source.family)
+    check_sampler(source.sampler["kind"], base.sampler, model=source.location or source.family,
+                  num_steps=base.num_steps, guidance=base.guidance, timesteps=source.sampler.get("timesteps"))
     jobs = read_batch(batch, out or Path("outputs"), base) if batch else check_jobs([single], base)
     report = generate_clips(jobs, source, load, force=force, arguments=arguments,
                             summary_dir=(out or Path("outputs")) if batch is not None else None,

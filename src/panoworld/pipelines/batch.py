@@ -66,7 +66,8 @@ def _run_one(pipe, job: Job, cfg: GenerationConfig, item: Item, *, arguments: di
     device = pipe.device
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    evaluations = (cfg.num_steps + 1) * ((2 if cfg.chained else 1) + (cfg.motion == "base-i2v"))
+    per_round = cfg.num_steps if cfg.sampler == "few-step" else cfg.num_steps + 1
+    evaluations = per_round * ((2 if cfg.chained else 1) + (cfg.motion == "base-i2v"))
     start = time.perf_counter()
     bar = progress(job.name, evaluations) if progress else contextlib.nullcontext(lambda n=1: None)
     with bar as advance:

@@ -44,15 +44,18 @@ OFFLOAD_MODES = ("none", "model", "group")
 ATTENTION_BACKENDS = ("auto", "cudnn", "flash", "efficient")
 #: Weight / compute dtypes by name; "auto" = bf16 on CUDA, fp32 on CPU.
 DTYPES = ("auto", "bf16", "fp16", "fp32")
-#: Samplers a model can be made for (``panoworld.formats.model_folder.SAMPLER_KINDS``); this version runs
-#: "unipc-karras" only.
+#: Samplers a model can be made for (``panoworld.formats.model_folder.SAMPLER_KINDS``).
 SAMPLERS = ("unipc-karras", "few-step")
-IMPLEMENTED_SAMPLERS = ("unipc-karras",)
+IMPLEMENTED_SAMPLERS = ("unipc-karras", "few-step")
 
 
-def check_sampler(model_sampler: str, requested: str, *, model: str = "this model") -> None:
+def check_sampler(model_sampler: str, requested: str, *, model: str = "this model", num_steps: int | None = None,
+                  guidance: float | None = None, timesteps=None) -> None:
     """Refuse a run whose sampler does not fit the model (a few-step student needs the few-step sampler and a
-    many-step model the many-step one) or is not implemented yet; raise :class:`InputError` (one line)."""
+    many-step model the many-step one) or is not implemented yet; raise :class:`InputError` (one line).
+
+    For a few-step student, ``num_steps`` must equal the number of its flow times ``timesteps`` and ``guidance``
+    must be 0 (CFG is distilled in)."""
     if requested not in SAMPLERS:
         raise InputError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {requested!r}")
     if model_sampler != requested:
@@ -62,6 +65,16 @@ def check_sampler(model_sampler: str, requested: str, *, model: str = "this mode
     if requested not in IMPLEMENTED_SAMPLERS:
         raise InputError(f"{model} needs the {requested} sampler, which this version of panoworld does not "
                          "have yet; upgrade panoworld")
+    if requested != "few-step":
+        return
+    if not timesteps:
+        raise InputError(f"{model} has no few-step flow times (sampler.timesteps in its model_index.json)")
+    times = ", ".join(f"{float(t):g}" for t in timesteps)
+    if num_steps is not None and num_steps != len(timesteps):
+        raise InputError(f"{model} was distilled for {len(timesteps)} steps (flow times {times}); "
+                         f"--steps must be {len(timesteps)}, got {num_steps}")
+    if guidance:
+        raise InputError(f"{model} is a few-step student with CFG distilled in; --guidance must be 0, got {guidance:g}")
 
 
 @dataclass

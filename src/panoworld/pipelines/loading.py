@@ -85,7 +85,10 @@ class ModelSource:
             return {"tiny_random": True}
         from .record import fingerprint
 
-        return {SLOTS[slot]: fingerprint(path) for slot, path in self.components.items()}
+        prints = {SLOTS[slot]: fingerprint(path) for slot, path in self.components.items()}
+        if self.sampler.get("kind") == "few-step":  # the student's flow times change its result
+            prints["few_step_timesteps"] = list(self.sampler.get("timesteps") or [])
+        return prints
 
 
 def _weights_root_source(root: Path | None, overrides: dict[str, str | None], need_base: bool) -> ModelSource:
@@ -172,6 +175,7 @@ def load_pipeline(source: ModelSource, load: LoadConfig | None = None):
                                  offload=load.offload, attention=load.attention)
     pipe.source = source
     pipe.sampler_kind = source.sampler["kind"]
+    pipe.sampler_timesteps = source.sampler.get("timesteps")
     return pipe
 
 

@@ -22,6 +22,7 @@ from typing import Callable
 
 import torch
 
+from panoworld.errors import InputError
 from panoworld.models.heads import latent_depth_to_video
 
 from .attention import attention_backend, resolve_attention_backend
@@ -33,6 +34,7 @@ from .conditioning import (
 )
 from .config import GenerationConfig, check_sampler
 from .decode import decode_video, to_host
+from .few_step import few_step_schedule, renoise_seed, sample_few_step
 from .guidance import DenoiserInputs, GuidedDenoiser
 from .noise import initial_noise, latitude_warp_noise
 from .offload import Offloader
@@ -129,9 +131,11 @@ class PanoWorldPipeline:
         self.partial_image_batch = bool(getattr(transformer, "supports_partial_image_batch", False))
         self._text_cache: dict[str, torch.Tensor] = {}
         self._depth: dict[str, torch.Tensor] = {}  # stage -> (1, 1, T_lat, h, w) log range of the last run
-        #: The sampler the transformer was made for ("unipc-karras" or "few-step"); ``from_pretrained`` sets it
-        #: from the model folder, with the :class:`~panoworld.pipelines.loading.ModelSource` as ``source``.
+        #: The sampler the transformer was made for ("unipc-karras" or "few-step") and, for a few-step student, its
+        #: flow times; ``from_pretrained`` sets them from the model folder, with the
+        #: :class:`~panoworld.pipelines.loading.ModelSource` as ``source``.
         self.sampler_kind = "unipc-karras"
+        self.sampler_timesteps: list[float] | None = None
         self.source = None
 
     @classmethod
@@ -205,21 +209,30 @@ class PanoWorldPipeline:
 
     def _sample(self, transformer, inputs: DenoiserInputs, noise: torch.Tensor, cfg: GenerationConfig,
                 stage: str, progress: Progress | None, info: dict) -> torch.Tensor:
-        schedule = karras_flow_schedule(cfg.num_steps)
+        few = cfg.sampler == "few-step"  # the student: its flow times, one evaluation each, no CFG
+        schedule = few_step_schedule(self.sampler_timesteps) if few else karras_flow_schedule(cfg.num_steps)
         dtype = getattr(transformer, "dtype", torch.float32)
         mode = self._cfg_batch(transformer, cfg.cfg_batch, tuple(noise.shape))
-        denoiser = GuidedDenoiser(transformer, inputs, schedule, guidance=cfg.guidance, cfg_batch=mode,
+        guidance = 0.0 if few else cfg.guidance
+        denoiser = GuidedDenoiser(transformer, inputs, schedule, guidance=guidance, cfg_batch=mode,
                                   compute_dtype=dtype, bf16_timesteps=cfg.bf16_timesteps,
                                   want_depth=getattr(transformer, "has_depth_head", False))
         batched = mode != "sequential" and (
             inputs.image is None or getattr(transformer, "supports_partial_image_batch", False)
         )
-        info[f"{stage}_cfg"] = "batched" if batched else "sequential"
+        info[f"{stage}_cfg"] = "none" if few else "batched" if batched else "sequential"
         info[f"{stage}_evaluations"] = schedule.num_evals
         rotate = cfg.seed + ROTATE_SEED_OFFSET if cfg.rotated_denoise else None
         callback = None if progress is None else (lambda i, n: progress(stage, i + 1, n))
         with self.offloader.use(transformer), attention_backend(self.attention, self.device):
-            latent = sample(denoiser, noise.to(self.device), schedule, rotate_seed=rotate, callback=callback)
+            if few:
+                def fresh(i: int) -> torch.Tensor:
+                    return self._noise(tuple(noise.shape), cfg.replace(seed=renoise_seed(cfg.seed, i)), erp=True)
+
+                latent = sample_few_step(denoiser, noise.to(self.device), schedule, fresh, rotate_seed=rotate,
+                                         callback=callback)
+            else:
+                latent = sample(denoiser, noise.to(self.device), schedule, rotate_seed=rotate, callback=callback)
         if denoiser.depth is not None:
             self._depth[stage] = denoiser.depth
         return latent
@@ -318,7 +331,12 @@ class PanoWorldPipeline:
             progress: optional ``progress(stage, done, total)`` callback per network evaluation.
         """
         cfg = (config or GenerationConfig()).validate()
-        check_sampler(self.sampler_kind, cfg.sampler, model=getattr(self.source, "location", None) or "this model")
+        model = getattr(self.source, "location", None) or "this model"
+        check_sampler(self.sampler_kind, cfg.sampler, model=model, num_steps=cfg.num_steps, guidance=cfg.guidance,
+                      timesteps=self.sampler_timesteps)
+        if cfg.sampler == "few-step" and cfg.motion != "static":
+            raise InputError(f"{model} is a few-step student; --motion base-i2v runs the many-step base model, "
+                             "use --motion static")
         pano_prompt = pano_prompt or prompt
         timer, info = _Timer(self.device), {"partial_image_batch": self.partial_image_batch}
         self._depth = {}

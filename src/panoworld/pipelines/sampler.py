@@ -37,6 +37,7 @@ def sample(
     *,
     rotate_seed: int | None = None,
     callback: Callable[[int, int], None] | None = None,
+    solver=None,
 ) -> torch.Tensor:
     """Integrate from ``noise`` (the latent at t_0, float32) to t = 0.
 
@@ -47,11 +48,13 @@ def sample(
         schedule: flow times and network timesteps.
         rotate_seed: when given, rotated denoising with column shifts drawn from ``RandomState(rotate_seed)``.
         callback: called as ``callback(index, num_evals)`` after every evaluation.
+        solver: ``step(x0, x_solver) -> next x`` and ``roll(shift)``; default UniPC on ``schedule.sigmas``
+            (a distilled student's: ``few_step.FewStepSolver``).
 
     Returns:
         The final latent (same shape and dtype as ``noise``), with clean conditioning pasted in.
     """
-    solver = FlowUniPC(schedule.sigmas)
+    solver = FlowUniPC(schedule.sigmas) if solver is None else solver
     rng = np.random.RandomState(rotate_seed) if rotate_seed is not None else None
     width = noise.shape[-1]
     total_shift = 0

@@ -4,6 +4,7 @@
     cfg = load_config("tiny-synth", ["data.cache_dir=cache/tiny"])
     build_cache(cfg, device=torch.device("cpu"))
     train(cfg)
+    distill(load_distill_config("distill-small", ["run.max_minutes=20"]))   # a 4-step student of the teacher
 
 See docs/train.md for the objective, the samples and how they mirror inference, the presets and the commands.
 """
@@ -25,6 +26,10 @@ _EXPORTS = {
     "TrainingDiverged": ".trainer",
     "train": ".trainer",
     "build_transformer": ".modeling",
+    "DistillConfig": ".distill_config",
+    "load_distill_config": ".distill_config",
+    "DistillationObjective": ".distill_objective",
+    "distill": ".distill",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,6 +1,6 @@
 """``panoworld train cache``: everything a training step reads, precomputed once per clip, resumably.
 
-Layout of ``data.cache_dir``::
+Layout of ``data.cache_dir`` (names and version: ``panoworld.formats.training``)::
 
     cache.json                        settings, latent shape, clip names per split (written last)
     clips/<name>.safetensors          one file per clip (tensors below; JSON metadata)
@@ -38,6 +38,8 @@ from panoworld.formats.annotations import META as ANNOTATION_META
 from panoworld.formats.annotations import is_complete
 from panoworld.formats.job_record import Item, Report, plan_items, read_record, settings_key, source_fingerprint
 from panoworld.formats.job_record import write_record
+from panoworld.formats.training import (CACHE_MANIFEST, CACHE_TEXT, CACHE_VERSION, cache_entry_path,
+                                        cache_record_path)
 from panoworld.io.atomic import atomic_path, atomic_write_json
 
 from . import components
@@ -49,9 +51,7 @@ from .targets import depth_targets, track_targets
 __all__ = ["CACHE_VERSION", "cache_settings", "TextStore", "CacheEntry", "TrainCache", "build_cache",
            "collect_clips", "NEGATIVE", "EMPTY"]
 
-CACHE_VERSION = 2
-MANIFEST = "cache.json"
-CLIPS_DIR = "clips"
+MANIFEST = CACHE_MANIFEST
 NEGATIVE, EMPTY = "negative", "empty"
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
@@ -147,7 +147,8 @@ class TrainCache:
     def __init__(self, root: str | Path, manifest: dict):
         self.root = Path(root)
         self.manifest = manifest
-        self.texts = TextStore(self.root / "text", manifest["text_encoder_id"], _DTYPES[manifest["settings"]["dtype"]])
+        self.texts = TextStore(self.root / CACHE_TEXT, manifest["text_encoder_id"],
+                               _DTYPES[manifest["settings"]["dtype"]])
         self._entries: dict[str, CacheEntry] = {}
 
     @classmethod
@@ -164,7 +165,8 @@ class TrainCache:
             k = diff[0]
             raise InputError(f"the cache at {root} was built with other settings ({k}: {have.get(k)} -> "
                              f"{want.get(k)}); {hint}")
-        missing = [n for names in manifest["clips"].values() for n in names if not entry_path(root, n).is_file()]
+        missing = [n for names in manifest["clips"].values() for n in names
+                   if not cache_entry_path(root, n).is_file()]
         if missing:
             raise InputError(f"the cache at {root} lacks {len(missing)} clip(s) (e.g. {missing[0]}); {hint}")
         return cls(root, manifest)
@@ -175,7 +177,7 @@ class TrainCache:
     def entry(self, name: str) -> CacheEntry:
         """The (lazily read) entry of clip ``name``; its metadata is read once."""
         if name not in self._entries:
-            self._entries[name] = CacheEntry(entry_path(self.root, name))
+            self._entries[name] = CacheEntry(cache_entry_path(self.root, name))
         return self._entries[name]
 
     def annotated(self, split: str, kind: str) -> list[str]:
@@ -213,16 +215,6 @@ def _check_annotations(cfg: TrainConfig, clips: list[ClipRecord]) -> None:
                              "`panoworld annotate` on the source (or set the weight to 0)")
         if not clip.captions:
             raise InputError(f"clip {clip.name} has no caption (short/medium/long)")
-
-
-def entry_path(root: Path, name: str) -> Path:
-    """The cached tensors of clip ``name``."""
-    return Path(root) / CLIPS_DIR / f"{name}.safetensors"
-
-
-def record_path(root: Path, name: str) -> Path:
-    """The completion record of clip ``name`` (written after its tensors)."""
-    return Path(root) / CLIPS_DIR / f"{name}.json"
 
 
 def _item_settings(settings: dict, ids: dict) -> str:
@@ -328,11 +320,11 @@ def build_cache(cfg: TrainConfig, *, device: torch.device, force: bool = False,
     ids = {slot: components.identity(getattr(cfg.components, slot), slot) for slot in components.SLOTS}
     all_clips = clips["train"] + clips["val"]
     key = _item_settings(settings, ids)
-    items = [Item(c.name, record_path(root, c.name), key, c, inputs=_item_inputs(c)) for c in all_clips]
-    plan = plan_items(items, force=force, complete=lambda item, _: entry_path(root, item.name).is_file())
+    items = [Item(c.name, cache_record_path(root, c.name), key, c, inputs=_item_inputs(c)) for c in all_clips]
+    plan = plan_items(items, force=force, complete=lambda item, _: cache_entry_path(root, item.name).is_file())
     if say is not None:
         say(plan.summary("clip"))
-    store = TextStore(root / "text", ids["text_encoder"], _DTYPES[cfg.data.cache_dtype])
+    store = TextStore(root / CACHE_TEXT, ids["text_encoder"], _DTYPES[cfg.data.cache_dtype])
     texts = [DEFAULT_NEGATIVE_PROMPT, ""] + [t for split in clips.values() for c in split for t in c.captions.values()]
     _encode_texts(cfg, store, texts, device)
     report = Report(skipped=[item.name for item in plan.done])
@@ -349,7 +341,7 @@ def build_cache(cfg: TrainConfig, *, device: torch.device, force: bool = False,
         progress(len(plan.done), len(items))
     for item in todo:
         try:
-            flags = _build_entry(cfg, item.payload, vae, image_encoder, store, entry_path(root, item.name))
+            flags = _build_entry(cfg, item.payload, vae, image_encoder, store, cache_entry_path(root, item.name))
             write_record(item.record, {"annotations": flags}, item.key, item.inputs)
             report.done.append(item.name)
         except Exception as exc:  # noqa: BLE001 - one failing clip must not stop the others; it is reported
@@ -368,6 +360,7 @@ def build_cache(cfg: TrainConfig, *, device: torch.device, force: bool = False,
     manifest = {"settings": settings, "component_ids": ids, "text_encoder_id": ids["text_encoder"],
                 "text_keys": {NEGATIVE: store.key(DEFAULT_NEGATIVE_PROMPT), EMPTY: store.key("")},
                 "clips": {split: [c.name for c in entries] for split, entries in clips.items()},
-                "annotations": flags, "latent_shape": list(CacheEntry(entry_path(root, all_clips[0].name)).x0().shape)}
+                "annotations": flags,
+                "latent_shape": list(CacheEntry(cache_entry_path(root, all_clips[0].name)).x0().shape)}
     atomic_write_json(root / MANIFEST, manifest)
     return TrainCache(root, manifest)

@@ -26,6 +26,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from panoworld.errors import InputError
+from panoworld.formats.training import CHECKPOINTS, LATEST, TRAINING_STATE, step_folder
 from panoworld.io.atomic import atomic_write_json
 
 from . import components
@@ -35,13 +36,7 @@ from .distributed import DistContext, barrier
 __all__ = ["CHECKPOINTS", "LATEST", "step_folder", "find_latest", "save_checkpoint", "load_checkpoint",
            "export_transformer", "gather_full"]
 
-CHECKPOINTS = "checkpoints"
-LATEST = "latest.json"
-STATE = "training_state"
-
-
-def step_folder(run_dir: Path, step: int) -> Path:
-    return Path(run_dir) / CHECKPOINTS / f"step_{step:07d}"
+STATE = TRAINING_STATE
 
 
 def _is_dtensor(t) -> bool:
@@ -108,18 +103,17 @@ def export_transformer(objective, ema, cfg: TrainConfig, *, build: bool):
 
     from .lora import lora_scalings, merged_state_dict
     from .modeling import export_config
-    from .objective import head_usage
 
     network = objective.exported()["transformer"]
     full = gather_full(dict(network.state_dict()))
     shadow = gather_full(ema.shadow)
     if not build:
         return None
-    prefix = "transformer."
+    prefix = next(name for name, net in objective.networks().items() if net is network) + "."
     values = {k[len(prefix):]: v for k, v in shadow.items() if k.startswith(prefix) and k[len(prefix):] in full}
     merged = merged_state_dict({**full, **values}, lora_scalings(network))
     config = export_config({k: v for k, v in dict(network.config).items() if not k.startswith("_")},
-                           head_usage(cfg))
+                           objective.heads)
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[cfg.model.export_dtype]
     for head in ("depth_head", "descriptor_head"):
         if config.get(f"{head}_block") is None:
@@ -131,19 +125,18 @@ def export_transformer(objective, ema, cfg: TrainConfig, *, build: bool):
     return model.eval()
 
 
-def _write_model_index(folder: Path, cfg: TrainConfig, step: int, info: dict) -> None:
-    from panoworld.formats.model_folder import ModelIndex, SamplerSpec, write_model_index
+def _write_model_index(folder: Path, cfg: TrainConfig, step: int, info: dict, objective) -> None:
+    from panoworld.formats.model_folder import ModelIndex, write_model_index
 
     refs = {slot: components.place_component(getattr(cfg.components, slot), slot, folder, cfg.components.copy)
             for slot in components.SLOTS}
     index = ModelIndex(
         family=cfg.model.family,
         components={"transformer": "transformer", **refs},
-        sampler=SamplerSpec(kind="unipc-karras", num_steps=cfg.validation.num_steps,
-                            guidance=cfg.validation.guidance),
+        sampler=objective.sampler_spec(cfg),
         defaults={"height": cfg.data.height, "width": cfg.data.width, "num_frames": cfg.data.num_frames,
                   "fps": cfg.data.fps, "latent_padding": cfg.validation.latent_padding},
-        provenance={"trained_by": "panoworld train", "step": step, "config": config_to_dict(cfg), **info},
+        provenance={"trained_by": objective.trained_by, "step": step, "config": config_to_dict(cfg), **info},
     )
     write_model_index(folder, index)
 
@@ -184,7 +177,7 @@ def save_checkpoint(ctx: DistContext, run_dir: Path, step: int, *, objective, op
         save_file({k: v.float().contiguous() for k, v in params.items()}, str(tmp / STATE / "params.safetensors"))
         save_file({k: v.contiguous() for k, v in shadow.items()}, str(tmp / STATE / "ema.safetensors"))
         torch.save(optim, tmp / STATE / "optimizer.pt")
-        _write_model_index(tmp, cfg, step, info)
+        _write_model_index(tmp, cfg, step, info, objective)
         state = {"step": step, "world_size": ctx.world_size, "ema_updates": ema.updates,
                  "config": config_to_dict(cfg), **info}
         (tmp / STATE / "state.json").write_text(json.dumps(state, indent=2) + "\n")

@@ -257,8 +257,9 @@ class TrainConfig:
 
 
 #: Keys that may change when a run resumes (everything else must match the checkpoint's config).
-RESUME_FREE_KEYS = ("run.max_steps", "run.max_minutes", "run.log_every", "run.checkpoint_every", "run.keep_checkpoints",
-                    "run.device", "validation", "logging", "source", "data.cache_dir", "data.val")
+RESUME_FREE_KEYS = ("run.max_steps", "run.max_minutes", "run.log_every", "run.checkpoint_every",
+                    "run.keep_checkpoints", "run.device", "validation", "logging", "source", "data.cache_dir",
+                    "data.val")
 
 _CHOICES = {
     "run.precision": ("auto", "bf16", "fp32"),

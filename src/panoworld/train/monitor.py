@@ -1,29 +1,30 @@
-"""What a run reports: a progress bar (loss, it/s, ETA), ``metrics.jsonl``, TensorBoard events, ``run.json``.
+"""What a run reports: a progress bar (loss, it/s, ETA), ``metrics.jsonl``, TensorBoard events, the run record.
 
 ``metrics.jsonl``: one JSON object per logged step, ``{"step": s, "time": unix seconds, "<name>": value, ...}``
 (``loss``, ``flow``, ``depth``, ``track``, ``rigidity``: means over the global batch; ``lr``, ``grad_norm``,
 ``samples_per_s``, ``val/<metric>``). On resume, lines past the resumed step are dropped first, so the file reads as
 one uninterrupted run. TensorBoard events go to ``tensorboard/`` when the ``tensorboard`` package is installed
-(``pip install 'panoworld[train]'``); without it they are skipped and ``run.json`` says so.
+(``pip install 'panoworld[train]'``); without it they are skipped and the run record says so. The names and the
+run record (``training_run.json``) are ``panoworld.formats.training``'s.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-from panoworld.io.atomic import atomic_write_json, atomic_write_text
+from panoworld.formats.training import METRICS_LOG, TENSORBOARD_DIR, TrainingRecord
+from panoworld.io.atomic import atomic_write_text
 
-__all__ = ["MetricsLogger", "ProgressDisplay", "RunRecord"]
+__all__ = ["MetricsLogger", "ProgressDisplay", "open_run_record"]
 
 
 class MetricsLogger:
     """Appends metrics to ``metrics.jsonl`` and (optionally) TensorBoard."""
 
     def __init__(self, run_dir: Path, *, tensorboard: bool, resume_step: int = 0):
-        self.path = Path(run_dir) / "metrics.jsonl"
+        self.path = Path(run_dir) / METRICS_LOG
         if self.path.is_file():
             kept = [line for line in self.path.read_text().splitlines()
                     if line.strip() and json.loads(line).get("step", 0) <= resume_step]
@@ -34,8 +35,8 @@ class MetricsLogger:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self.writer = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=resume_step + 1)
-                self.tensorboard_note = "tensorboard/"
+                self.writer = SummaryWriter(str(Path(run_dir) / TENSORBOARD_DIR), purge_step=resume_step + 1)
+                self.tensorboard_note = f"{TENSORBOARD_DIR}/"
             except ImportError:
                 self.tensorboard_note = "skipped: the tensorboard package is not installed"
 
@@ -85,23 +86,8 @@ class ProgressDisplay:
             self.progress.stop()
 
 
-class RunRecord:
-    """``run.json``: config, libraries, device, processes, status, steps, timings (rewritten atomically)."""
+def open_run_record(run_dir: Path, content: dict, kind: str = "train") -> TrainingRecord:
+    """The run record (``formats.training.TrainingRecord``) with this environment's library versions."""
+    from panoworld.pipelines.record import library_versions
 
-    def __init__(self, run_dir: Path, content: dict):
-        from panoworld.pipelines.record import library_versions
-
-        self.path = Path(run_dir) / "run.json"
-        old = json.loads(self.path.read_text()) if self.path.is_file() else {}
-        self.data = {"created": old.get("created", _now()), "sessions": old.get("sessions", []),
-                     "libraries": library_versions(), **content}
-        self.data["sessions"].append({"started": _now()})
-
-    def update(self, **values) -> None:
-        self.data.update(values)
-        self.data["sessions"][-1]["updated"] = _now()
-        atomic_write_json(self.path, self.data)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return TrainingRecord(run_dir, content, kind=kind, libraries=library_versions())

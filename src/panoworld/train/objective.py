@@ -2,8 +2,8 @@
 
 An :class:`Objective` owns its networks and says which parameters each optimizer trains and which optimizers step
 at a given step; the trainer owns everything around it (distributed wrapping, accumulation, clipping, EMA,
-checkpoints, logging). A DMD-style distillation objective would return ``{"student": ..., "critic": ...}`` from
-:meth:`Objective.networks`, one optimizer per network, and alternate them in :meth:`Objective.updates`.
+checkpoints, logging). The distillation objective (``distill_objective``) returns ``{"student": ..., "critic":
+...}`` from :meth:`Objective.networks`, one optimizer per network, and alternates them in :meth:`Objective.updates`.
 
 :class:`FlowMatchingObjective` (every formula in docs/train.md)::
 
@@ -28,7 +28,9 @@ from .flow import flow_loss, interpolate, network_timestep, row_weights, sample_
 from .losses import depth_loss, rigidity_loss, track_loss
 from .samples import Batch
 
-__all__ = ["LossOutput", "Objective", "FlowMatchingObjective", "head_usage"]
+__all__ = ["LossOutput", "Objective", "FlowMatchingObjective", "head_usage", "conditioned_forward"]
+
+_KEEP = object()
 
 
 @dataclass
@@ -66,6 +68,53 @@ class Objective:
         """Networks written into every checkpoint's model folder (slot -> network)."""
         raise NotImplementedError
 
+    #: Heads the exported transformer keeps ({"depth_head": bool, "descriptor_head": bool}).
+    heads: dict[str, bool] = {}
+    #: ``provenance.trained_by`` of the exported model folders.
+    trained_by = "panoworld train"
+    #: ``kind`` of the run record (``formats.training``).
+    run_kind = "train"
+
+    def lr_scale(self, update: str) -> float:
+        """Factor on ``optim.lr`` (and its schedule) for optimizer ``update``."""
+        return 1.0
+
+    def ema_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        """The named parameters the EMA follows (default: everything an optimizer trains)."""
+        return [item for params in self.optimizer_groups().values() for item in params]
+
+    def term_weights(self) -> dict[str, float]:
+        """Logged term -> its weight in the logged ``loss`` (the weighted sum of the terms' batch means)."""
+        raise NotImplementedError
+
+    def info(self) -> dict:
+        """Extra provenance written into every checkpoint's ``state.json`` and model index."""
+        return {}
+
+    def sampler_spec(self, cfg: TrainConfig):
+        """The sampler the exported model is made for (``formats.model_folder.SamplerSpec``)."""
+        from panoworld.formats.model_folder import SamplerSpec
+
+        return SamplerSpec(kind="unipc-karras", num_steps=cfg.validation.num_steps, guidance=cfg.validation.guidance)
+
+
+def conditioned_forward(net, batch: Batch, x_t: torch.Tensor, t: torch.Tensor, *, quantize: bool = True,
+                        text: torch.Tensor | None = None, image=_KEEP, return_heads: bool = False):
+    """``net`` on the noisy latent ``x_t`` at flow times ``t`` (B, T), conditioned as at inference.
+
+    The clean latent ``batch.clean`` is pasted where ``batch.clean_mask`` is 1 (FOV paste / frame replace), the
+    reference latent is concatenated, clean whole frames get the conditional-frame timestep, the mask is the
+    network's mask channel. ``text`` / ``image`` replace the batch's text embeddings / SigLIP tokens (``image=None``:
+    no image context, the unconditional branch). Returns the network's output (``.sample``, heads when asked).
+    """
+    m = batch.clean_mask
+    x_in = m * batch.clean + (1 - m) * x_t
+    timestep = network_timestep(t, batch.cond_frames, quantize=quantize)
+    return net(hidden_states=torch.cat([x_in, batch.reference], 1), timestep=timestep,
+               encoder_hidden_states=batch.text if text is None else text,
+               image_hidden_states=batch.image if image is _KEEP else image, condition_mask=m,
+               return_heads=return_heads, return_dict=True)
+
 
 def head_usage(cfg: TrainConfig) -> dict[str, bool]:
     """Which heads a config trains (a head with zero loss weight stays untouched and is not exported)."""
@@ -92,6 +141,10 @@ class FlowMatchingObjective(Objective):
     def exported(self) -> dict[str, nn.Module]:
         return {"transformer": self.transformer}
 
+    def term_weights(self) -> dict[str, float]:
+        lo = self.cfg.loss
+        return {"flow": 1.0, "depth": lo.depth_weight, "track": lo.track_weight, "rigidity": lo.rigidity_weight}
+
     def _draws(self, batch: Batch, device) -> tuple[torch.Tensor, torch.Tensor, list[torch.Generator]]:
         frames = batch.x0.shape[2]
         gens = [torch.Generator().manual_seed(seed + 1) for seed in batch.seeds]
@@ -101,32 +154,35 @@ class FlowMatchingObjective(Objective):
         return t.to(device), noise.to(device), gens
 
     def loss(self, update: str, batch: Batch, step: int, normaliser: float) -> LossOutput:
-        cfg, lo = self.cfg, self.cfg.loss
+        cfg = self.cfg
         net = self._forward["transformer"]
         device = batch.x0.device
         t, noise, gens = self._draws(batch, device)
         x_t = interpolate(batch.x0, noise, t)
-        m = batch.clean_mask
-        x_in = m * batch.clean + (1 - m) * x_t
-        timestep = network_timestep(t, batch.cond_frames, quantize=cfg.flow.quantize)
-        want_heads = any(self.heads.values())
-        out = net(hidden_states=torch.cat([x_in, batch.reference], 1), timestep=timestep,
-                  encoder_hidden_states=batch.text, image_hidden_states=batch.image, condition_mask=m,
-                  return_heads=want_heads, return_dict=True)
+        out = conditioned_forward(net, batch, x_t, t, quantize=cfg.flow.quantize,
+                                  return_heads=any(self.heads.values()))
         weights = row_weights(batch.x0.shape[-2], solid_angle=cfg.flow.solid_angle_weighting, device=device)
-        per_flow = flow_loss(out.sample, noise - batch.x0, 1 - m, weights)
+        per_flow = flow_loss(out.sample, noise - batch.x0, 1 - batch.clean_mask, weights)
         total = per_flow.sum()
         sums = {"flow": float(per_flow.detach().sum())}
         counts = {"flow": batch.size}
-        extra = self._geometry(out, batch, t, gens, weights)
-        for name, (value, count) in extra.items():
-            weight = {"depth": lo.depth_weight, "track": lo.track_weight, "rigidity": lo.rigidity_weight}[name]
-            total = total + weight * value
-            sums[name], counts[name] = float(value.detach()), count
+        total = total + self.add_geometry(self.geometry_terms(out, batch, t, gens, weights), sums, counts)
         return LossOutput(total=total / normaliser, sums=sums, counts=counts)
 
-    def _geometry(self, out, batch: Batch, t: torch.Tensor, gens, weights) -> dict:
-        """Sums over the micro-batch of the active geometry terms: {name: (sum tensor, samples counted)}."""
+    def add_geometry(self, terms: dict, sums: dict, counts: dict) -> torch.Tensor | float:
+        """The weighted sum of :meth:`geometry_terms`' sums; records each term's sum and count."""
+        total = 0.0
+        weights = self.term_weights()
+        for name, (value, count) in terms.items():
+            total = total + weights[name] * value
+            sums[name], counts[name] = float(value.detach()), count
+        return total
+
+    def geometry_terms(self, out, batch: Batch, t: torch.Tensor, gens, weights) -> dict:
+        """Sums over the micro-batch of the active geometry terms: {name: (sum tensor, samples counted)}.
+
+        ``out``: the network output with heads for ``batch`` at flow times ``t`` (B, T); ``gens``: one generator per
+        sample (track pairs); ``weights``: (h, 1) row weights."""
         lo = self.cfg.loss
         terms: dict[str, list] = {}
         for i in range(batch.size):

@@ -32,11 +32,11 @@ from .checkpoint import export_transformer, find_latest, load_checkpoint, save_c
 from .config import TrainConfig, config_to_dict
 from .distributed import DistContext, all_reduce_sum, no_sync, setup_distributed, wrap_network
 from .ema import EMA
-from .monitor import MetricsLogger, ProgressDisplay, RunRecord
-from .objective import FlowMatchingObjective, head_usage
+from .monitor import MetricsLogger, ProgressDisplay, open_run_record
+from .objective import FlowMatchingObjective, Objective
 from .samples import build_sample, collate, sample_seed
 
-__all__ = ["TrainingDiverged", "TrainResult", "Trainer", "learning_rate_factor", "train"]
+__all__ = ["TrainingDiverged", "TrainResult", "Trainer", "learning_rate_factor", "train", "check_cache_fits"]
 
 OOM_HINT = ("set model.gradient_checkpointing=true, lower data.micro_batch_size (gradient accumulation keeps the "
             "batch), use lora.enabled=true or distributed.strategy=fsdp")
@@ -79,12 +79,41 @@ def _make_optimizer(named: list, cfg: TrainConfig, device: torch.device) -> torc
     return torch.optim.AdamW(groups, lr=o.lr, betas=tuple(o.betas), eps=o.eps, **kwargs)
 
 
-class Trainer:
-    """One training run of ``cfg``; ``on_step(step, metrics)`` is called on every process after each step."""
+def check_cache_fits(model, cache: TrainCache) -> None:
+    """Refuse (one line) a transformer whose text or SigLIP input width differs from the cached embeddings'."""
+    entry = cache.entry(cache.names("train")[0])
+    text = cache.text(NEGATIVE)
+    cfg = model.config
+    if cfg.use_crossattn_projection and text.shape[-1] != cfg.crossattn_proj_in_channels:
+        raise InputError(f"the cached text embeddings are {text.shape[-1]}-d but the transformer expects "
+                         f"{cfg.crossattn_proj_in_channels} (crossattn_proj_in_channels)")
+    tokens = entry.view(0)[3]
+    if cfg.img_context_dim_in and tokens.shape[-1] != cfg.img_context_dim_in:
+        raise InputError(f"the cached SigLIP tokens are {tokens.shape[-1]}-d but the transformer expects "
+                         f"{cfg.img_context_dim_in} (img_context_dim_in)")
 
-    def __init__(self, cfg: TrainConfig, *, on_step: Callable[[int, dict], None] | None = None):
+
+def flow_matching_objective(cfg: TrainConfig, cache: TrainCache, ctx: DistContext) -> Objective:
+    """The default objective: the configured transformer (``modeling.build_transformer``) with flow matching."""
+    from .modeling import build_transformer
+
+    model = build_transformer(cfg)
+    check_cache_fits(model, cache)
+    return FlowMatchingObjective(model.to(ctx.device), cfg)
+
+
+class Trainer:
+    """One training run of ``cfg``; ``on_step(step, metrics)`` is called on every process after each step.
+
+    ``build_objective(cfg, cache, ctx)`` makes the objective (its networks on ``ctx.device``); default
+    :func:`flow_matching_objective` (``train.distill`` passes the distillation objective).
+    """
+
+    def __init__(self, cfg: TrainConfig, *, on_step: Callable[[int, dict], None] | None = None,
+                 build_objective: Callable[[TrainConfig, TrainCache, DistContext], Objective] | None = None):
         self.cfg = cfg.validate()
         self.on_step = on_step
+        self.build_objective = build_objective or flow_matching_objective
         self.run_dir = Path(cfg.run.out_dir)
 
     # ------------------------------------------------------------------ checks
@@ -104,18 +133,6 @@ class Trainer:
         if b % p or (b // p) % micro:
             raise InputError(f"data.batch_size {b} must split evenly over {p} process(es) and micro-batches of "
                              f"{micro} (data.micro_batch_size)")
-
-    def _check_model(self, model, cache: TrainCache) -> None:
-        entry = cache.entry(cache.names("train")[0])
-        text = cache.text(NEGATIVE)
-        cfg = model.config
-        if cfg.use_crossattn_projection and text.shape[-1] != cfg.crossattn_proj_in_channels:
-            raise InputError(f"the cached text embeddings are {text.shape[-1]}-d but the transformer expects "
-                             f"{cfg.crossattn_proj_in_channels} (crossattn_proj_in_channels)")
-        tokens = entry.view(0)[3]
-        if cfg.img_context_dim_in and tokens.shape[-1] != cfg.img_context_dim_in:
-            raise InputError(f"the cached SigLIP tokens are {tokens.shape[-1]}-d but the transformer expects "
-                             f"{cfg.img_context_dim_in} (img_context_dim_in)")
 
     # ------------------------------------------------------------------ data
     def _clip_order(self, epoch: int, count: int) -> np.ndarray:
@@ -160,19 +177,14 @@ class Trainer:
         cfg = self.cfg
         cache = TrainCache.open(cfg)
         self._check_data(cache, ctx)
-        from .modeling import build_transformer
-
-        model = build_transformer(cfg)
-        self._check_model(model, cache)
-        model.to(ctx.device)
-        objective = FlowMatchingObjective(model, cfg)
+        objective = self.build_objective(cfg, cache, ctx)
         wrapped = {k: wrap_network(net, ctx, cfg.distributed.strategy,
                                    find_unused=cfg.distributed.find_unused_parameters)
                    for k, net in objective.networks().items()}
         objective.bind(wrapped)
         groups = objective.optimizer_groups()
         optimizers = {k: _make_optimizer(v, cfg, ctx.device) for k, v in groups.items()}
-        ema = EMA([item for params in groups.values() for item in params], cfg.ema.decay, cfg.ema.warmup)
+        ema = EMA(objective.ema_parameters(), cfg.ema.decay, cfg.ema.warmup)
         start, checkpoint = 0, find_latest(self.run_dir)
         if checkpoint is not None:
             start = int(load_checkpoint(checkpoint, ctx, objective=objective, optimizers=optimizers, ema=ema,
@@ -185,17 +197,25 @@ class Trainer:
             return nullcontext()
         return torch.autocast(device.type, dtype=torch.bfloat16)
 
-    def _info(self, ctx: DistContext, step: int, seconds: float) -> dict:
+    def _info(self, ctx: DistContext, step: int, seconds: float, objective: Objective) -> dict:
         return {"world_size": ctx.world_size, "samples_seen": step * self.cfg.data.batch_size,
-                "heads_trained": head_usage(self.cfg), "train_seconds": round(seconds, 1),
-                "device": str(ctx.device)}
+                "heads_trained": dict(objective.heads), "train_seconds": round(seconds, 1),
+                "device": str(ctx.device), **objective.info()}
+
+    def _out_of_time(self, began: float, ctx: DistContext) -> bool:
+        """True on every process once ``run.max_minutes`` of this session have passed (rank 0's clock decides)."""
+        budget = self.cfg.run.max_minutes
+        if not budget:
+            return False
+        late = float(ctx.is_main and time.perf_counter() - began >= 60.0 * budget)
+        return all_reduce_sum([late], ctx)[0] > 0
 
     def _loop(self, ctx, cache, objective, wrapped, optimizers, ema, start, checkpoint) -> TrainResult:
         cfg = self.cfg
         main = ctx.is_main
         logger = MetricsLogger(self.run_dir, tensorboard=cfg.logging.tensorboard, resume_step=start) if main else None
-        record = RunRecord(self.run_dir, {"config": config_to_dict(cfg), "world_size": ctx.world_size,
-                                          "device": str(ctx.device)}) if main else None
+        record = open_run_record(self.run_dir, {"config": config_to_dict(cfg), "world_size": ctx.world_size,
+                                                "device": str(ctx.device)}, objective.run_kind) if main else None
         if record is not None:
             record.update(status="running", step=start, tensorboard=logger.tensorboard_note)
         display = ProgressDisplay(cfg.run.max_steps, start, cfg.logging.progress and main)
@@ -216,7 +236,7 @@ class Trainer:
                 for update in objective.updates(step):
                     optimizer = optimizers[update]
                     for group in optimizer.param_groups:
-                        group["lr"] = cfg.optim.lr * factor
+                        group["lr"] = cfg.optim.lr * factor * objective.lr_scale(update)
                     optimizer.zero_grad(set_to_none=True)
                     for i, batch in enumerate(batches):
                         batch = batch.to(ctx.device)
@@ -233,21 +253,22 @@ class Trainer:
                     if not torch.isfinite(norm):
                         raise self._diverged(step, "gradient norm", {}, checkpoint)
                     optimizer.step()
-                    window["sums"]["grad_norm"] = window["sums"].get("grad_norm", 0.0) + float(norm) * ctx.world_size
-                    window["counts"]["grad_norm"] = window["counts"].get("grad_norm", 0) + ctx.world_size
+                    key = "grad_norm" if len(optimizers) == 1 else f"grad_norm/{update}"
+                    window["sums"][key] = window["sums"].get(key, 0.0) + float(norm) * ctx.world_size
+                    window["counts"][key] = window["counts"].get(key, 0) + ctx.world_size
                 ema.update()
                 done = step + 1
                 window["steps"] += 1
-                if done % cfg.run.log_every == 0 or done == cfg.run.max_steps:
-                    metrics = self._reduce(window, ctx, factor)
+                stop = self._out_of_time(began, ctx)
+                if done % cfg.run.log_every == 0 or done == cfg.run.max_steps or stop:
+                    metrics = self._reduce(window, ctx, factor, objective)
                     if main:
                         logger.log(done, metrics)
                         display.update(done, metrics.get("loss"), metrics.get("steps_per_s"))
-                out_of_time = self._out_of_time(began, ctx)
-                if done % cfg.run.checkpoint_every == 0 or done == cfg.run.max_steps or out_of_time:
+                if done % cfg.run.checkpoint_every == 0 or done == cfg.run.max_steps or stop:
                     seconds = time.perf_counter() - began
                     checkpoint = save_checkpoint(ctx, self.run_dir, done, objective=objective, optimizers=optimizers,
-                                                 ema=ema, cfg=cfg, info=self._info(ctx, done, seconds))
+                                                 ema=ema, cfg=cfg, info=self._info(ctx, done, seconds, objective))
                     if record is not None:
                         record.update(step=done, checkpoint=str(checkpoint))
                 if cfg.validation.every and done % cfg.validation.every == 0:
@@ -257,7 +278,7 @@ class Trainer:
                 if self.on_step is not None:
                     self.on_step(done, metrics)
                 step = done
-                if out_of_time:
+                if stop:
                     break
         except BaseException as exc:
             if record is not None:
@@ -269,25 +290,17 @@ class Trainer:
             if logger is not None:
                 logger.close()
         if record is not None:
-            record.update(status="finished", step=step, train_seconds=round(time.perf_counter() - began, 1))
+            status = "finished" if step >= cfg.run.max_steps else f"stopped: run.max_minutes={cfg.run.max_minutes}"
+            record.update(status=status, step=step, train_seconds=round(time.perf_counter() - began, 1))
         return TrainResult(self.run_dir, step, checkpoint, metrics)
 
-    def _out_of_time(self, began: float, ctx: DistContext) -> bool:
-        """True once ``run.max_minutes`` of this invocation have passed (on any process: all stop together)."""
-        limit = self.cfg.run.max_minutes
-        if not limit:
-            return False
-        late = float(time.perf_counter() - began >= 60.0 * limit)
-        return all_reduce_sum([late], ctx)[0] > 0
-
-    def _reduce(self, window: dict, ctx: DistContext, factor: float) -> dict:
+    def _reduce(self, window: dict, ctx: DistContext, factor: float, objective: Objective) -> dict:
         keys = sorted(window["sums"])
         totals = all_reduce_sum([window["sums"][k] for k in keys] + [window["counts"][k] for k in keys], ctx)
         sums, counts = totals[: len(keys)], totals[len(keys):]
         elapsed = time.perf_counter() - window["time"]
         out = {k: s / c for k, s, c in zip(keys, sums, counts) if c}
-        weights = {"flow": 1.0, "depth": self.cfg.loss.depth_weight, "track": self.cfg.loss.track_weight,
-                   "rigidity": self.cfg.loss.rigidity_weight}
+        weights = objective.term_weights()
         out["loss"] = sum(weights[k] * out[k] for k in weights if k in out)
         out["lr"] = self.cfg.optim.lr * factor
         out["steps_per_s"] = window["steps"] / max(elapsed, 1e-9)
@@ -312,7 +325,8 @@ class Trainer:
             if vae is None:
                 vae = components.load_vae(self.cfg.components.vae, ctx.device, self.cfg.components.dtype)
             model = model.to(ctx.device)
-            values = validate(model, vae, cache, self.cfg, step, self.run_dir, ctx.device)
+            values = validate(model, vae, cache, self.cfg, step, self.run_dir, ctx.device,
+                              sampler=objective.sampler_spec(self.cfg))
             logger.log(step, values)
             del model
         from .distributed import barrier

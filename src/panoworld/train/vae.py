@@ -46,6 +46,7 @@ import numpy as np
 import torch
 
 from panoworld.errors import InputError
+from panoworld.formats.training import LATEST
 from panoworld.io.atomic import atomic_path, atomic_write_json
 from panoworld.models.components.small import small_vae_config
 
@@ -290,7 +291,7 @@ def _lr(cfg: VAETrainConfig, step: int) -> float:
 
 # ---------------------------------------------------------------------------------------------------- checkpoints
 def _latest(out_dir: Path) -> dict | None:
-    path = out_dir / "latest.json"
+    path = out_dir / LATEST
     if not path.is_file():
         return None
     latest = json.loads(path.read_text())
@@ -313,7 +314,7 @@ def _save_checkpoint(out_dir: Path, model, optimizer, step: int, cfg: VAETrainCo
     (tmp / "state.json").write_text(json.dumps(state, indent=2))
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
-    atomic_write_json(out_dir / "latest.json", {"path": str(final.relative_to(out_dir)), "step": step})
+    atomic_write_json(out_dir / LATEST, {"path": str(final.relative_to(out_dir)), "step": step})
     kept = sorted(p for p in ckpts.iterdir() if p.name.startswith("step-"))
     for old in kept[: -max(1, cfg.keep_checkpoints)]:
         shutil.rmtree(old, ignore_errors=True)
@@ -367,10 +368,10 @@ def load_checkpoint_model(checkpoint: str | os.PathLike, cfg: VAETrainConfig | N
     from safetensors.torch import load_file
 
     path = Path(checkpoint)
-    if (path / "latest.json").is_file():
+    if (path / LATEST).is_file():
         latest = _latest(path)
         if latest is None:
-            raise InputError(f"{path}: latest.json points at a missing checkpoint")
+            raise InputError(f"{path}: {LATEST} points at a missing checkpoint")
         path = path / latest["path"]
     state = json.loads((path / "state.json").read_text())
     cfg = cfg or VAETrainConfig.from_dict(state["config"])

@@ -7,7 +7,9 @@ reference, FOV mask, SigLIP tokens) and caption ``validation.caption_style`` go 
 with ``validation.latent_padding`` circular columns. Scores (``eval.metrics``): the seam suite against the VAE
 reconstruction of the clip (``val/seam/...``), and, with a depth head, AbsRel / delta1 of the predicted range at the
 last evaluation against the cached latent-grid depth (``val/depth/...``, solid-angle weighted, raw and
-median-aligned). Videos go to ``<run>/validation/step_<s>/<clip>.mp4`` when ``validation.write_videos``.
+median-aligned). A few-step student (``sampler`` of kind "few-step") samples with its own flow times and no CFG
+(``pipelines.few_step``), seeded like a generation run with seed = the clip index. Videos go to
+``<run>/validation/step_<s>/<clip>.mp4`` when ``validation.write_videos``.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ _KEEP = ("seam/discontinuity", "seam/discontinuity_gap", "seam/end_continuity", 
 
 
 @torch.no_grad()
-def validate(model, vae, cache, cfg, step: int, run_dir: Path, device: torch.device) -> dict[str, float]:
-    """Mean validation metrics over the validation clips (keys prefixed ``val/``)."""
+def validate(model, vae, cache, cfg, step: int, run_dir: Path, device: torch.device,
+             sampler=None) -> dict[str, float]:
+    """Mean validation metrics over the validation clips (keys prefixed ``val/``); ``sampler`` is the model's
+    ``SamplerSpec`` (None: the many-step sampler with ``validation.num_steps`` and ``validation.guidance``)."""
     from panoworld.eval.metrics.depth import DepthMetrics
     from panoworld.eval.metrics.panorama import SeamMetrics
     from panoworld.io import write_video
     from panoworld.pipelines.decode import decode_video
+    from panoworld.pipelines.few_step import few_step_schedule, renoise_seed, sample_few_step
     from panoworld.pipelines.guidance import DenoiserInputs, GuidedDenoiser
     from panoworld.pipelines.noise import initial_noise
     from panoworld.pipelines.sampler import sample
@@ -38,6 +43,7 @@ def validate(model, vae, cache, cfg, step: int, run_dir: Path, device: torch.dev
     from .cache import NEGATIVE
 
     v = cfg.validation
+    few = sampler is not None and sampler.kind == "few-step"
     seam, depth = SeamMetrics(), DepthMetrics(solid_angle=True)
     rows: list[dict[str, float]] = []  # per clip, as update() returns them
     negative = cache.text(NEGATIVE).float()[None].to(device)
@@ -51,10 +57,14 @@ def validate(model, vae, cache, cfg, step: int, run_dir: Path, device: torch.dev
         noise = initial_noise(tuple(x0.shape), index).to(device)
         inputs = DenoiserInputs(text=text, negative_text=negative, image=tokens.float(), reference=reference,
                                 mask_channel=mask, paste_latent=guide, paste_mask=mask, noise=noise)
-        schedule = karras_flow_schedule(v.num_steps)
-        denoiser = GuidedDenoiser(model, inputs, schedule, guidance=v.guidance, compute_dtype=dtype,
+        schedule = few_step_schedule(sampler.timesteps) if few else karras_flow_schedule(v.num_steps)
+        denoiser = GuidedDenoiser(model, inputs, schedule, guidance=0.0 if few else v.guidance, compute_dtype=dtype,
                                   want_depth=getattr(model, "has_depth_head", False))
-        latent = sample(denoiser, noise, schedule)
+        if few:
+            latent = sample_few_step(denoiser, noise, schedule, lambda i, n=index: initial_noise(
+                tuple(x0.shape), renoise_seed(n, i)).to(device))
+        else:
+            latent = sample(denoiser, noise, schedule)
         video = decode_video(vae, latent, pad_columns=v.latent_padding).cpu()
         truth = decode_video(vae, x0.to(device), pad_columns=v.latent_padding).cpu()
         rows.append(seam.update(video, truth))

@@ -7,7 +7,9 @@ Runner-config table ``[panoworld]`` (all optional)::
     chained = true                        # any GenerationConfig field: num_steps, guidance, num_frames, ...
     command = "..."                       # instead: run an entry point (placeholders as external baselines)
 
-Unset generation settings come from the model (its sampler's steps and guidance, its resolution, length, fps).
+Unset generation settings come from the model (its sampler's steps and guidance, its resolution, length, fps; a
+few-step student runs its own sampler). A transformer with a depth head also writes its prediction (range along the
+ray, metres; one annotation frame per latent frame) as the output's annotations, so ``eval run`` scores it.
 Input parity: the same upright 480x640 crop (fov 90 degrees, yaw 0) of GT frame 0 as every baseline. Prompts: the
 perspective prompt is the clip's ``perspective`` caption (the caption file's entry of that name; files without one
 give their long caption), the 360-degree prompt its ``medium`` caption (the style every method gets).
@@ -106,6 +108,21 @@ def run(request: RunRequest) -> None:
     perspective, pano = prompts(request)
     result = pipe(request.input_crop(), perspective, pano, config=settings)
     write_video(request.video_path, result.video.float().clamp(0, 1).cpu(), settings.fps, spherical=True)
+    if result.depth is not None:
+        _write_depth(request, result.depth, settings.fps)
+
+
+def _write_depth(request: RunRequest, depth, fps: float) -> None:
+    """The depth head's (T, H, W) metres at frame 0 and the middle frame of every later latent frame."""
+    from panoworld.formats.annotations import AnnotationWriter
+
+    frames = [0] + list(range(2, depth.shape[0], 4))
+    with AnnotationWriter(request.out_dir, depth_dtype="float32") as writer:
+        for k, f in enumerate(frames):
+            writer.depth(k, depth[f].float().numpy())
+        writer.commit({"frame_times": [f / fps for f in frames], "n_frames": len(frames),
+                       "video_resolution": [int(depth.shape[2]), int(depth.shape[1])],
+                       "source": "panoworld depth head (range along the ray, metres)"})
 
 
 SPEC = register(

@@ -1,0 +1,211 @@
+"""Retrain the shipped small PanoWorld on one GPU: data, VAE, cache, transformer and the paper's ablation variants.
+
+    python scripts/train_small_model.py --out runs/small                       # the recipe of docs/small_model.md
+    python scripts/train_small_model.py --out runs/small --variants main       # the shipped model only
+
+Stages (each resumes: rendered clips, VAE checkpoints, cached clips and training checkpoints are kept):
+
+1. ``synth``: training clips at 128x256, 33 frames, every frame annotated (exact depth, 16x16 tracks), rendered by
+   ``--workers`` processes as sub-splits ``synthtrainNN`` with seeds 1,000,000 + 10,000 NN (disjoint from every
+   test and evaluation seed, which stay below 1,000,000; validation uses 2,000,000+).
+2. ``vae``: the small VAE (``panoworld.train.vae``, circular longitude padding) on the GPU for ``--vae-minutes``
+   (runs while stage 1 renders), exported with its latent mean/std; its round trip is scored on held-out clips.
+3. ``cache``: ``panoworld train cache`` of the ``tiny-synth`` preset with that VAE, shared by ``--cache-workers``
+   processes.
+4. ``train``: one process per variant, all at once on the one GPU, for ``--train-minutes`` each
+   (``run.max_minutes``): ``main`` (equirect RoPE, depth + track losses: the shipped model), ``linear`` (linear
+   RoPE), ``nogeo`` (lambda_depth = lambda_track = 0), ``linear-nogeo``. Same data, steps budget and seed.
+5. Each variant's last checkpoint is a model folder (``<out>/runs/<variant>/checkpoints/step_*``);
+   ``--pack DIR`` also writes ``<variant>.tar`` (model_index.json + transformer/) and ``components.tar`` there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+VARIANTS = {
+    "main": [],
+    "linear": ["model.transformer.rope_type=linear"],
+    "nogeo": ["loss.depth_weight=0", "loss.track_weight=0", "loss.rigidity_weight=0"],
+    "linear-nogeo": ["model.transformer.rope_type=linear", "loss.depth_weight=0", "loss.track_weight=0",
+                     "loss.rigidity_weight=0"],
+}
+TRAIN_SEED = 1_000_000
+VAL_SEED = 2_000_000
+SPLIT_SEED_STRIDE = 10_000
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def synth_commands(root: Path, workers: int, clips: int, val_clips: int) -> list[list[str]]:
+    """One ``panoworld synth`` command per training sub-split, plus the validation split."""
+    per = -(-clips // workers)
+    common = ["--frames", "33", "--size", "128x256", "--ann-frames", "0", "--grid", "16", "--threads", "1"]
+    cmds = [[sys.executable, "-m", "panoworld", "synth", "--out", str(root / f"train{i:02d}"),
+             "--clips", str(min(per, clips - i * per)), "--seed", str(TRAIN_SEED + SPLIT_SEED_STRIDE * i),
+             "--split-name", f"synthtrain{i:02d}", *common] for i in range(workers) if clips - i * per > 0]
+    cmds.append([sys.executable, "-m", "panoworld", "synth", "--out", str(root / "val"), "--clips", str(val_clips),
+                 "--seed", str(VAL_SEED), "--split-name", "synthval", *common])
+    return cmds
+
+
+def run_all(cmds: list[list[str]], *, env: dict, logs: Path, name: str) -> None:
+    """Start every command at once (logs ``<logs>/<name>NN.log``); raise if any fails (with its log's tail)."""
+    procs = []
+    for i, cmd in enumerate(cmds):
+        out = open(logs / f"{name}{i:02d}.log", "w")
+        procs.append((subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env), out, i))
+    failed = []
+    for proc, out, i in procs:
+        if proc.wait() != 0:
+            failed.append(i)
+        out.close()
+    if failed:
+        tail = (logs / f"{name}{failed[0]:02d}.log").read_text()[-2000:]
+        raise SystemExit(f"{len(failed)} command(s) failed, first: {' '.join(cmds[failed[0]])}\n{tail}")
+
+
+def train_vae_stage(out: Path, minutes: float, device: str, workers: int, scenes: int = 256) -> Path:
+    """Train, export and score the small VAE; returns the exported folder."""
+    from panoworld.models.components import VideoVAE
+    from panoworld.train.vae import VAETrainConfig, evaluate_vae, export_vae, heldout_clips, train_vae
+
+    folder = out / "components" / "vae"
+    cfg = VAETrainConfig(out_dir=str(out / "vae_run"), device=device, scenes=scenes, clip_frames=9, frames=5,
+                         crop_height=0, batch_size=8, image_batch_size=32, steps=6000, lr=1e-3, warmup=200,
+                         checkpoint_every=1000, log_every=100, render_workers=workers,
+                         time_limit_s=60.0 * minutes)
+    train_vae(cfg, log=lambda line: log(f"vae: {line}"))
+    export_vae(cfg, folder)
+    vae = VideoVAE.from_pretrained(folder, device=device)
+    scores = evaluate_vae(vae, heldout_clips(8, frames=33))
+    (out / "vae_eval.json").write_text(json.dumps(scores, indent=2) + "\n")
+    log(f"vae: held-out round trip {scores}")
+    return folder
+
+
+def preset_overrides(out: Path, data_root: Path, vae: Path) -> list[str]:
+    """``--set`` values shared by the cache and every variant."""
+    train = sorted(p for p in data_root.glob("train*") if p.is_dir())
+    paths = ",".join(f'{{path = "{p}"}}' for p in train)
+    return [f"data.train=[{paths}]", f'data.val=[{{path = "{data_root / "val"}"}}]',
+            f"data.cache_dir={out / 'cache'}", f"components.vae={vae}", "validation.every=0",
+            "model.export_dtype=bfloat16"]
+
+
+def python_stage(code: str, args: list[str]) -> list[str]:
+    return [sys.executable, "-c", code, *args]
+
+
+CACHE_CODE = """
+import sys, torch
+from panoworld.train import load_config, build_cache
+cfg = load_config("tiny-synth", sys.argv[3:])
+i, n = int(sys.argv[1]), int(sys.argv[2])
+build_cache(cfg, device=torch.device("cuda" if torch.cuda.is_available() else "cpu"),
+            shard=None if n == 0 else (i, n))
+"""
+
+TRAIN_CODE = """
+import sys
+from panoworld.train import load_config, train
+result = train(load_config("tiny-synth", sys.argv[1:]))
+print("finished", result.step, result.checkpoint, flush=True)
+"""
+
+
+def pack(out: Path, variants: list[str], dest: Path) -> None:
+    """``<variant>.tar`` (model_index.json + transformer/) per variant and ``components.tar`` into ``dest``."""
+    from panoworld.train.checkpoint import find_latest
+
+    dest.mkdir(parents=True, exist_ok=True)
+    components_done = False
+    for name in variants:
+        ckpt = find_latest(out / "runs" / name)
+        if ckpt is None:
+            log(f"pack: {name} has no checkpoint")
+            continue
+        with tarfile.open(dest / f"{name}.tar", "w") as tar:
+            for part in ("model_index.json", "transformer"):
+                tar.add(ckpt / part, arcname=f"{name}/{part}")
+        if not components_done:
+            with tarfile.open(dest / "components.tar", "w") as tar:
+                for part in ("vae", "text_encoder", "image_encoder"):
+                    if (ckpt / part).exists():
+                        tar.add(ckpt / part, arcname=f"components/{part}")
+                for extra in ("vae_eval.json",):
+                    if (out / extra).is_file():
+                        tar.add(out / extra, arcname=f"components/{extra}")
+                for name_ in variants:
+                    for log_file in ("metrics.jsonl",):
+                        p = out / "runs" / name_ / log_file
+                        if p.is_file():
+                            tar.add(p, arcname=f"logs/{name_}/{log_file}")
+            components_done = True
+    log(f"pack: wrote {sorted(p.name for p in dest.iterdir())}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, required=True, help="work folder (data, VAE, cache, runs)")
+    parser.add_argument("--clips", type=int, default=384, help="training clips")
+    parser.add_argument("--val-clips", type=int, default=8, help="validation clips")
+    parser.add_argument("--workers", type=int, default=12, help="synth processes (CPU cores)")
+    parser.add_argument("--vae-minutes", type=float, default=2.5, help="VAE training budget, minutes")
+    parser.add_argument("--vae-scenes", type=int, default=256, help="VAE training scenes (9 frames each)")
+    parser.add_argument("--cache-workers", type=int, default=8, help="cache processes sharing the GPU")
+    parser.add_argument("--train-minutes", type=float, default=4.0, help="training budget per variant, minutes")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated: " + ", ".join(VARIANTS))
+    parser.add_argument("--max-steps", type=int, default=6000, help="run.max_steps (the LR schedule's length)")
+    parser.add_argument("--set", dest="extra", action="append", default=[], help="extra preset overrides k=v")
+    parser.add_argument("--pack", type=Path, default=None, help="also write the tar files into this folder")
+    args = parser.parse_args()
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}")
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    out, data_root = args.out.resolve(), args.out.resolve() / "data"
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+
+    log(f"stage 1+2: synth ({args.clips} clips, {args.workers} workers) while the VAE trains on {device}")
+    synth = [subprocess.Popen(cmd, stdout=open(out / "logs" / f"synth{i:02d}.log", "w"), stderr=subprocess.STDOUT,
+                              env=env) for i, cmd in enumerate(synth_commands(data_root, args.workers, args.clips,
+                                                                              args.val_clips))]
+    vae = train_vae_stage(out, args.vae_minutes, device, workers=max(2, 16 - args.workers),
+                           scenes=args.vae_scenes)
+    if any(p.wait() != 0 for p in synth):
+        raise SystemExit(f"synth failed; see {out / 'logs'}")
+    log("stage 3: cache")
+    common = preset_overrides(out, data_root, vae) + args.extra
+    shards = max(1, args.cache_workers)
+    run_all([python_stage(CACHE_CODE, [str(i), str(shards), *common]) for i in range(shards)], env=env,
+            logs=out / "logs", name="cache")
+    run_all([python_stage(CACHE_CODE, ["0", "0", *common])], env=env, logs=out / "logs", name="cache_join")
+    log(f"stage 4: train {variants} for {args.train_minutes} min each")
+    cmds = []
+    for name in variants:
+        cmds.append(python_stage(TRAIN_CODE, [*common, *VARIANTS[name], f"run.out_dir={out / 'runs' / name}",
+                                              f"run.max_minutes={args.train_minutes}",
+                                              f"run.max_steps={args.max_steps}", "run.checkpoint_every=100000",
+                                              "logging.progress=false"]))
+    run_all(cmds, env=env, logs=out / "logs", name="train_")
+    if args.pack:
+        pack(out, variants, args.pack)
+    log("done")
+
+
+if __name__ == "__main__":
+    main()
