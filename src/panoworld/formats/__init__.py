@@ -12,6 +12,7 @@ module             contract
 ``results``        an evaluation results folder (method outputs, score files, feature cache, long CSV)
 ``clips``          finding clips: source videos, ``data cut`` output folders and their manifest, any source
 ``model_folder``   a PanoWorld model folder (``model_index.json``)
+``drift_report``   the drift report of a long video (``panoworld eval extension``)
 =================  =====================================================================================
 
 Imports only ``panoworld.io``, ``panoworld.sphere`` and ``panoworld.errors`` (plus the standard library and
