@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from panoworld.io import atomic_path
 
-__all__ = ["bar_chart"]
+__all__ = ["bar_chart", "canvas"]
 
 PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
@@ -25,16 +25,22 @@ def _nice_max(v: float) -> float:
     return 10 * exp
 
 
-def bar_chart(path: str | os.PathLike, title: str, labels: list[str], values: list[float], errors: list[float],
-              *, subtitle: str = "", width: int = 720, height: int = 420) -> None:
-    """Write a vertical bar chart PNG (atomically). NaN values are drawn as 'n/a'; errors are CI half-widths."""
+def canvas(title: str, subtitle: str, width: int, height: int, left: int):
+    """(image, draw, font) of a white chart with its title (and subtitle) at x = ``left``."""
     font = ImageFont.load_default()
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)
-    left, right, top, bottom = 70, 20, 50, 80
     draw.text((left, 10), title, fill="black", font=font)
     if subtitle:
         draw.text((left, 26), subtitle, fill=(90, 90, 90), font=font)
+    return img, draw, font
+
+
+def bar_chart(path: str | os.PathLike, title: str, labels: list[str], values: list[float], errors: list[float],
+              *, subtitle: str = "", width: int = 720, height: int = 420) -> None:
+    """Write a vertical bar chart PNG (atomically). NaN values are drawn as 'n/a'; errors are CI half-widths."""
+    left, right, top, bottom = 70, 20, 50, 80
+    img, draw, font = canvas(title, subtitle, width, height, left)
     finite = [v + (e if math.isfinite(e) else 0) for v, e in zip(values, errors) if math.isfinite(v)]
     lo = min([0.0] + [v - (e if math.isfinite(e) else 0) for v, e in zip(values, errors) if math.isfinite(v)])
     hi = _nice_max(max(finite + [0.0])) if finite else 1.0

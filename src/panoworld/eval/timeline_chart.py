@@ -5,11 +5,9 @@ from __future__ import annotations
 import math
 import os
 
-from PIL import Image, ImageDraw, ImageFont
-
 from panoworld.io import atomic_path
 
-from .charts import PALETTE
+from .charts import PALETTE, canvas
 
 __all__ = ["line_chart"]
 
@@ -28,13 +26,8 @@ def line_chart(path: str | os.PathLike, title: str, times: list[float], values: 
                height: int = 360) -> None:
     """Write a PNG of ``values`` over ``times`` (atomically); NaN values break the line; ``markers`` are times drawn
     as dashed vertical lines (round junctions)."""
-    font = ImageFont.load_default()
-    img = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(img)
     left, right, top, bottom = 70, 20, 50, 40
-    draw.text((left, 10), title, fill="black", font=font)
-    if subtitle:
-        draw.text((left, 26), subtitle, fill=(90, 90, 90), font=font)
+    img, draw, font = canvas(title, subtitle, width, height, left)
     t0, t1 = (min(times), max(times)) if times else (0.0, 1.0)
     t1 = t1 if t1 > t0 else t0 + 1.0
     lo, hi = _range(values)

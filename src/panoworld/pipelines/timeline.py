@@ -1,4 +1,4 @@
-"""Where every round of a long (extended) video sits on the output clock; torch is not imported here.
+"""Where every round of a long (extended) video sits on the output clock; imports neither torch nor numpy.
 
 A causal video VAE with 4x temporal compression maps ``T = 4 (T_lat - 1) + 1`` frames to ``T_lat`` latent frames:
 latent frame 0 holds video frame 0, latent frame ``k >= 1`` holds frames ``4k - 3 ... 4k``. An extension round
@@ -19,8 +19,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 __all__ = ["ExtensionPlan", "round_seed"]
 
 
@@ -32,6 +30,8 @@ def round_seed(seed: int, round_index: int) -> int:
     """
     if round_index == 0:
         return int(seed)
+    import numpy as np  # here, not at import: settings are validated before numpy or torch load
+
     return int(np.random.SeedSequence([int(seed), int(round_index)]).generate_state(1, np.uint32)[0])
 
 
