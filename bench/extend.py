@@ -6,13 +6,14 @@ cross-fade and the streaming writer (``pano.mp4``, ``preview.mp4``, ``depth.npz`
 replaced: the 7B text encoder and SigLIP2 return random embeddings (weight-sized buffers, as in
 ``bench/generate.py``).
 
-One warm-up round, then one run of ``--rounds`` rounds (first clip + ``rounds - 1`` extension rounds) with
+One warm-up round (2 evaluations, frames discarded), then one run of ``--rounds`` rounds (first clip + ``rounds - 1`` extension rounds) with
 ``--steps N`` (N + 1 evaluations per round). For every round: wall seconds (sampling, decode, cross-fade and video
 encoding), peak device memory allocated during that round (the counter is reset after each round), and the host
 process's resident memory after it. Memory flat in the number of rounds = the extension rounds' peaks are equal.
 
-Usage: ``python bench/extend.py --device cuda --rounds 4 --steps 2 --out-md docs/benchmarks.md`` (about 2 min on
-an H100: 4 rounds x 3 evaluations); ``python bench/extend.py --device cpu --small`` runs the same code on tiny sizes.
+Usage: ``python bench/extend.py --device cuda --rounds 4 --steps 2 --out-md docs/benchmarks.md`` (estimated 2-3 min
+on an H100: 4 rounds x 3 evaluations, plus H.264 encoding of 93 frames per round on the CPU);
+``python bench/extend.py --device cpu --small`` runs the same code on tiny sizes.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from generate import SIGLIP_PARAMS, TEXT_ENCODER_PARAMS, RandomImageEncoder, Ran
 
 from panoworld.models import PanoWorldTransformer, panoworld_2b_config, tiny_config
 from panoworld.pipelines import GenerationConfig, PanoWorldPipeline
+from panoworld.pipelines.extend import FrameSink
 from panoworld.pipelines.outputs import ClipWriter
 
 
@@ -41,6 +43,11 @@ def host_rss_gib() -> float:
     except (OSError, IndexError, ValueError):
         return float("nan")
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**30
+
+
+class Discard(FrameSink):
+    def write(self, frames, depth) -> None:
+        pass
 
 
 class RoundProbe(ClipWriter):
@@ -103,8 +110,8 @@ def main() -> None:
     image = torch.rand(3, 720, 960, generator=torch.Generator().manual_seed(0))
     plan = cfg.extension_plan()
     with tempfile.TemporaryDirectory() as tmp, torch.inference_mode():
-        with ClipWriter(Path(tmp) / "warm", fps=cfg.fps, total_frames=frames) as warm:  # kernels, allocator, caches
-            pipe(image, "a quiet living room", "a living room", cfg.replace(rounds=1, num_steps=1), sink=warm)
+        warm = cfg.replace(rounds=1, num_steps=1)  # kernels, allocator, caches; frames discarded
+        pipe(image, "a quiet living room", "a living room", warm, sink=Discard())
         reset_peak(device)
         probe = RoundProbe(Path(tmp) / "long", fps=cfg.fps, total_frames=plan.total_frames, device=device)
         with probe:

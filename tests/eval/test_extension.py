@@ -111,7 +111,7 @@ def test_annotators_give_depth_and_track_survival_when_installed(tmp_path):
     models = {"dap": DAPModel(DAPConfig.tiny()).eval(), "cotracker": CoTracker3Offline(CoTrackerConfig.tiny()).eval()}
     path = write_video(tmp_path / "long.mp4", _moving(_texture(2), 32), 16.0, spherical=True)
     settings = GeometrySettings(models=models, depth_size=(32, 64), track_size=(32, 64), track_grid=4,
-                                depth_fps=8.0)
+                                depth_fps=4.0)
     report, _ = run_extension_eval(path, tmp_path / "report", {"round_seconds": 1.0}, settings)
     assert report["depth"]["source"].startswith("DAP") and report["tracks"]["source"].startswith("CoTracker3")
     assert all(math.isfinite(v) for v in report["metrics"]["depth/mean_m"]["per_round"])
