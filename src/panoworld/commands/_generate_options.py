@@ -94,3 +94,16 @@ TEXT_CACHE = typer.Option(None, "--text-cache", file_okay=False, help="Folder ca
                           "(skips the 7B text encoder for repeated prompts).")
 TINY = typer.Option(False, "--tiny-random", help="Use tiny randomly initialised models (no weights; output is "
                     "noise): a smoke test of the whole pipeline.")
+ROUNDS = typer.Option(None, "--rounds", min=1, help="Rounds of the video: 1 = one clip; each further round "
+                      "continues the last one (its last --extend-frames latent frames, cross-faded) [default: 1].",
+                      show_default=False)
+SECONDS = typer.Option(None, "--seconds", help="Video length in seconds: the fewest rounds that reach it, cut to "
+                       "round(seconds x fps) frames (instead of --rounds).", show_default=False)
+EXTEND_PROMPT = typer.Option(None, "--extend-prompt", help="360-degree prompt of extension round 2, 3, ...; repeat "
+                             "the flag once per round in order (the last one is reused for later rounds) [default: "
+                             "the 360-degree prompt].", show_default=False)
+EXTEND_FRAMES = typer.Option(None, "--extend-frames", help="Latent frames an extension round continues from (K; "
+                             "4K - 3 video frames are cross-faded) [default: the model's, 1].", show_default=False)
+EXTEND_REF = typer.Option("aligned", "--extend-reference", help="Reference latent of an extension round: aligned "
+                          "(the previous round from its last K latent frames on, last frame held) or previous "
+                          "(the previous round as it is).")

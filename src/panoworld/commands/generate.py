@@ -7,7 +7,7 @@ before a model is loaded or a file is written; the work is :func:`panoworld.pipe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 from panoworld.errors import InputError
 
@@ -31,13 +31,16 @@ def generate(
     device: Optional[str] = o.DEVICE, dtype: str = o.DTYPE, compile_blocks: bool = o.COMPILE,
     checkpoint: Optional[str] = o.CHECKPOINT, base_model: Optional[str] = o.BASE_MODEL,
     text_encoder: Optional[str] = o.TEXT_ENCODER, siglip: Optional[str] = o.SIGLIP, vae: Optional[str] = o.VAE,
-    text_cache: Optional[Path] = o.TEXT_CACHE, tiny_random: bool = o.TINY,
+    text_cache: Optional[Path] = o.TEXT_CACHE, tiny_random: bool = o.TINY, rounds: Optional[int] = o.ROUNDS,
+    seconds: Optional[float] = o.SECONDS, extend_prompt: Optional[List[str]] = o.EXTEND_PROMPT,
+    extend_frames: Optional[int] = o.EXTEND_FRAMES, extend_reference: str = o.EXTEND_REF,
 ) -> None:
     """Generate a 360-degree equirectangular video from one perspective photo and prompts (PanoWorld).
 
     Writes into the output folder: pano.mp4 (ERP, spherical metadata), preview.mp4 (input beside output),
-    round1.mp4 (chained runs) and run.json (arguments, settings key, model fingerprints, versions, timings);
-    failed.json instead when a clip fails. Exit code 1 when any clip of a batch failed.
+    depth.npz (models with a depth head), round1.mp4 (chained runs) and run.json (arguments, settings key, model
+    fingerprints, versions, timings); failed.json instead when a clip fails. Exit code 1 when any clip of a batch
+    failed. --rounds / --seconds make long videos from chained extension rounds.
     """
     arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
     if batch is not None and image is not None:
@@ -55,7 +58,9 @@ def generate(
                     negative_prompt=negative_prompt or DEFAULT_NEGATIVE_PROMPT, chained=chained, motion=motion,
                     siglip_orientation=siglip_orientation, latent_padding=latent_padding, sampler=sampler,
                     rotated_denoise=rotated_denoise, latitude_noise=latitude_noise, cfg_batch=cfg_batch,
-                    round2_reference=round2_reference, bf16_timesteps=bf16_timesteps, fps=fps)
+                    round2_reference=round2_reference, bf16_timesteps=bf16_timesteps, fps=fps, rounds=rounds,
+                    seconds=seconds, extend_prompts=extend_prompt or None, extend_frames=extend_frames,
+                    extend_reference=extend_reference)
     given = {k: v for k, v in settings.items() if v is not None}
     GenerationConfig().replace(**given)  # every given setting is checked before anything else
     load = LoadConfig(device=device, dtype=dtype, offload=offload, attention=attention, compile=compile_blocks,

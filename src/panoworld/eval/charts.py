@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from panoworld.io import atomic_path
 
-__all__ = ["family_chart"]
+__all__ = ["canvas", "family_chart"]
 
 PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
@@ -25,6 +25,17 @@ def _nice_max(v: float) -> float:
         if m * exp >= v:
             return m * exp
     return 10 * exp
+
+
+def canvas(title: str, subtitle: str, width: int, height: int, left: int):
+    """(image, draw, font) of a white ``width`` x ``height`` chart with its title (and subtitle) at x = ``left``."""
+    font = ImageFont.load_default()
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    draw.text((left, 10), title, fill="black", font=font)
+    if subtitle:
+        draw.text((left, 26), subtitle, fill=(90, 90, 90), font=font)
+    return img, draw, font
 
 
 def _panel(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], title: str, labels: list[str],

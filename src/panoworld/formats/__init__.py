@@ -13,6 +13,7 @@ module             contract
 ``clips``          finding clips: source videos, ``data cut`` output folders and their manifest, any source
 ``model_folder``   a PanoWorld model folder (``model_index.json``)
 ``training``       a training run folder and its record (``training_run.json``), the training cache layout
+``drift_report``   the drift report of a long video (``panoworld eval extension``)
 =================  =====================================================================================
 
 Imports only ``panoworld.io``, ``panoworld.sphere`` and ``panoworld.errors`` (plus the standard library and

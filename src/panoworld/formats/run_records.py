@@ -3,7 +3,9 @@
 Two different records, two names:
 
 - **generation record** ``<out>/run.json`` (format ``panoworld-generation``, version 1), written last beside
-  ``pano.mp4``, ``preview.mp4`` and ``round1.mp4`` (chained runs); its presence marks a finished clip::
+  ``pano.mp4``, ``preview.mp4``, ``round1.mp4`` (chained runs) and ``depth.npz`` (models with a depth head:
+  ``depth`` (T, h, w) metres, ``frame_indices`` (T,), the viewer's layout, docs/view.md); its presence marks a
+  finished clip::
 
       {"format", "version", "created", "settings_key", "inputs_key", "arguments", "config", "models", "libraries",
        "device", "timings_s", "peak_gpu_memory_gib", "run_info", "outputs"}
@@ -65,7 +67,7 @@ GENERATION_RECORD = "run.json"
 GENERATION_FORMAT = "panoworld-generation"
 GENERATION_VERSION = 1
 #: Output files of one generated clip, by the key they have in the record's ``outputs``.
-GENERATION_OUTPUTS = {"video": "pano.mp4", "preview": "preview.mp4", "round1": "round1.mp4"}
+GENERATION_OUTPUTS = {"video": "pano.mp4", "preview": "preview.mp4", "round1": "round1.mp4", "depth": "depth.npz"}
 GENERATION_SUMMARY = "batch_summary.json"
 
 METHOD_RUN_RECORD = "method_run.json"

@@ -22,7 +22,7 @@ from panoworld.formats.run_records import GENERATION_RECORD, GENERATION_SUMMARY
 from .config import GenerationConfig, LoadConfig
 from .jobs import Job
 from .loading import ModelSource, load_pipeline
-from .outputs import write_outputs
+from .outputs import ClipWriter, write_outputs
 
 __all__ = ["clip_settings", "generate_clips"]
 
@@ -66,19 +66,22 @@ def _run_one(pipe, job: Job, cfg: GenerationConfig, item: Item, *, arguments: di
     device = pipe.device
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    plan = cfg.extension_plan()
     per_round = cfg.num_steps if cfg.sampler == "few-step" else cfg.num_steps + 1
-    evaluations = per_round * ((2 if cfg.chained else 1) + (cfg.motion == "base-i2v"))
+    rounds = (2 if cfg.chained else 1) + (cfg.motion == "base-i2v") + plan.rounds - 1
     start = time.perf_counter()
-    bar = progress(job.name, evaluations) if progress else contextlib.nullcontext(lambda n=1: None)
-    with bar as advance:
-        result = pipe(job.load_image(), job.prompt, job.pano_prompt, cfg, progress=lambda *_: advance(1))
+    bar = progress(job.name, per_round * rounds) if progress else contextlib.nullcontext(lambda n=1: None)
+    with bar as advance, ClipWriter(job.out, fps=cfg.fps, total_frames=plan.total_frames) as writer:
+        result = pipe(job.load_image(), job.prompt, job.pano_prompt, cfg, progress=lambda *_: advance(1),
+                      sink=writer)
     timings = {"load_models": load_s, **result.timings, "generate_total": time.perf_counter() - start}
     record = run_record(
         arguments={**arguments, "image": str(job.image), "prompt": job.prompt, "pano_prompt": job.pano_prompt},
         config=cfg.to_dict(), models=models, timings=timings, info=result.info, outputs={}, device=device,
         peak_memory_gib=_peak_gib(device),
     )
-    return write_outputs(job.out, result, fps=cfg.fps, record=record, settings_key=item.key, inputs_key=item.inputs)
+    return write_outputs(job.out, result, fps=cfg.fps, record=record, settings_key=item.key, inputs_key=item.inputs,
+                         streamed=writer.files)
 
 
 def generate_clips(jobs: list[Job], source: ModelSource, load: LoadConfig, *,

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from panoworld.errors import InputError
 
@@ -23,6 +23,7 @@ __all__ = [
     "ATTENTION_BACKENDS",
     "DTYPES",
     "SAMPLERS",
+    "EXTEND_REFERENCES",
     "check_sampler",
 ]
 
@@ -47,6 +48,8 @@ DTYPES = ("auto", "bf16", "fp16", "fp32")
 #: Samplers a model can be made for (``panoworld.formats.model_folder.SAMPLER_KINDS``).
 SAMPLERS = ("unipc-karras", "few-step")
 IMPLEMENTED_SAMPLERS = ("unipc-karras", "few-step")
+#: Reference latent of an extension round (see :mod:`panoworld.pipelines.extend`).
+EXTEND_REFERENCES = ("aligned", "previous")
 
 
 def check_sampler(model_sampler: str, requested: str, *, model: str = "this model", num_steps: int | None = None,
@@ -103,6 +106,15 @@ class GenerationConfig:
         bf16_timesteps: round network timesteps to bf16 like the reference's patched forward (995 -> 996).
         fps: frame rate written to the output video.
         sampler: "unipc-karras" (the reference's many-step sampler) or "few-step"; must fit the model.
+        rounds: rounds of the video (1 = one clip; each further round extends the video, reference
+            ``--extend_rounds`` + 1; see :mod:`panoworld.pipelines.timeline`).
+        seconds: video length in seconds (0 = off): the fewest rounds reaching it, cut to ``round(seconds * fps)``
+            frames; excludes ``rounds``.
+        extend_frames: K, latent frames an extension round continues from (the previous round's last K).
+        extend_prompts: 360-degree prompt of extension round 2, 3, ... (the last one repeats; none = the
+            360-degree prompt of the first clip).
+        extend_reference: reference latent of an extension round: "aligned" (the previous round's latent from its
+            last K frames on, the last frame held) or "previous" (the previous round's latent as it is).
     """
 
     height: int = 512
@@ -129,6 +141,11 @@ class GenerationConfig:
     bf16_timesteps: bool = False
     fps: float = 16.0
     sampler: str = "unipc-karras"
+    rounds: int = 1
+    seconds: float = 0.0
+    extend_frames: int = 1
+    extend_prompts: list[str] = field(default_factory=list)
+    extend_reference: str = "aligned"
 
     def validate(self) -> "GenerationConfig":
         """Raise :class:`InputError` (one line) for an unusable setting; return ``self``."""
@@ -167,7 +184,45 @@ class GenerationConfig:
             raise InputError(f"--fps must be positive, got {self.fps}")
         if self.sampler not in SAMPLERS:
             raise InputError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        self._validate_extension()
         return self
+
+    def _validate_extension(self) -> None:
+        if self.rounds < 1:
+            raise InputError(f"--rounds must be at least 1, got {self.rounds}")
+        if self.seconds < 0:
+            raise InputError(f"--seconds must be positive, got {self.seconds}")
+        if self.seconds > 0 and self.rounds != 1:
+            raise InputError("give --seconds or --rounds, not both")
+        if self.extend_reference not in EXTEND_REFERENCES:
+            raise InputError(f"--extend-reference must be one of {', '.join(EXTEND_REFERENCES)}, "
+                             f"got {self.extend_reference!r}")
+        if any(not isinstance(p, str) or not p.strip() for p in self.extend_prompts):
+            raise InputError("--extend-prompt must not be empty")
+        latent = 1 + (self.num_frames - 1) // 4
+        if not 1 <= self.extend_frames < max(2, latent):
+            raise InputError(f"--extend-frames must be in [1, {max(1, latent - 1)}] for {self.num_frames}-frame "
+                             f"rounds, got {self.extend_frames}")
+        if self.seconds > 0 and self.seconds * self.fps < 0.5:
+            raise InputError(f"--seconds {self.seconds} is less than one frame at {self.fps} fps")
+        if (self.rounds > 1 or self.seconds * self.fps > self.num_frames) and latent < 2:
+            raise InputError(f"extension rounds need at least 5 frames per round, got --frames {self.num_frames}")
+        extensions = self.extension_plan().rounds - 1
+        if len(self.extend_prompts) > extensions:
+            raise InputError(f"{len(self.extend_prompts)} --extend-prompt given for {extensions} extension round(s)")
+
+    def extension_plan(self):
+        """The :class:`~panoworld.pipelines.timeline.ExtensionPlan` of these settings (rounds and frames)."""
+        from .timeline import ExtensionPlan
+
+        return ExtensionPlan.build(self.num_frames, self.extend_frames, rounds=self.rounds, seconds=self.seconds,
+                                   fps=self.fps)
+
+    def round_prompt(self, pano_prompt: str, round_index: int) -> str:
+        """The 360-degree prompt of round ``round_index`` (0 = the first clip)."""
+        if round_index == 0 or not self.extend_prompts:
+            return pano_prompt
+        return self.extend_prompts[min(round_index, len(self.extend_prompts)) - 1]
 
     def to_dict(self) -> dict:
         """Plain dict for run records."""

@@ -11,7 +11,8 @@ Stages (reference §1.2, §4.4, §5.2, appendix B), every one through the same s
    every evaluation and once more at the end;
 4. Round 2 (``chained``): Round-1 frame 0 as a clean first latent frame (frame replace), ``ref = VAE(Round-1
    video)``, a frame-0 mask channel and the same SigLIP tokens; same prompt and seed;
-5. decode with circular latent padding.
+5. decode with circular latent padding;
+6. extension rounds (``rounds`` / ``seconds``), cross-faded and streamed (:mod:`panoworld.pipelines.extend`).
 """
 
 from __future__ import annotations
@@ -56,17 +57,19 @@ class GenerationResult:
     """Output of one run; videos are (T, 3, H, W) float32 in [0, 1] on the CPU.
 
     Attributes:
-        video: the final ERP video (Round 2 when chained, else Round 1).
+        video: the final ERP video (Round 2 when chained, else Round 1; with extension rounds the whole long
+            video); None when the frames went to a sink.
         round1: the Round-1 ERP video when chained, else None.
         perspective: the perspective frames that conditioned Round 1 ((1, 3, h, w) for a still image).
         latent: the final (1, 16, T_lat, H/8, W/8) latent.
         depth: (T, H, W) float32 range along the ray in metres predicted by the transformer's depth head at the
-            final round's last evaluation, or None for a transformer without one.
+            final round's last evaluation (every round's, cross-faded, with extension rounds), or None for a
+            transformer without one (or when the depth went to a sink).
         timings: seconds per stage.
         info: what actually ran (CFG batching, evaluations, ...).
     """
 
-    video: torch.Tensor
+    video: torch.Tensor | None
     round1: torch.Tensor | None
     perspective: torch.Tensor
     latent: torch.Tensor
@@ -320,15 +323,20 @@ class PanoWorldPipeline:
     # ------------------------------------------------------------------ entry point
     @torch.no_grad()
     def __call__(self, image: torch.Tensor, prompt: str, pano_prompt: str | None = None,
-                 config: GenerationConfig | None = None, *, progress: Progress | None = None) -> GenerationResult:
+                 config: GenerationConfig | None = None, *, progress: Progress | None = None,
+                 sink=None) -> GenerationResult:
         """Generate one ERP video.
 
         Args:
             image: (3, H, W) float perspective photo in [0, 1], any size (cover-resized and centre-cropped).
             prompt: perspective prompt (drives ``base-i2v`` motion; also the 360 prompt when none is given).
             pano_prompt: the 360-degree prompt for the panoramic rounds (reference ``--pano_prompt``).
-            config: run settings (validated).
+            config: run settings (validated); ``rounds`` / ``seconds`` > one clip add extension rounds
+                (:mod:`panoworld.pipelines.extend`).
             progress: optional ``progress(stage, done, total)`` callback per network evaluation.
+            sink: optional :class:`~panoworld.pipelines.extend.FrameSink` receiving the output frames (and depth)
+                as they are final; the result's ``video`` and ``depth`` are then None. Without one, a run of
+                several rounds collects the whole video in memory.
         """
         cfg = (config or GenerationConfig()).validate()
         model = getattr(self.source, "location", None) or "this model"
@@ -353,7 +361,18 @@ class PanoWorldPipeline:
             latent, video = self.round2(latent, video, text, negative, tokens, cfg, timer=timer, progress=progress,
                                         info=info)
         log_depth = self._depth.get("round2" if cfg.chained else "round1")
-        depth = None if log_depth is None else latent_depth_to_video(log_depth.cpu(), cfg.num_frames,
-                                                                      (cfg.height, cfg.width))
+        plan = cfg.extension_plan()
+        if sink is not None or plan.rounds > 1 or plan.total_frames != cfg.num_frames:
+            from .extend import CollectFrames, extend_video
+
+            latent, sink = extend_video(self, cfg, plan, latent=latent, video=video, log_depth=log_depth,
+                                        pano_prompt=pano_prompt, tokens=tokens, sink=sink,
+                                        perspective=perspective.cpu(), timer=timer, progress=progress, info=info)
+            collected = isinstance(sink, CollectFrames)
+            video = sink.video() if collected else None
+            depth = sink.depth((cfg.height, cfg.width)) if collected else None
+        else:
+            depth = None if log_depth is None else latent_depth_to_video(log_depth.cpu(), cfg.num_frames,
+                                                                          (cfg.height, cfg.width))
         return GenerationResult(video=video, round1=round1, perspective=perspective.cpu(), latent=latent.cpu(),
                                 timings=dict(timer.times), info=info, depth=depth)

@@ -118,6 +118,9 @@ class SamplesConfig:
     """Training-sample builders (how each mirrors inference: docs/train.md)."""
 
     round2_fraction: float = 0.5
+    #: Relative weights of K = 1, 2, ... clean latent frames in a Round-2 sample (K > 1 = an extension round of
+    #: ``generate --rounds`` with ``--extend-frames K``); [1.0] = frame 0 only, as the reference.
+    round2_cond_frames: list[float] = field(default_factory=lambda: [1.0])
     views_per_clip: int = 4
     fov_range: list[float] = field(default_factory=lambda: [60.0, 120.0])
     pitch_std: float = 5.0
@@ -312,6 +315,11 @@ def _validate(cfg: TrainConfig) -> None:
     if s.proxy_speed[0] == 1 and not s.proxy_freeze_fov and s.proxy_blur[1] <= 1 and s.proxy_noise_std <= 0:
         _fail("samples.proxy_*", "this Round-2 proxy is the target video itself (speed 1, no FOV freeze, blur or "
               "noise): the model would learn to copy its reference")
+    weights = s.round2_cond_frames
+    if not weights or any(not w >= 0 for w in weights) or not sum(weights) > 0 or len(weights) >= 1 + (
+            d.num_frames - 1) // 4:
+        _fail("samples.round2_cond_frames", f"needs 1 to {(d.num_frames - 1) // 4} weights >= 0 (K = 1, 2, ... "
+              f"clean latent frames, fewer than the {1 + (d.num_frames - 1) // 4} latent frames), got {weights}")
     styles = {k: v for k, v in s.caption_styles.items() if v}
     if not styles or any(k not in ("short", "medium", "long") or v < 0 for k, v in s.caption_styles.items()):
         _fail("samples.caption_styles", f"needs weights >= 0 for short/medium/long, got {s.caption_styles}")

@@ -13,10 +13,11 @@ Cache time (once per clip, K views):
   lower than real video) and noised.
 
 Train time (per sample, from a seeded generator): Round 1 or Round 2 (``round2_fraction``), a view k, a caption
-style, CFG dropout (text -> the unconditional text, image tokens dropped: exactly the unconditional branch).
-Both kinds reduce to one form: a clean latent ``clean`` pasted where ``clean_mask`` is 1 (Round 1: the FOV guide;
-Round 2: latent frame 0), the same mask as the network's mask channel, and clean whole frames (``cond_frames``)
-that get the conditional-frame timestep.
+style, CFG dropout (text -> the unconditional text, image tokens dropped: exactly the unconditional branch), and
+for Round 2 the number K of clean leading latent frames (``round2_cond_frames``; K > 1 is what an extension round
+of ``generate --rounds`` conditions on). Both kinds reduce to one form: a clean latent ``clean`` pasted where
+``clean_mask`` is 1 (Round 1: the FOV guide; Round 2: latent frames 0..K-1), the same mask as the network's mask
+channel, and clean whole frames (``cond_frames``) that get the conditional-frame timestep.
 """
 
 from __future__ import annotations
@@ -155,6 +156,14 @@ def _choice(weights: dict, available: dict, generator: torch.Generator) -> str:
     return names[int(torch.multinomial(probs, 1, generator=generator))]
 
 
+def _cond_frames(weights: list[float], generator: torch.Generator) -> int:
+    """K clean latent frames of a Round-2 sample, drawn with ``weights`` of K = 1, 2, ... (no draw for one K)."""
+    if len(weights) == 1:
+        return 1
+    probs = torch.tensor([float(w) for w in weights], dtype=torch.float64)
+    return 1 + int(torch.multinomial(probs, 1, generator=generator))
+
+
 def build_sample(entry, texts, cfg: SamplesConfig, seed: int, uncond: torch.Tensor) -> TrainingSample:
     """Assemble one sample from a cache entry (``cache.CacheEntry``) and the text store ``texts``."""
     g = torch.Generator().manual_seed(seed)
@@ -168,7 +177,7 @@ def build_sample(entry, texts, cfg: SamplesConfig, seed: int, uncond: torch.Tens
         _, t, h, w = x0.shape
         clean, reference = x0, entry.proxy(k)
         cond = torch.zeros(t, dtype=torch.bool)
-        cond[0] = True
+        cond[: _cond_frames(cfg.round2_cond_frames, g)] = True
         clean_mask = cond.float().view(1, t, 1, 1).expand(1, t, h, w).clone()
     else:
         clean, reference, clean_mask = guide, ref1, mask

@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from panoworld.errors import InputError
+from panoworld.formats.run_records import GENERATION_OUTPUTS
 from panoworld.io import IMAGE_SUFFIXES, probe_video
 
 from . import _readers as readers
@@ -104,7 +105,7 @@ def _times(npz, n: int, fps: float) -> np.ndarray:
 def _from_npz(folder: Path, video: Path) -> Geometry | None:
     """Geometry from ``depth.npz`` (``depth`` (T, H, W) metres) and ``tracks.npz`` (``tracks_2d`` (N, T, 2) px,
     ``visibility`` (N, T)), each with optional ``frame_indices`` (video frames) or ``times`` (seconds)."""
-    depth_file, tracks_file = folder / "depth.npz", folder / "tracks.npz"
+    depth_file, tracks_file = folder / GENERATION_OUTPUTS["depth"], folder / "tracks.npz"
     if not depth_file.is_file() and not tracks_file.is_file():
         return None
     info = probe_video(video)
