@@ -23,7 +23,10 @@ __all__ = [
     "ATTENTION_BACKENDS",
     "DTYPES",
     "SAMPLERS",
+    "FAST_SWITCHES",
+    "DEFAULT_CACHE_THRESHOLD",
     "check_sampler",
+    "fast_settings",
 ]
 
 #: diffusers' Cosmos-Predict2.5 default negative prompt (the reference's ``--negative_prompt`` default).
@@ -48,6 +51,29 @@ DTYPES = ("auto", "bf16", "fp16", "fp32")
 #: "unipc-karras" only.
 SAMPLERS = ("unipc-karras", "few-step")
 IMPLEMENTED_SAMPLERS = ("unipc-karras",)
+#: Opt-in approximate speed-ups (``--fast``): step-cache reuse and FP8 matmuls (see :mod:`.step_cache`,
+#: :mod:`panoworld.models.fp8`).
+FAST_SWITCHES = ("cache", "fp8")
+#: First-block relative change below which ``--fast cache`` reuses the cached rest of the network.
+DEFAULT_CACHE_THRESHOLD = 0.08
+
+
+def fast_settings(switches: str | None, cache_threshold: float | None = None) -> dict:
+    """``--fast`` (comma list of :data:`FAST_SWITCHES`, or "all"/"none") and ``--cache-threshold`` ->
+    ``GenerationConfig`` values {step_cache, fp8}; raises :class:`InputError` for an unknown switch."""
+    names = [n.strip() for n in (switches or "").split(",") if n.strip()]
+    if names == ["all"]:
+        names = list(FAST_SWITCHES)
+    if names == ["none"]:
+        names = []
+    unknown = [n for n in names if n not in FAST_SWITCHES]
+    if unknown:
+        raise InputError(f"--fast takes a comma list of {', '.join(FAST_SWITCHES)} (or all / none), got "
+                         f"{', '.join(unknown)!r}")
+    if cache_threshold is not None and "cache" not in names:
+        raise InputError("--cache-threshold needs --fast cache")
+    threshold = DEFAULT_CACHE_THRESHOLD if cache_threshold is None else cache_threshold
+    return {"step_cache": float(threshold) if "cache" in names else 0.0, "fp8": "fp8" in names}
 
 
 def check_sampler(model_sampler: str, requested: str, *, model: str = "this model") -> None:
@@ -90,6 +116,11 @@ class GenerationConfig:
         bf16_timesteps: round network timesteps to bf16 like the reference's patched forward (995 -> 996).
         fps: frame rate written to the output video.
         sampler: "unipc-karras" (the reference's many-step sampler) or "few-step"; must fit the model.
+        step_cache: opt-in approximation (``--fast cache``): an evaluation whose first transformer block changed
+            its output by less than this relative amount since the last full evaluation reuses the cached
+            residual of the other blocks (:mod:`.step_cache`); 0 = off (exact).
+        fp8: opt-in approximation (``--fast fp8``): the transformer blocks' large matmuls in FP8 (e4m3, per-row
+            scales, bf16 output; :mod:`panoworld.models.fp8`).
     """
 
     height: int = 512
@@ -116,6 +147,8 @@ class GenerationConfig:
     bf16_timesteps: bool = False
     fps: float = 16.0
     sampler: str = "unipc-karras"
+    step_cache: float = 0.0
+    fp8: bool = False
 
     def validate(self) -> "GenerationConfig":
         """Raise :class:`InputError` (one line) for an unusable setting; return ``self``."""
@@ -154,6 +187,8 @@ class GenerationConfig:
             raise InputError(f"--fps must be positive, got {self.fps}")
         if self.sampler not in SAMPLERS:
             raise InputError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        if not 0 <= self.step_cache < 1:
+            raise InputError(f"--cache-threshold must be in [0, 1), got {self.step_cache}")
         return self
 
     def to_dict(self) -> dict:
@@ -170,7 +205,8 @@ class GenerationConfig:
 
 #: CLI flag of each field whose name differs.
 _FLAGS = {"fov_x": "fov", "num_frames": "frames", "num_steps": "steps", "height": "resolution",
-          "width": "resolution", "persp_height": "persp-resolution", "persp_width": "persp-resolution"}
+          "width": "resolution", "persp_height": "persp-resolution", "persp_width": "persp-resolution",
+          "step_cache": "cache-threshold"}
 
 
 @dataclass

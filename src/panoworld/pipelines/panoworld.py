@@ -38,6 +38,7 @@ from .noise import initial_noise, latitude_warp_noise
 from .offload import Offloader
 from .sampler import sample
 from .schedule import karras_flow_schedule
+from .step_cache import StepCache, check_fast, fast_paths
 
 __all__ = ["PanoWorldPipeline", "GenerationResult", "ROTATE_SEED_OFFSET"]
 
@@ -208,9 +209,10 @@ class PanoWorldPipeline:
         schedule = karras_flow_schedule(cfg.num_steps)
         dtype = getattr(transformer, "dtype", torch.float32)
         mode = self._cfg_batch(transformer, cfg.cfg_batch, tuple(noise.shape))
+        cache = StepCache(cfg.step_cache) if cfg.step_cache > 0 else None
         denoiser = GuidedDenoiser(transformer, inputs, schedule, guidance=cfg.guidance, cfg_batch=mode,
                                   compute_dtype=dtype, bf16_timesteps=cfg.bf16_timesteps,
-                                  want_depth=getattr(transformer, "has_depth_head", False))
+                                  want_depth=getattr(transformer, "has_depth_head", False), step_cache=cache)
         batched = mode != "sequential" and (
             inputs.image is None or getattr(transformer, "supports_partial_image_batch", False)
         )
@@ -218,8 +220,11 @@ class PanoWorldPipeline:
         info[f"{stage}_evaluations"] = schedule.num_evals
         rotate = cfg.seed + ROTATE_SEED_OFFSET if cfg.rotated_denoise else None
         callback = None if progress is None else (lambda i, n: progress(stage, i + 1, n))
-        with self.offloader.use(transformer), attention_backend(self.attention, self.device):
+        with self.offloader.use(transformer), attention_backend(self.attention, self.device), \
+                fast_paths(transformer, cache, cfg.fp8):
             latent = sample(denoiser, noise.to(self.device), schedule, rotate_seed=rotate, callback=callback)
+        if cache is not None:
+            info[f"{stage}_cache_reused"] = cache.num_reused
         if denoiser.depth is not None:
             self._depth[stage] = denoiser.depth
         return latent
@@ -318,6 +323,7 @@ class PanoWorldPipeline:
             progress: optional ``progress(stage, done, total)`` callback per network evaluation.
         """
         cfg = (config or GenerationConfig()).validate()
+        check_fast(cfg, self.device)
         check_sampler(self.sampler_kind, cfg.sampler, model=getattr(self.source, "location", None) or "this model")
         pano_prompt = pano_prompt or prompt
         timer, info = _Timer(self.device), {"partial_image_batch": self.partial_image_batch}
