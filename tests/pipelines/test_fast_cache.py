@@ -161,3 +161,63 @@ def test_pipeline_threshold_zero_is_exact_and_cache_reuses(tiny_pipeline):
     assert fast.info["round1_cache_reused"] > 0
     assert torch.isfinite(fast.video).all() and not torch.equal(fast.video, exact.video)
     assert "round1_cache_reused" not in exact.info
+
+
+def test_pipeline_fp8_on_cpu(tiny_pipeline):
+    """``fp8=True`` runs the FP8 arithmetic (PyTorch's CPU kernel) and leaves the model as it was."""
+    image = torch.rand(3, 40, 60, generator=torch.Generator().manual_seed(0))
+    cfg = tiny_config_for_tests()
+    exact = tiny_pipeline(image, "a room", None, cfg)
+    fast = tiny_pipeline(image, "a room", None, cfg.replace(fp8=True))
+    assert torch.isfinite(fast.video).all() and not torch.equal(fast.video, exact.video)
+    assert (fast.video - exact.video).abs().mean() < 0.05
+    again = tiny_pipeline(image, "a room", None, cfg)
+    assert torch.equal(again.video, exact.video)
+
+
+def test_fp8_refused_where_unsupported(tiny_pipeline, monkeypatch):
+    from panoworld.models import fp8
+
+    monkeypatch.setattr(fp8, "fp8_supported", lambda device: False)
+    with pytest.raises(InputError, match="fp8"):
+        tiny_pipeline(torch.rand(3, 40, 60), "a room", None, tiny_config_for_tests(fp8=True))
+
+
+def test_pipeline_cache_and_fp8_combine(tiny_pipeline):
+    image = torch.rand(3, 40, 60, generator=torch.Generator().manual_seed(0))
+    cfg = tiny_config_for_tests(num_steps=7, step_cache=0.9)
+    cache_only = tiny_pipeline(image, "a room", None, cfg)
+    both = tiny_pipeline(image, "a room", None, cfg.replace(fp8=True))
+    assert both.info["round1_cache_reused"] > 0 and not torch.equal(both.video, cache_only.video)
+
+
+#: Documented tolerance of the GPU fast-switch tests (tiny random model, 16 steps, 32x64 video in [0, 1]): mean
+#: absolute difference to the exact video. On the CPU the same runs give 2e-4 (cache, threshold 0.08), 2e-3
+#: (threshold 0.5, 9 of 16 evaluations reused) and 5e-3 (threshold 0.5 + FP8).
+GPU_FAST_TOLERANCE = 0.02
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("fast", ["cache", "fp8", "cache,fp8"])
+def test_fast_switches_on_gpu(fast):
+    from panoworld.models.components import ImageEncoder, TextEncoder, VideoVAE
+    from panoworld.models.fp8 import fp8_supported
+    from panoworld.pipelines import PanoWorldPipeline
+
+    from .conftest import tiny_transformer
+
+    if "fp8" in fast and not fp8_supported("cuda"):
+        pytest.skip("this GPU has no FP8 matmul")
+    pipe = PanoWorldPipeline(tiny_transformer(), VideoVAE.tiny(), TextEncoder.tiny(), ImageEncoder.tiny(),
+                             device="cuda")
+    pipe.transformer.to(torch.bfloat16)
+    image = torch.rand(3, 40, 60, generator=torch.Generator().manual_seed(0))
+    cfg = tiny_config_for_tests(num_steps=15)
+    exact = pipe(image, "a room", None, cfg)
+    settings = fast_settings(fast, 0.5 if "cache" in fast else None)
+    result = pipe(image, "a room", None, cfg.replace(**settings))
+    assert torch.isfinite(result.video).all()
+    if "cache" in fast:
+        assert result.info["round1_cache_reused"] > 0
+    assert float((result.video - exact.video).abs().mean()) < GPU_FAST_TOLERANCE

@@ -200,7 +200,7 @@ def fast_paths(transformer: nn.Module, cache: StepCache | None, fp8: bool) -> It
     from panoworld.models.fp8 import fp8_matmuls
 
     with contextlib.ExitStack() as stack:
+        stack.enter_context(fp8_matmuls(transformer, fp8))  # first: it finds the layers in the plain blocks
         if cache is not None:
             stack.enter_context(cache.attach(transformer))
-        stack.enter_context(fp8_matmuls(transformer, fp8))
         yield
