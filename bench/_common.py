@@ -1,5 +1,6 @@
 """Helpers shared by the bench scripts: device sync, timing with peak memory, machine name, Markdown output,
-random-weight model building and the stock diffusers Cosmos config used as the comparison.
+random-weight model building, the stock diffusers Cosmos config used as the comparison, a wall-clock budget and
+the card's measured arithmetic ceilings.
 
 Run the scripts as ``python bench/<name>.py`` from the repository root (their folder is then on ``sys.path``).
 Importing this module puts the checkout's ``src`` first on ``sys.path`` so that a bench measures this
@@ -24,8 +25,8 @@ if _SRC not in sys.path:
 import torch  # noqa: E402
 
 __all__ = [
-    "Timing", "append_markdown", "build_random", "free_memory", "guarded", "is_cuda", "machine_name", "measure",
-    "parse_hw", "random_init_", "reset_peak", "stock_cosmos_config", "sync",
+    "Budget", "Timing", "append_markdown", "build_random", "card_ceilings", "free_memory", "guarded", "is_cuda",
+    "machine_name", "measure", "parse_hw", "random_init_", "reset_peak", "stock_cosmos_config", "sync", "throughput",
 ]
 
 
@@ -162,3 +163,58 @@ def stock_cosmos_config(ours: dict) -> dict:
         use_crossattn_projection=True, crossattn_proj_in_channels=ours["crossattn_proj_in_channels"],
         encoder_hidden_states_channels=1024,
     )
+
+
+class Budget:
+    """Wall-clock budget of one bench run (None = unlimited): what is left, and whether a predicted cost fits."""
+
+    def __init__(self, seconds: float | None):
+        self.total = seconds
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def left(self) -> float:
+        return float("inf") if self.total is None else self.total - self.elapsed()
+
+    def fits(self, predicted_s: float, reserve_s: float = 0.0) -> bool:
+        """True when ``predicted_s`` seconds still fit, keeping ``reserve_s`` for what must follow."""
+        return predicted_s + reserve_s <= self.left()
+
+
+def throughput(fn: Callable[[], Any], flop: float, device: str | torch.device, *, inner: int = 10,
+               repeats: int = 5) -> float:
+    """TFLOP/s of ``fn`` (``flop`` operations per call): median over ``repeats`` timed groups of ``inner`` calls."""
+    timing = measure(lambda: [fn() for _ in range(inner)], device, repeats=repeats, warmup=1)
+    return flop * inner / timing.median / 1e12
+
+
+def card_ceilings(device: str | torch.device, *, small: bool = False, sdpa_shape=(1, 16, 49152, 128)) -> dict:
+    """Measured arithmetic ceilings (TFLOP/s) of the device: bf16 matmul (8192³), FP8 e4m3 ``torch._scaled_mm``
+    with per-row scales and bf16 output (where the device has it) and bf16 SDPA at ``sdpa_shape`` (the PanoWorld
+    self-attention) with the kernel that ``attention="auto"`` picks. ``small``: small sizes, for CPU checks."""
+    from panoworld.models.fp8 import fp8_supported, quantize_rows
+    from panoworld.pipelines.attention import attention_backend
+
+    device = torch.device(device)
+    dtype = torch.bfloat16 if is_cuda(device) else torch.float32
+    n = 512 if small else 8192
+    gen = torch.Generator(device=device).manual_seed(0)
+    a = torch.randn(n, n, device=device, dtype=dtype, generator=gen)
+    b = torch.randn(n, n, device=device, dtype=dtype, generator=gen)
+    out = {"matmul_bf16": throughput(lambda: a @ b, 2.0 * n**3, device)}
+    if fp8_supported(device):
+        qa, sa = quantize_rows(a)
+        qb, sb = quantize_rows(b)
+        out["matmul_fp8"] = throughput(
+            lambda: torch._scaled_mm(qa, qb.t(), scale_a=sa, scale_b=sb.t(), out_dtype=torch.bfloat16),
+            2.0 * n**3, device)
+    del a, b
+    batch, heads, tokens, dim = (1, 2, 1024, 64) if small else sdpa_shape
+    q, k, v = (torch.randn(batch, heads, tokens, dim, device=device, dtype=dtype, generator=gen) for _ in range(3))
+    with attention_backend("auto", device):
+        out["sdpa_bf16"] = throughput(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v),
+                                      4.0 * batch * heads * tokens**2 * dim, device, inner=2 if not small else 5)
+    free_memory(device)
+    return out

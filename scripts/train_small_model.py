@@ -74,8 +74,11 @@ def run_all(cmds: list[list[str]], *, env: dict, logs: Path, name: str) -> None:
         raise SystemExit(f"{len(failed)} command(s) failed, first: {' '.join(cmds[failed[0]])}\n{tail}")
 
 
-def train_vae_stage(out: Path, minutes: float, device: str, workers: int, scenes: int = 256) -> Path:
+def train_vae_stage(out: Path, minutes: float, device: str, workers: int, scenes: int = 256,
+                    eval_clips: int = 8) -> Path:
     """Train, export and score the small VAE; returns the exported folder."""
+    import torch
+
     from panoworld.models.components import VideoVAE
     from panoworld.train.vae import VAETrainConfig, evaluate_vae, export_vae, heldout_clips, train_vae
 
@@ -86,8 +89,8 @@ def train_vae_stage(out: Path, minutes: float, device: str, workers: int, scenes
                          time_limit_s=60.0 * minutes)
     train_vae(cfg, log=lambda line: log(f"vae: {line}"))
     export_vae(cfg, folder)
-    vae = VideoVAE.from_pretrained(folder, device=device)
-    scores = evaluate_vae(vae, heldout_clips(8, frames=33))
+    vae = VideoVAE.from_pretrained(folder, device=device, dtype=torch.float32)
+    scores = evaluate_vae(vae, heldout_clips(eval_clips, frames=33))
     (out / "vae_eval.json").write_text(json.dumps(scores, indent=2) + "\n")
     log(f"vae: held-out round trip {scores}")
     return folder
@@ -162,6 +165,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=12, help="synth processes (CPU cores)")
     parser.add_argument("--vae-minutes", type=float, default=2.5, help="VAE training budget, minutes")
     parser.add_argument("--vae-scenes", type=int, default=256, help="VAE training scenes (9 frames each)")
+    parser.add_argument("--vae-eval-clips", type=int, default=8, help="held-out clips scoring the VAE round trip")
     parser.add_argument("--cache-workers", type=int, default=8, help="cache processes sharing the GPU")
     parser.add_argument("--train-minutes", type=float, default=4.0, help="training budget per variant, minutes")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated: " + ", ".join(VARIANTS))
@@ -185,7 +189,7 @@ def main() -> None:
                               env=env) for i, cmd in enumerate(synth_commands(data_root, args.workers, args.clips,
                                                                               args.val_clips))]
     vae = train_vae_stage(out, args.vae_minutes, device, workers=max(2, 16 - args.workers),
-                           scenes=args.vae_scenes)
+                           scenes=args.vae_scenes, eval_clips=args.vae_eval_clips)
     if any(p.wait() != 0 for p in synth):
         raise SystemExit(f"synth failed; see {out / 'logs'}")
     log("stage 3: cache")

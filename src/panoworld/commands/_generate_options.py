@@ -71,6 +71,13 @@ ROUND2_REF = typer.Option("reencode", "--round2-reference", help="Round-2 refere
                           "Round-1 video, as the reference) or latent (reuse).")
 BF16_T = typer.Option(False, "--bf16-timesteps", help="Round the network timestep to bf16 as the reference's "
                       "patched forward does (995 -> 996); default exact.")
+FAST = typer.Option(None, "--fast", help="Opt-in approximate speed-ups, a comma list (or all): cache (reuse the "
+                    "later transformer blocks' residual on evaluations whose first block barely changed) and fp8 "
+                    "(FP8 matmuls in the blocks; CUDA compute capability >= 8.9, emulated and slow on the CPU). The "
+                    "quality cost is measured in docs/benchmarks.md; recorded in run.json.", show_default=False)
+CACHE_THRESHOLD = typer.Option(None, "--cache-threshold", help="With --fast cache: relative change of the first "
+                               "block's output below which an evaluation is reused (unitless, in [0, 1); higher = "
+                               "faster, less exact) [default: 0.08].", show_default=False)
 OFFLOAD = typer.Option("none", "--offload", help="none (fastest), model (components on the GPU only while used) "
                        "or group (also stream the transformer block by block).")
 ATTENTION = typer.Option("auto", "--attention", help="Preferred attention kernel while sampling (CUDA): auto "

@@ -27,7 +27,8 @@ def generate(
     chained: bool = o.CHAINED, motion: str = o.MOTION, siglip_orientation: str = o.SIGLIP_VIEW,
     latent_padding: Optional[int] = o.LATENT_PAD, rotated_denoise: bool = o.ROTATED,
     latitude_noise: bool = o.LAT_NOISE, cfg_batch: str = o.CFG_BATCH, round2_reference: str = o.ROUND2_REF,
-    bf16_timesteps: bool = o.BF16_T, offload: str = o.OFFLOAD, attention: str = o.ATTENTION,
+    bf16_timesteps: bool = o.BF16_T, fast: Optional[str] = o.FAST, cache_threshold: Optional[float] = o.CACHE_THRESHOLD,
+    offload: str = o.OFFLOAD, attention: str = o.ATTENTION,
     device: Optional[str] = o.DEVICE, dtype: str = o.DTYPE, compile_blocks: bool = o.COMPILE,
     checkpoint: Optional[str] = o.CHECKPOINT, base_model: Optional[str] = o.BASE_MODEL,
     text_encoder: Optional[str] = o.TEXT_ENCODER, siglip: Optional[str] = o.SIGLIP, vae: Optional[str] = o.VAE,
@@ -49,7 +50,7 @@ def generate(
         raise InputError("missing the input image (or --batch FILE)")
     if out is None:
         check_writable(Path("outputs"), folder=True)  # the default output root; a given --out is checked by the parser
-    from panoworld.pipelines.config import DEFAULT_NEGATIVE_PROMPT, GenerationConfig, LoadConfig
+    from panoworld.pipelines.config import DEFAULT_NEGATIVE_PROMPT, GenerationConfig, LoadConfig, fast_settings
 
     height, width = parse_size(resolution, name="--resolution") if resolution else (None, None)
     p_height, p_width = parse_size(persp_resolution, name="--persp-resolution")
@@ -60,7 +61,7 @@ def generate(
                     rotated_denoise=rotated_denoise, latitude_noise=latitude_noise, cfg_batch=cfg_batch,
                     round2_reference=round2_reference, bf16_timesteps=bf16_timesteps, fps=fps, rounds=rounds,
                     seconds=seconds, extend_prompts=extend_prompt or None, extend_frames=extend_frames,
-                    extend_reference=extend_reference)
+                    extend_reference=extend_reference, **fast_settings(fast, cache_threshold))
     given = {k: v for k, v in settings.items() if v is not None}
     GenerationConfig().replace(**given)  # every given setting is checked before anything else
     load = LoadConfig(device=device, dtype=dtype, offload=offload, attention=attention, compile=compile_blocks,

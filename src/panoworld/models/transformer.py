@@ -295,12 +295,14 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
         return "depth_head" in self._head_blocks
 
     def compile_blocks(self, **kwargs) -> "PanoWorldTransformer":
-        """Regional ``torch.compile`` of every transformer block, static shapes (``kwargs`` go to
-        ``nn.Module.compile``). All blocks share one attention-processor object, so one graph serves the 28
-        blocks; block 0 gets a second one when it runs at batch 1 (shared-latent CFG)."""
+        """Regional ``torch.compile`` of every transformer block's ``forward``, static shapes (``kwargs`` go to
+        ``torch.compile``). All blocks share one attention-processor object, so one graph serves the 28
+        blocks; block 0 gets a second one when it runs at batch 1 (shared-latent CFG). Only ``forward`` is
+        compiled, not the module call: hooks around a block (group offloading, the step cache) run eagerly
+        outside the graph, so they cannot make it recompile per block."""
         kwargs.setdefault("dynamic", False)
         for block in self.transformer_blocks:
-            block.compile(**kwargs)
+            block.forward = torch.compile(block.forward, **kwargs)
         return self
 
     # ------------------------------------------------------------------ inputs

@@ -146,13 +146,15 @@ def build_fov_conditioning(
     t_lat = latent_frames(num_frames)
     device = getattr(vae, "device", torch.device("cpu"))
     dtype = getattr(vae, "dtype", torch.float32)
-    erp, pmask = project_to_erp(frames.to(device, torch.float32), erp_size=erp_size, fov_x=fov_x, yaw=yaw,
-                                pitch=pitch, roll=roll)
-    pix = (erp * 2.0 - 1.0) * pmask
-    guide_px = _expand_time(pix, num_frames)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # draw the CPU noise while the device encodes the guide
+    with ThreadPoolExecutor(max_workers=1) as pool:  # draw the CPU noise while the device projects and encodes
         pending = pool.submit(fill_noise, (1, 3, num_frames, *erp_size), seed, std=noise_std)
-        guide = vae.encode(guide_px.to(dtype)).float()
+        erp, pmask = project_to_erp(frames.to(device, torch.float32), erp_size=erp_size, fov_x=fov_x, yaw=yaw,
+                                    pitch=pitch, roll=roll)
+        pix = (erp * 2.0 - 1.0) * pmask
+        guide_px = _expand_time(pix, num_frames)
+        # a still image stays an expanded (stride-0) video here: the VAE then skips the work stillness makes
+        # redundant (``VideoVAE.encode``); it converts to its own dtype
+        guide = vae.encode(guide_px).float()
         noise = pending.result().to(device)
     ref_px = torch.where(_expand_time(pmask, num_frames) > 0.5, guide_px, noise).to(dtype)
     del noise

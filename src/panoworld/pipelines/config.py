@@ -24,7 +24,10 @@ __all__ = [
     "DTYPES",
     "SAMPLERS",
     "EXTEND_REFERENCES",
+    "FAST_SWITCHES",
+    "DEFAULT_CACHE_THRESHOLD",
     "check_sampler",
+    "fast_settings",
 ]
 
 #: diffusers' Cosmos-Predict2.5 default negative prompt (the reference's ``--negative_prompt`` default).
@@ -50,6 +53,29 @@ SAMPLERS = ("unipc-karras", "few-step")
 IMPLEMENTED_SAMPLERS = ("unipc-karras", "few-step")
 #: Reference latent of an extension round (see :mod:`panoworld.pipelines.extend`).
 EXTEND_REFERENCES = ("aligned", "previous")
+#: Opt-in approximate speed-ups (``--fast``): step-cache reuse and FP8 matmuls (see :mod:`.step_cache`,
+#: :mod:`panoworld.models.fp8`).
+FAST_SWITCHES = ("cache", "fp8")
+#: First-block relative change below which ``--fast cache`` reuses the cached rest of the network.
+DEFAULT_CACHE_THRESHOLD = 0.08
+
+
+def fast_settings(switches: str | None, cache_threshold: float | None = None) -> dict:
+    """``--fast`` (comma list of :data:`FAST_SWITCHES`, or "all"/"none") and ``--cache-threshold`` ->
+    ``GenerationConfig`` values {step_cache, fp8}; raises :class:`InputError` for an unknown switch."""
+    names = [n.strip() for n in (switches or "").split(",") if n.strip()]
+    if names == ["all"]:
+        names = list(FAST_SWITCHES)
+    if names == ["none"]:
+        names = []
+    unknown = [n for n in names if n not in FAST_SWITCHES]
+    if unknown:
+        raise InputError(f"--fast takes a comma list of {', '.join(FAST_SWITCHES)} (or all / none), got "
+                         f"{', '.join(unknown)!r}")
+    if cache_threshold is not None and "cache" not in names:
+        raise InputError("--cache-threshold needs --fast cache")
+    threshold = DEFAULT_CACHE_THRESHOLD if cache_threshold is None else cache_threshold
+    return {"step_cache": float(threshold) if "cache" in names else 0.0, "fp8": "fp8" in names}
 
 
 def check_sampler(model_sampler: str, requested: str, *, model: str = "this model", num_steps: int | None = None,
@@ -115,6 +141,11 @@ class GenerationConfig:
             360-degree prompt of the first clip).
         extend_reference: reference latent of an extension round: "aligned" (the previous round's latent from its
             last K frames on, the last frame held) or "previous" (the previous round's latent as it is).
+        step_cache: opt-in approximation (``--fast cache``): an evaluation whose first transformer block changed
+            its output by less than this relative amount since the last full evaluation reuses the cached
+            residual of the other blocks (:mod:`.step_cache`); 0 = off (exact).
+        fp8: opt-in approximation (``--fast fp8``): the transformer blocks' large matmuls in FP8 (e4m3, per-row
+            scales, bf16 output; :mod:`panoworld.models.fp8`).
     """
 
     height: int = 512
@@ -146,6 +177,8 @@ class GenerationConfig:
     extend_frames: int = 1
     extend_prompts: list[str] = field(default_factory=list)
     extend_reference: str = "aligned"
+    step_cache: float = 0.0
+    fp8: bool = False
 
     def validate(self) -> "GenerationConfig":
         """Raise :class:`InputError` (one line) for an unusable setting; return ``self``."""
@@ -184,6 +217,8 @@ class GenerationConfig:
             raise InputError(f"--fps must be positive, got {self.fps}")
         if self.sampler not in SAMPLERS:
             raise InputError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        if not 0 <= self.step_cache < 1:
+            raise InputError(f"--cache-threshold must be in [0, 1), got {self.step_cache}")
         self._validate_extension()
         return self
 
@@ -238,7 +273,8 @@ class GenerationConfig:
 
 #: CLI flag of each field whose name differs.
 _FLAGS = {"fov_x": "fov", "num_frames": "frames", "num_steps": "steps", "height": "resolution",
-          "width": "resolution", "persp_height": "persp-resolution", "persp_width": "persp-resolution"}
+          "width": "resolution", "persp_height": "persp-resolution", "persp_width": "persp-resolution",
+          "step_cache": "cache-threshold"}
 
 
 @dataclass

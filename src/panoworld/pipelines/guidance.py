@@ -84,11 +84,13 @@ class GuidedDenoiser:
             0.1 -> 0.10009765625), as the reference's monkey-patched forward does by casting every float input to
             bf16. Off by default: the network sees the exact ``floor(1000 t) * 0.001`` it was trained with.
         want_depth: keep the depth head's prediction of the last evaluation in ``self.depth``.
+        step_cache: a :class:`~panoworld.pipelines.step_cache.StepCache` attached to the transformer, told about
+            every network call (evaluation index and CFG slot), or None.
     """
 
     def __init__(self, transformer, inputs: DenoiserInputs, schedule: FlowSchedule, *, guidance: float = 7.0,
                  cfg_batch: str = "auto", compute_dtype: torch.dtype | None = None, bf16_timesteps: bool = False,
-                 want_depth: bool = False):
+                 want_depth: bool = False, step_cache=None):
         if guidance < 0:
             raise ValueError(f"guidance must be >= 0, got {guidance}")
         if cfg_batch not in ("auto", "batched", "sequential"):
@@ -105,6 +107,8 @@ class GuidedDenoiser:
         self.want_depth = bool(want_depth)
         self.depth: torch.Tensor | None = None
         self._heads = False
+        self.step_cache = step_cache
+        self._index = 0
 
     def roll(self, shift: int) -> None:
         """Rotated denoising: the latent was rolled by ``shift`` columns; roll every spatial input with it."""
@@ -119,7 +123,9 @@ class GuidedDenoiser:
             units = units.to(torch.bfloat16).double()
         return (units * 0.001).float()[None].to(device)
 
-    def _net(self, hidden, timestep, text, image, mask):
+    def _net(self, hidden, timestep, text, image, mask, slot="cond"):
+        if self.step_cache is not None:
+            self.step_cache.begin(self._index, self.schedule.num_evals, slot, force_full=self._heads)
         dtype = self.compute_dtype or hidden.dtype
         cast = (lambda x: None if x is None else x.to(dtype))
         heads = {"return_heads": True} if self._heads else {}
@@ -140,13 +146,13 @@ class GuidedDenoiser:
         if self.cfg_batch == "batched" and partial:
             texts = torch.cat([inp.text, inp.negative_text])
             if getattr(self.transformer, "supports_shared_latent_batch", False):  # one latent, two contexts
-                out = self._net(hidden, timestep, texts, inp.image, mask)
+                out = self._net(hidden, timestep, texts, inp.image, mask, "batched")
             else:
                 two = lambda x: None if x is None else torch.cat([x, x])  # noqa: E731
-                out = self._net(two(hidden), two(timestep), texts, inp.image, two(mask))
+                out = self._net(two(hidden), two(timestep), texts, inp.image, two(mask), "batched")
             return out[:1], out[1:]
         v_c = self._net(hidden, timestep, inp.text, inp.image, mask)
-        v_u = self._net(hidden, timestep, inp.negative_text, None, mask)
+        v_u = self._net(hidden, timestep, inp.negative_text, None, mask, "uncond")
         return v_c, v_u
 
     @torch.no_grad()
@@ -162,6 +168,7 @@ class GuidedDenoiser:
             x_in = frame_mask * inp.frame_latent + (1 - frame_mask) * x_solver
         hidden = x_in if inp.reference is None else torch.cat([x_in, inp.reference], dim=1)
         timestep = self._timestep(index, x.shape[2], x.device)
+        self._index = index
         self._heads = self.want_depth and index == self.schedule.num_evals - 1
         v_c, v_u = self._branches(hidden, timestep, inp.mask_channel)
         velocity = v_c if v_u is None else v_c + self.guidance * (v_c - v_u)

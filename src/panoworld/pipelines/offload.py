@@ -5,8 +5,13 @@
   VAE, sampling), like diffusers' ``enable_model_cpu_offload``; peak memory is the largest single component
   plus activations.
 * ``group``: as ``model``, and the transformer itself is streamed block by block with diffusers' group
-  offloading (``diffusers.hooks.apply_group_offloading``, one block per group, CUDA stream prefetch), so its
-  2.3 B parameters never sit on the device at once.
+  offloading (``diffusers.hooks.apply_group_offloading``, one block per group, CUDA stream prefetch, the copies
+  marked with ``record_stream`` so releasing a block does not wait for the compute stream), so its 2.3 B
+  parameters never sit on the device at once.
+
+With ``--compile`` the blocks' ``forward`` is compiled (``PanoWorldTransformer.compile_blocks``) and the offload
+hooks wrap it from outside, running eagerly: dynamo never traces them, so the per-block hook state cannot make
+the block graph recompile (it used to, past dynamo's recompile limit of 8, in ``group_offloading.py``).
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ class Offloader:
             apply_group_offloading(
                 module, onload_device=self.device, offload_device=torch.device("cpu"), offload_type="block_level",
                 num_blocks_per_group=1, use_stream=self.device.type == "cuda",
+                record_stream=self.device.type == "cuda",
             )
             self._grouped.add(id(component))
             return component

@@ -41,6 +41,7 @@ from .noise import initial_noise, latitude_warp_noise
 from .offload import Offloader
 from .sampler import sample
 from .schedule import karras_flow_schedule
+from .step_cache import StepCache, check_fast, fast_paths
 
 __all__ = ["PanoWorldPipeline", "GenerationResult", "ROTATE_SEED_OFFSET"]
 
@@ -217,9 +218,10 @@ class PanoWorldPipeline:
         dtype = getattr(transformer, "dtype", torch.float32)
         mode = self._cfg_batch(transformer, cfg.cfg_batch, tuple(noise.shape))
         guidance = 0.0 if few else cfg.guidance
+        cache = StepCache(cfg.step_cache) if cfg.step_cache > 0 else None
         denoiser = GuidedDenoiser(transformer, inputs, schedule, guidance=guidance, cfg_batch=mode,
                                   compute_dtype=dtype, bf16_timesteps=cfg.bf16_timesteps,
-                                  want_depth=getattr(transformer, "has_depth_head", False))
+                                  want_depth=getattr(transformer, "has_depth_head", False), step_cache=cache)
         batched = mode != "sequential" and (
             inputs.image is None or getattr(transformer, "supports_partial_image_batch", False)
         )
@@ -227,7 +229,8 @@ class PanoWorldPipeline:
         info[f"{stage}_evaluations"] = schedule.num_evals
         rotate = cfg.seed + ROTATE_SEED_OFFSET if cfg.rotated_denoise else None
         callback = None if progress is None else (lambda i, n: progress(stage, i + 1, n))
-        with self.offloader.use(transformer), attention_backend(self.attention, self.device):
+        with self.offloader.use(transformer), attention_backend(self.attention, self.device), \
+                fast_paths(transformer, cache, cfg.fp8):
             if few:
                 def fresh(i: int) -> torch.Tensor:
                     return self._noise(tuple(noise.shape), cfg.replace(seed=renoise_seed(cfg.seed, i)), erp=True)
@@ -236,6 +239,8 @@ class PanoWorldPipeline:
                                          callback=callback)
             else:
                 latent = sample(denoiser, noise.to(self.device), schedule, rotate_seed=rotate, callback=callback)
+        if cache is not None:
+            info[f"{stage}_cache_reused"] = cache.num_reused
         if denoiser.depth is not None:
             self._depth[stage] = denoiser.depth
         return latent
@@ -339,6 +344,7 @@ class PanoWorldPipeline:
                 several rounds collects the whole video in memory.
         """
         cfg = (config or GenerationConfig()).validate()
+        check_fast(cfg, self.device)
         model = getattr(self.source, "location", None) or "this model"
         check_sampler(self.sampler_kind, cfg.sampler, model=model, num_steps=cfg.num_steps, guidance=cfg.guidance,
                       timesteps=self.sampler_timesteps)

@@ -73,6 +73,9 @@ class VideoVAE(ComponentBase):
         if circular_longitude is None:
             circular_longitude = bool(cfg.get(CIRCULAR_LONGITUDE_KEY, False))
         self.set_circular_longitude(circular_longitude)
+        #: run encode / decode with :class:`~.wan_vae_fast.WanVAERunner` where it supports the model (same
+        #: function, less work); False = diffusers' own loop
+        self.fast = True
         if tiling:
             self.enable_tiling()
         if slicing:
@@ -231,8 +234,16 @@ class VideoVAE(ComponentBase):
         if video.ndim != 5 or video.shape[1] != 3:
             raise InputError(f"VAE encode: expected a (B, 3, T, H, W) video, got {tuple(video.shape)}")
         self.latent_shape(*video.shape[2:])
-        x = self._fast_layout(video.to(self.device, self.dtype))
-        mu = self.model.encode(x).latent_dist.mode().float().contiguous()
+        runner = self._runner()
+        if runner is None:
+            x = self._fast_layout(video.to(self.device, self.dtype))
+            mu = self.model.encode(x).latent_dist.mode().float().contiguous()
+        else:  # a still video (one frame expanded over time) is encoded with the work its stillness saves
+            still = video.shape[2] > 1 and video.stride(2) == 0
+            x = video[:, :, :1] if still else video
+            x = self._fast_layout(x.to(self.device, self.dtype)).expand(-1, -1, video.shape[2], -1, -1)
+            moments = torch.cat([runner.encode(v, still=still) for v in self._slices(x)])
+            mu = moments[:, : self.latent_channels].float().contiguous()
         return (mu - self.latents_mean.to(mu.device)) / self.latents_std.to(mu.device)
 
     @torch.no_grad()
@@ -241,7 +252,24 @@ class VideoVAE(ComponentBase):
         if latents.ndim != 5 or latents.shape[1] != self.latent_channels:
             raise InputError(f"VAE decode: expected (B, 16, T, h, w) latents, got {tuple(latents.shape)}")
         z = latents.float() * self.latents_std.to(latents.device) + self.latents_mean.to(latents.device)
-        return self.model.decode(self._fast_layout(z.to(self.device, self.dtype))).sample.float().contiguous()
+        z = self._fast_layout(z.to(self.device, self.dtype))
+        runner = self._runner()
+        if runner is None:
+            return self.model.decode(z).sample.float().contiguous()
+        return torch.cat([runner.decode(v) for v in self._slices(z)]).float().contiguous()
+
+    # ------------------------------------------------------------------ fast path
+    def _runner(self):
+        """The :class:`~.wan_vae_fast.WanVAERunner` when ``fast`` is on and it supports the model, else None."""
+        if not self.fast:
+            return None
+        from .wan_vae_fast import runner_for
+
+        return runner_for(self.model)
+
+    def _slices(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Batch items one at a time with ``enable_slicing``, else the whole batch."""
+        return list(x.split(1)) if getattr(self.model, "use_slicing", False) else [x]
 
     # ------------------------------------------------------------------ speed
     def _fast_layout(self, x: torch.Tensor) -> torch.Tensor:

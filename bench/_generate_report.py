@@ -1,0 +1,144 @@
+"""Markdown section of one ``bench/generate.py`` run (every figure with its floor and its like-for-like ratio)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from _common import append_markdown
+
+__all__ = ["write_markdown", "render"]
+
+
+def _s(value, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f} s"
+
+
+def _ratio(a, b) -> str:
+    return "—" if not a or not b else f"{a / b:.3f}×"
+
+
+def _err(e: dict | None) -> str:
+    return "—" if not e else f"{e['rel_l2']:.2e} / {e['max_abs']:.3g}"
+
+
+def _header(meta: dict, results: dict) -> list[str]:
+    mode = "compiled blocks" if meta.get("compile") else "eager"
+    sizes = "64×128, 9 frames, tiny models" if meta.get("small") else "512×1024, 93 frames, full-size models"
+    lines = ["", f"### Generation: {meta['device']} ({meta['date']}, torch {meta['torch']}, {mode}, attention "
+             f"{meta['attention']})", "",
+             f"`{meta['command']}` — {sizes}, CFG 7, random weights (text encoder and SigLIP replaced by random "
+             "embeddings with weight-sized buffers). Wall time of the run: "
+             f"{results.get('wall_s', 0):.0f} s{' (budget ' + str(meta['budget_s']) + ' s)' if meta.get('budget_s') else ''}; "
+             f"building the models (random init on the device): {results.get('build_s', 0):.1f} s."]
+    c = results["cases"].get("ceilings")
+    f = results["cases"].get("floors")
+    if c and f:
+        dt = meta.get("dtype", "bf16")
+        fp8 = f", FP8 e4m3 matmul {c['matmul_fp8']:.4g}" if c.get("matmul_fp8") else ""
+        lines += ["", f"Card ceilings measured in this run: {dt} matmul {c['matmul_bf16']:.4g}{fp8}, {dt} SDPA "
+                  f"{c['sdpa_bf16']:.4g} TFLOP/s. One guided evaluation (batched CFG) is "
+                  f"{f['step_matmul_tflop']:.4g} TFLOP of matmuls + {f['step_attention_tflop']:.4g} TFLOP of "
+                  f"attention: floor {_s(f['step_bf16_s'], 3)} in bf16"
+                  + (f", {_s(f['step_fp8_s'], 3)} with FP8 matmuls" if f.get("step_fp8_s") else "") + "."]
+    return lines
+
+
+def _steps(results: dict) -> list[str]:
+    s = results["cases"].get("steps")
+    if not s:
+        return []
+    f = results["cases"].get("floors", {})
+    bf16, fp8 = f.get("step_bf16_s"), f.get("step_fp8_s")
+    lines = ["", "| one guided evaluation (batched CFG) | seconds | floor | ratio, like for like |",
+             "| --- | --- | --- | --- |",
+             f"| eager, bf16 | {_s(s.get('step_eager_bf16_s'), 3)} | {_s(bf16, 3)} | "
+             f"{_ratio(s.get('step_eager_bf16_s'), bf16)} of the floor |"]
+    if "step_eager_bf16_flash_s" in s:
+        lines.append(f"| eager, bf16, FlashAttention first | {_s(s['step_eager_bf16_flash_s'], 3)} | {_s(bf16, 3)} | "
+                     f"flash / auto: {_ratio(s['step_eager_bf16_flash_s'], s.get('step_eager_bf16_s'))} |")
+    if "step_eager_fp8_s" in s:
+        lines.append(f"| eager, FP8 matmuls | {_s(s['step_eager_fp8_s'], 3)} | {_s(fp8, 3)} | FP8 / bf16 (eager): "
+                     f"{_ratio(s['step_eager_fp8_s'], s.get('step_eager_bf16_s'))} |")
+    if "step_compiled_bf16_s" in s:
+        lines.append(f"| compiled, bf16 (first call compiles: {_s(s.get('compile_first_call_s'), 0)}) | "
+                     f"{_s(s['step_compiled_bf16_s'], 3)} | {_s(bf16, 3)} | compiled / eager: "
+                     f"{_ratio(s['step_compiled_bf16_s'], s.get('step_eager_bf16_s'))}; "
+                     f"{_ratio(s['step_compiled_bf16_s'], bf16)} of the floor |")
+    if "step_compiled_fp8_s" in s:
+        lines.append(f"| compiled, FP8 matmuls (first call: {_s(s.get('compile_fp8_first_call_s'), 0)}) | "
+                     f"{_s(s['step_compiled_fp8_s'], 3)} | {_s(fp8, 3)} | FP8 / bf16 (compiled): "
+                     f"{_ratio(s['step_compiled_fp8_s'], s.get('step_compiled_bf16_s'))} |")
+    if "step_reused_s" in s:
+        full = s.get("step_compiled_bf16_s") or s.get("step_eager_bf16_s")
+        lines.append(f"| reused by the step cache (block 0 + output) | {_s(s['step_reused_s'], 3)} | — | "
+                     f"reused / full ({'compiled' if 'step_compiled_bf16_s' in s else 'eager'}): "
+                     f"{_ratio(s['step_reused_s'], full)} |")
+    st = results["cases"].get("stock")
+    if st:
+        lines.append(f"| one forward B=1, eager: stock diffusers Cosmos / ours | {_s(st['stock_b1_s'], 3)} / "
+                     f"{_s(st['ours_b1_s'], 3)} | — | ours / stock: {_ratio(st['ours_b1_s'], st['stock_b1_s'])} |")
+    return lines
+
+
+def _rounds(results: dict) -> list[str]:
+    rows = [r for case in ("single", "fast", "chained", "offload") for r in results["cases"].get(case, {}).get(
+        "rows", [])]
+    if not rows:
+        return []
+    exact = next((r for r in rows if r.get("label") == "exact" and "total_s" in r), None)
+    lines = ["", "| round | steps run | total | per guided evaluation | VAE (conditioning + decode) | peak | "
+             "sampling floor (36 evaluations per round) | vs exact single (same steps) | graphs compiled |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        if "skipped" in r:
+            lines.append(f"| {r['label']} | skipped ({r['skipped']}) | | | | | | | |")
+            continue
+        total = f"{r['total_s']:.1f} s"
+        if r["steps"] != 35:
+            extra = r.get("extrapolated_35_s")
+            total += f" (35 steps, extrapolated: {extra:.1f} s)" if extra else " (not extrapolated)"
+        peak = "—" if r.get("peak_gib") is None or r["peak_gib"] != r["peak_gib"] else f"{r['peak_gib']:.1f} GiB"
+        reused = f", {r['cache_reused']} reused" if r.get("cache_reused") else ""
+        same = exact is not None and exact["steps"] == r["steps"] and r["rounds"] == 1 and r is not exact
+        lines.append(f"| {r['label']} | {r['steps']} × {r['rounds']}{reused} | {total} | {_s(r['per_eval_s'], 3)} | "
+                     f"{_s(r['vae_s'], 2)} | {peak} | {_s(r.get('sampling_floor_s'), 1)} | "
+                     f"{_ratio(r['total_s'], exact['total_s']) if same else '—'} | {r.get('graphs_compiled', '—')} |")
+    return lines
+
+
+def _vae(results: dict) -> list[str]:
+    v = results["cases"].get("vae")
+    if not v:
+        return []
+    meta = results["meta"]
+    size = "tiny" if meta.get("small") else "93 × 512 × 1024"
+    lines = ["", f"| Wan2.1 VAE, {size}, {meta.get('dtype', 'bf16')} | diffusers | runner | runner / diffusers | runner − diffusers (rel. L2 / max "
+             "abs) |", "| --- | --- | --- | --- | --- |"]
+    for name, label in (("encode", "encode, moving video"), ("encode_still", "encode, still video (Round 1 guide)"),
+                        ("decode", "decode (2 wrapped latent columns per side)")):
+        a, b = v.get(f"{name}_diffusers_s"), v.get(f"{name}_runner_s")
+        lines.append(f"| {label} | {_s(a)} | {_s(b)} | {_ratio(b, a)} | {_err(v.get(f'{name}_error'))} |")
+    extras = [f"decode without the fused kernel {_s(v.get('decode_runner_unfused_s'))}"]
+    extras += [f"encode in {c}-frame chunks {_s(v[f'encode_runner_chunk{c}_s'])}" for c in (8, 16)
+               if f"encode_runner_chunk{c}_s" in v]
+    lines += ["", "Runner variants: " + "; ".join(extras) + "."]
+    return lines
+
+
+def render(results: dict) -> str:
+    meta = results["meta"]
+    lines = _header(meta, results) + _steps(results) + _rounds(results) + _vae(results)
+    e = results["cases"].get("fp8_error", {})
+    if "fp8_vs_bf16" in e:
+        other = e.get("bf16_flash_vs_bf16")
+        size = "tiny" if meta.get("small") else "full-size"
+        lines += ["", f"FP8 matmuls, {size} transformer output vs bf16 (random weights, one forward): relative L2 "
+                  f"{e['fp8_vs_bf16']['rel_l2']:.2e}, max abs {e['fp8_vs_bf16']['max_abs']:.3g}"
+                  + (f" (two exact bf16 attention kernels differ by {other['rel_l2']:.2e})" if other else "") + "."]
+    if results.get("errors"):
+        lines += ["", "Cases that failed in this run: " + "; ".join(f"{k}: {v}" for k, v in results["errors"].items())]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(path: Path, results: dict) -> None:
+    append_markdown(path, render(results))

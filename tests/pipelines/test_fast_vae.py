@@ -1,0 +1,148 @@
+"""The Wan VAE runner computes diffusers' encode / decode (exact on the CPU in float32, within bf16 rounding in
+bf16), reuses a still video's early stages exactly, and steps aside for models it does not support."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from panoworld.models.components.wan_vae_fast import WanVAERunner, runner_for, unsupported_reason
+
+
+@pytest.fixture(scope="module")
+def wan():
+    from diffusers import AutoencoderKLWan
+
+    from panoworld.models.components._tiny import tiny_wan_vae_config
+
+    torch.manual_seed(0)
+    return AutoencoderKLWan(**tiny_wan_vae_config()).eval()
+
+
+def video(frames=17, seed=0):
+    return torch.rand(1, 3, frames, 32, 64, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+def rel(a, b) -> float:
+    return float((a.double() - b.double()).norm() / b.double().norm())
+
+
+@torch.no_grad()
+def test_encode_and_decode_equal_diffusers(wan):
+    x = video()
+    ref = wan._encode(x)
+    assert torch.equal(WanVAERunner(wan).encode(x), ref)  # same chunking: bit for bit on the CPU
+    for chunk in (8, 16):  # longer chunks: the same function, other float rounding
+        torch.testing.assert_close(WanVAERunner(wan, encode_chunk=chunk).encode(x), ref, atol=1e-5, rtol=1e-5)
+    z = torch.randn(1, 16, 5, 4, 8, generator=torch.Generator().manual_seed(1))
+    ref = wan._decode(z).sample
+    assert torch.equal(WanVAERunner(wan).decode(z), ref)
+    for chunk in (2, 4):
+        torch.testing.assert_close(WanVAERunner(wan, decode_chunk=chunk).decode(z), ref, atol=1e-5, rtol=1e-5)
+
+
+@torch.no_grad()
+def test_bf16_within_rounding(wan):
+    model = type(wan)(**wan.config).eval()
+    model.load_state_dict(wan.state_dict())
+    model = model.to(torch.bfloat16)
+    x = video().bfloat16()
+    assert rel(WanVAERunner(model, encode_chunk=8).encode(x), model._encode(x)) < 2e-2
+    z = torch.randn(1, 16, 5, 4, 8).bfloat16()
+    assert rel(WanVAERunner(model, decode_chunk=2).decode(z), model._decode(z).sample) < 2e-2
+
+
+@torch.no_grad()
+def test_still_video_reuses_early_stages_exactly(wan):
+    still = video(frames=1, seed=3).expand(-1, -1, 41, -1, -1)
+    runner = WanVAERunner(wan)
+    fast = runner.encode(still, still=True)
+    assert runner.still_onset == 10  # tiny config: conv_in + 2 resblocks of two 3x3x3 convolutions, 2 frames each
+    assert runner.reused_chunks == 6  # chunks starting at frames 17, 21, ..., 37 (the one at 13 is computed)
+    full = WanVAERunner(wan, reuse_still=False).encode(still)
+    assert torch.equal(fast, full)
+    assert torch.equal(full, wan._encode(still.contiguous()))
+
+
+@torch.no_grad()
+def test_video_vae_uses_the_runner_for_still_and_moving_videos():
+    from panoworld.models.components import VideoVAE
+
+    vae = VideoVAE.tiny()
+    frame = video(frames=1, seed=4)
+    expanded = frame.expand(-1, -1, 21, -1, -1)
+    fast = vae.encode(expanded)
+    vae.fast = False
+    slow = vae.encode(expanded.contiguous())
+    assert torch.equal(fast, slow)
+    z = torch.randn(1, 16, 3, 4, 8)
+    vae.fast = True
+    fast = vae.decode(z)
+    vae.fast = False
+    assert torch.equal(fast, vae.decode(z))
+
+
+def test_unsupported_models_fall_back(wan):
+    assert unsupported_reason(wan) is None
+    handle = wan.encoder.conv_in.register_forward_pre_hook(lambda module, args: None)
+    try:
+        assert "hooks" in unsupported_reason(wan) and runner_for(wan) is None
+    finally:
+        handle.remove()
+    wan.use_tiling = True
+    try:
+        assert unsupported_reason(wan) == "tiling enabled"
+    finally:
+        wan.use_tiling = False
+    with pytest.raises(ValueError):
+        WanVAERunner(wan, encode_chunk=6)
+
+
+KERNEL_CHECK = textwrap.dedent("""
+    import torch
+    from panoworld.models.components.wan_vae_kernels import norm_silu, norm_silu_reference
+    for dtype, tol in ((torch.float32, 1e-5), (torch.bfloat16, 0.07)):
+        x = torch.randn(2, 24, 3, 5, 7).to(dtype).contiguous(memory_format=torch.channels_last_3d)
+        gamma, bias = (torch.rand(24, 1, 1, 1) + 0.5).to(dtype), torch.randn(24, 1, 1, 1).to(dtype)
+        for b in (0.0, bias):
+            ref = norm_silu_reference(x, gamma, 24 ** 0.5, b).float()
+            buf = torch.full((2, 24, 5, 5, 7), 7.0, dtype=dtype).contiguous(memory_format=torch.channels_last_3d)
+            norm_silu(x, gamma, 24 ** 0.5, b, out=buf[:, :, 2:], fused=True)
+            err = (buf[:, :, 2:].float() - ref).abs().max().item()
+            assert 0 < err < tol or (dtype == torch.bfloat16 and err == 0), (dtype, err)
+            assert (buf[:, :, :2] == 7.0).all()  # the cached frames in front are untouched
+    print("ok")
+""")
+
+
+def test_fused_kernel_in_the_triton_interpreter():
+    pytest.importorskip("triton")
+    env = {**os.environ, "TRITON_INTERPRET": "1"}
+    done = subprocess.run([sys.executable, "-c", KERNEL_CHECK], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@torch.no_grad()
+def test_runner_on_gpu_within_bf16_rounding(wan):
+    """CUDA, bf16, channels-last, the fused kernel when Triton is there: within bf16 rounding of diffusers."""
+    from panoworld.models.components import VideoVAE
+
+    vae = VideoVAE(type(wan)(**wan.config)).to("cuda", torch.bfloat16)
+    vae.model.load_state_dict(wan.state_dict())
+    x = video().cuda()
+    fast = vae.encode(x)
+    vae.fast = False
+    slow = vae.encode(x)
+    assert rel(fast, slow) < 2e-2
+    z = torch.randn(1, 16, 5, 4, 8, device="cuda")
+    vae.fast = True
+    fast = vae.decode(z)
+    vae.fast = False
+    assert rel(fast, vae.decode(z)) < 2e-2
