@@ -96,9 +96,10 @@ def train_vae_stage(out: Path, minutes: float, device: str, workers: int, scenes
     return folder
 
 
-def preset_overrides(out: Path, data_root: Path, vae: Path) -> list[str]:
-    """``--set`` values shared by the cache and every variant."""
-    train = sorted(p for p in data_root.glob("train*") if p.is_dir())
+def preset_overrides(out: Path, data_root: Path, vae: Path, splits: int = 0) -> list[str]:
+    """``--set`` values shared by the cache and every variant (``splits`` > 0: only the first that many
+    training sub-splits)."""
+    train = sorted(p for p in data_root.glob("train*") if p.is_dir())[: splits or None]
     paths = ",".join(f'{{path = "{p}"}}' for p in train)
     return [f"data.train=[{paths}]", f'data.val=[{{path = "{data_root / "val"}"}}]',
             f"data.cache_dir={out / 'cache'}", f"components.vae={vae}", "validation.every=0",
@@ -163,6 +164,9 @@ def main() -> None:
     parser.add_argument("--train-minutes", type=float, default=4.0, help="training budget per variant, minutes")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated: " + ", ".join(VARIANTS))
     parser.add_argument("--max-steps", type=int, default=6000, help="run.max_steps (the LR schedule's length)")
+    parser.add_argument("--checkpoint-every", type=int, default=100000, help="run.checkpoint_every of each variant")
+    parser.add_argument("--train-splits", type=int, default=0, help="train on the first N sub-splits (0 = all)")
+    parser.add_argument("--reuse", action="store_true", help="skip stages 1-2 when their outputs exist")
     parser.add_argument("--set", dest="extra", action="append", default=[], help="extra preset overrides k=v")
     parser.add_argument("--budget-minutes", type=float, default=0.0,
                         help="wall-clock budget of the whole script (0 = none): training is shortened to end 1 minute "
@@ -181,12 +185,21 @@ def main() -> None:
     (out / "logs").mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
 
+    if args.reuse and (out / "components" / "vae" / "config.json").is_file() and (data_root / "val").is_dir():
+        log("reusing the rendered clips and the exported VAE of an earlier run (--reuse)")
+        try:
+            train_stages(args, out, data_root, out / "components" / "vae", variants, env)
+        finally:
+            if args.pack:
+                pack(out, variants, args.pack)
+        return
     log(f"stage 1+2: synth ({args.clips} clips, {args.workers} workers) while the VAE trains on {device}")
     synth = [subprocess.Popen(cmd, stdout=open(out / "logs" / f"synth{i:02d}.log", "w"), stderr=subprocess.STDOUT,
                               env=env) for i, cmd in enumerate(synth_commands(data_root, args.workers, args.clips,
                                                                               args.val_clips))]
     vae = train_vae_stage(out, args.vae_minutes, device, workers=max(2, 16 - args.workers),
                            scenes=args.vae_scenes, eval_clips=args.vae_eval_clips)
+    log("stage 2 done; waiting for synth")
     if any(p.wait() != 0 for p in synth):
         raise SystemExit(f"synth failed; see {out / 'logs'}")
     try:
@@ -200,10 +213,11 @@ def main() -> None:
 def train_stages(args, out: Path, data_root: Path, vae: Path, variants: list[str], env: dict) -> None:
     """Stages 3 (cache, sharded, then joined) and 4 (every variant at once)."""
     log("stage 3: cache")
-    common = preset_overrides(out, data_root, vae) + args.extra
+    common = preset_overrides(out, data_root, vae, args.train_splits) + args.extra
     shards = max(1, args.cache_workers)
     run_all([python_stage(CACHE_CODE, [str(i), str(shards), *common]) for i in range(shards)], env=env,
             logs=out / "logs", name="cache")
+    log("stage 3: shards done; joining")
     run_all([python_stage(CACHE_CODE, ["0", "0", *common])], env=env, logs=out / "logs", name="cache_join")
     if args.budget_minutes:
         left = args.budget_minutes - (time.monotonic() - args.started) / 60.0 - 1.0
@@ -213,7 +227,7 @@ def train_stages(args, out: Path, data_root: Path, vae: Path, variants: list[str
     for name in variants:
         cmds.append(python_stage(TRAIN_CODE, [*common, *VARIANTS[name], f"run.out_dir={out / 'runs' / name}",
                                               f"run.max_minutes={args.train_minutes}",
-                                              f"run.max_steps={args.max_steps}", "run.checkpoint_every=100000",
+                                              f"run.max_steps={args.max_steps}", f"run.checkpoint_every={args.checkpoint_every}",
                                               "logging.progress=false"]))
     run_all(cmds, env=env, logs=out / "logs", name="train_")
 

@@ -106,6 +106,8 @@ class VAETrainConfig:
     log_every: int = 10
     keep_checkpoints: int = 2
     device: str = "cpu"
+    #: bf16 autocast of the forward pass and loss on CUDA (no effect on the CPU)
+    bf16: bool = True
     threads: int = 0
     render_workers: int = 1
     time_limit_s: float = 0.0
@@ -430,7 +432,8 @@ def train_vae(cfg: VAETrainConfig, *, log: Callable[[str], None] = print) -> Pat
             batch = data.sample(gen)
         batch = batch.to(cfg.device)
         noise_gen = torch.Generator(device=cfg.device).manual_seed(cfg.seed * 1_000_003 + step + 7)
-        loss, parts = vae_loss(model, batch, cfg, noise_gen)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.bf16 and batch.device.type == "cuda"):
+            loss, parts = vae_loss(model, batch, cfg, noise_gen)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
