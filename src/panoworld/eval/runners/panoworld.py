@@ -2,7 +2,7 @@
 
 Runner-config table ``[panoworld]`` (all optional)::
 
-    weights = "/models/panoworld-small"   # a PanoWorld model folder or a weights root (default: default_model())
+    weights = "models/panoworld-small"    # a PanoWorld model folder or a weights root (default: default_model())
     dtype = "auto"                        # and offload, attention, compile, rope, text_cache: see LoadConfig
     chained = true                        # any GenerationConfig field: num_steps, guidance, num_frames, ...
     command = "..."                       # instead: run an entry point (placeholders as external baselines)
@@ -29,8 +29,9 @@ LOAD_KEYS = ("dtype", "offload", "attention", "compile", "rope", "text_cache")
 
 _PIPELINES: dict = {}
 
-#: Where the small PanoWorld model shipped inside the package is looked for (a model folder, model_index.json).
-SMALL_MODEL = Path(__file__).resolve().parents[2] / "assets" / "panoworld-small"
+#: Where the small PanoWorld model shipped inside the package is looked for (a model folder, model_index.json):
+#: the folder of the packaged small components (``panoworld.models.components.small``).
+SMALL_MODEL = Path(__file__).resolve().parents[2] / "assets" / "small_model"
 
 
 def default_model() -> str | None:
