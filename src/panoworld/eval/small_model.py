@@ -13,14 +13,30 @@ from __future__ import annotations
 
 import argparse
 import os
+from importlib import resources
 from pathlib import Path
 
 import torch
 
-__all__ = ["write_random_small_model"]
+__all__ = ["small_transformer_config", "write_random_small_model"]
 
 #: Seed of the random transformer and VAE weights.
 SEED = 1903
+#: The preset's ``[model]`` keys that configure the transformer's geometry heads.
+HEAD_KEYS = ("depth_head_block", "descriptor_head_block", "head_hidden_dim", "descriptor_dim")
+
+
+def small_transformer_config() -> dict:
+    """``PanoWorldTransformer`` kwargs of the small model: the training preset ``tiny-synth``'s
+    ``[model.transformer]`` table plus its heads (read from the packaged preset; eval does not import train)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    preset = resources.files("panoworld") / "configs" / "train" / "tiny-synth.toml"
+    model = tomllib.loads(preset.read_text())["model"]
+    return {**model["transformer"], **{key: model[key] for key in HEAD_KEYS}}
 
 
 def write_random_small_model(folder: str | os.PathLike, *, height: int = 128, width: int = 256, num_frames: int = 33,
@@ -37,12 +53,9 @@ def write_random_small_model(folder: str | os.PathLike, *, height: int = 128, wi
     from panoworld.models import PanoWorldTransformer
     from panoworld.models.components.small import small_vae_config, write_small_encoders
     from panoworld.models.components.vae import CIRCULAR_LONGITUDE_KEY
-    from panoworld.train.config import load_config
-    from panoworld.train.modeling import HEAD_CONFIG_KEYS
 
     folder = Path(folder)
-    model = load_config("tiny-synth").model
-    config = {**model.transformer, **{key: getattr(model, key) for key in HEAD_CONFIG_KEYS}}
+    config = small_transformer_config()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         PanoWorldTransformer(**config).save_pretrained(folder / "transformer")
