@@ -52,8 +52,8 @@ CAPTION_STYLE = typer.Option("medium", "--caption-style", help="Caption style fo
 STRATA = typer.Option(None, "--strata", exists=True, dir_okay=False, help="Optional strata.csv "
                       "(clip_id, scene_type, motion_kind).")
 ANNOTATE = typer.Option("missing", "--annotate", help="Which methods' videos get depth, tracks and camera from "
-                        "panoworld.annotate for the geometry metrics: missing (those that bring no annotations), "
-                        "all, or none (their geometry rows are NaN).")
+                        "panoworld.annotate for the geometry metrics: missing (those that bring no annotations, or "
+                        "no tracks or camera: their own depth is kept), all, or none (their geometry rows are NaN).")
 DAP_WEIGHTS = typer.Option(None, "--dap-weights", dir_okay=False, help="DAP model.pth for --annotate "
                            "[default: $PANOWORLD_WEIGHTS/dap/model.pth; NaN geometry with a warning when absent].")
 COTRACKER_WEIGHTS = typer.Option(None, "--cotracker-weights", dir_okay=False, help="CoTracker3 scaled_offline.pth "
