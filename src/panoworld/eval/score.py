@@ -169,8 +169,9 @@ class Scorer:
             own = read_annotations(rdir, video_fps=info["pred_fps"], video_frames=info["pred_frames"],
                                    video_size=info["pred_size"])
         if est is None or not est.wanted(rdir):
-            return own, None, "" if own is not None else (est.why_not(False) if est else "the method brings no "
-                                                          "annotations")
+            if own is not None:
+                return own, None, ""
+            return None, None, est.why_not(False) if est else "the method brings no annotations"
         if est.unavailable:
             return own, None, est.why_not(has_annotations(rdir))
         ann = est.annotations(self.layout.estimated(method, clip.dirname), self.layout.video(method, clip.dirname),
