@@ -127,33 +127,26 @@ print("finished", result.step, result.checkpoint, flush=True)
 
 
 def pack(out: Path, variants: list[str], dest: Path) -> None:
-    """``<variant>.tar`` (model_index.json + transformer/) per variant and ``components.tar`` into ``dest``."""
+    """``<variant>.tar`` (model_index.json + transformer/) per trained variant, and ``components.tar`` (the exported
+    VAE, its held-out scores, every log and metrics file) into ``dest``; whatever exists (after a failure too)."""
     from panoworld.train.checkpoint import find_latest
 
     dest.mkdir(parents=True, exist_ok=True)
-    components_done = False
     for name in variants:
-        ckpt = find_latest(out / "runs" / name)
+        ckpt = find_latest(out / "runs" / name) if (out / "runs" / name).is_dir() else None
         if ckpt is None:
             log(f"pack: {name} has no checkpoint")
             continue
         with tarfile.open(dest / f"{name}.tar", "w") as tar:
             for part in ("model_index.json", "transformer"):
                 tar.add(ckpt / part, arcname=f"{name}/{part}")
-        if not components_done:
-            with tarfile.open(dest / "components.tar", "w") as tar:
-                for part in ("vae", "text_encoder", "image_encoder"):
-                    if (ckpt / part).exists():
-                        tar.add(ckpt / part, arcname=f"components/{part}")
-                for extra in ("vae_eval.json",):
-                    if (out / extra).is_file():
-                        tar.add(out / extra, arcname=f"components/{extra}")
-                for name_ in variants:
-                    for log_file in ("metrics.jsonl",):
-                        p = out / "runs" / name_ / log_file
-                        if p.is_file():
-                            tar.add(p, arcname=f"logs/{name_}/{log_file}")
-            components_done = True
+    with tarfile.open(dest / "components.tar", "w") as tar:
+        for path in (out / "components" / "vae", out / "vae_eval.json", out / "logs"):
+            if path.exists():
+                tar.add(path, arcname=f"components/{path.name}")
+        for name in variants:
+            for path in sorted((out / "runs" / name).glob("*.json*")) if (out / "runs" / name).is_dir() else []:
+                tar.add(path, arcname=f"logs/{name}/{path.name}")
     log(f"pack: wrote {sorted(p.name for p in dest.iterdir())}")
 
 
@@ -171,6 +164,9 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated: " + ", ".join(VARIANTS))
     parser.add_argument("--max-steps", type=int, default=6000, help="run.max_steps (the LR schedule's length)")
     parser.add_argument("--set", dest="extra", action="append", default=[], help="extra preset overrides k=v")
+    parser.add_argument("--budget-minutes", type=float, default=0.0,
+                        help="wall-clock budget of the whole script (0 = none): training is shortened to end 1 minute "
+                             "before it, so packing still happens")
     parser.add_argument("--pack", type=Path, default=None, help="also write the tar files into this folder")
     args = parser.parse_args()
     variants = [v for v in args.variants.split(",") if v]
@@ -179,6 +175,7 @@ def main() -> None:
         raise SystemExit(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}")
     import torch
 
+    args.started = time.monotonic()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     out, data_root = args.out.resolve(), args.out.resolve() / "data"
     (out / "logs").mkdir(parents=True, exist_ok=True)
@@ -192,13 +189,26 @@ def main() -> None:
                            scenes=args.vae_scenes, eval_clips=args.vae_eval_clips)
     if any(p.wait() != 0 for p in synth):
         raise SystemExit(f"synth failed; see {out / 'logs'}")
+    try:
+        train_stages(args, out, data_root, vae, variants, env)
+    finally:
+        if args.pack:
+            pack(out, variants, args.pack)
+    log("done")
+
+
+def train_stages(args, out: Path, data_root: Path, vae: Path, variants: list[str], env: dict) -> None:
+    """Stages 3 (cache, sharded, then joined) and 4 (every variant at once)."""
     log("stage 3: cache")
     common = preset_overrides(out, data_root, vae) + args.extra
     shards = max(1, args.cache_workers)
     run_all([python_stage(CACHE_CODE, [str(i), str(shards), *common]) for i in range(shards)], env=env,
             logs=out / "logs", name="cache")
     run_all([python_stage(CACHE_CODE, ["0", "0", *common])], env=env, logs=out / "logs", name="cache_join")
-    log(f"stage 4: train {variants} for {args.train_minutes} min each")
+    if args.budget_minutes:
+        left = args.budget_minutes - (time.monotonic() - args.started) / 60.0 - 1.0
+        args.train_minutes = max(0.5, min(args.train_minutes, left))
+    log(f"stage 4: train {variants} for {args.train_minutes:.2f} min each")
     cmds = []
     for name in variants:
         cmds.append(python_stage(TRAIN_CODE, [*common, *VARIANTS[name], f"run.out_dir={out / 'runs' / name}",
@@ -206,9 +216,6 @@ def main() -> None:
                                               f"run.max_steps={args.max_steps}", "run.checkpoint_every=100000",
                                               "logging.progress=false"]))
     run_all(cmds, env=env, logs=out / "logs", name="train_")
-    if args.pack:
-        pack(out, variants, args.pack)
-    log("done")
 
 
 if __name__ == "__main__":

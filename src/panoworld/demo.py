@@ -14,7 +14,8 @@ from panoworld import sphere
 from panoworld.errors import InputError
 from panoworld.io import VideoWriter, read_image, write_image
 
-__all__ = ["SAMPLE_PERSPECTIVE", "SAMPLE_ERP", "SAMPLE_META", "tour_angles", "run_demo"]
+__all__ = ["SAMPLE_PERSPECTIVE", "SAMPLE_ERP", "SAMPLE_META", "tour_angles", "run_demo", "sample_job",
+           "run_demo_generation"]
 
 SAMPLE_PERSPECTIVE = "sample_room_persp.png"
 SAMPLE_ERP = "sample_room_erp.png"
@@ -65,4 +66,39 @@ def run_demo(out: str | Path, *, frames: int = 96, fps: int = 24, fov: float = 7
                 progress(1)
     files["tour"] = out / "tour.mp4"
     say(f"rendered a {frames}-frame 360-degree tour -> {files['tour']}")
+    return files
+
+
+def sample_job(out: str | Path, *, seed: int = 0, num_steps: int | None = None, source=None):
+    """The generation job of the bundled sample: its photo, its short caption as the perspective prompt and its
+    medium caption as the 360-degree prompt, written to ``out/generated``; settings = the model's defaults."""
+    from panoworld.pipelines.jobs import check_jobs, single_job
+
+    meta = json.loads(_asset(SAMPLE_META).read_text())
+    captions = meta.get("captions", {})
+    job = single_job(_asset(SAMPLE_PERSPECTIVE), captions.get("short", meta["caption"]),
+                     captions.get("medium", meta["caption"]), None, Path(out) / "generated")
+    base = source.generation_config(seed=seed, num_steps=num_steps)
+    return check_jobs([job], base)[0]
+
+
+def run_demo_generation(out: str | Path, *, model: str | None = "small", device: str = "auto", seed: int = 0,
+                        num_steps: int | None = None, progress=None, say: Callable[[str], None] = print) -> dict:
+    """Generate a 360-degree video from the bundled sample photo and captions with ``model`` (default: the small
+    PanoWorld shipped with the package), then write a viewer page of the result. Re-running with the same
+    settings reuses the finished clip. Returns {"video", "depth" (when the model has a depth head), "viewer"}."""
+    from panoworld.pipelines.batch import generate_clips
+    from panoworld.pipelines.config import LoadConfig
+    from panoworld.pipelines.loading import resolve_model
+    from panoworld.view import write_viewer
+
+    source = resolve_model(model)
+    load = LoadConfig(device=device).validate()
+    job = sample_job(out, seed=seed, num_steps=num_steps, source=source)
+    generate_clips([job], source, load, arguments={"command": "demo", "model": model}, progress=progress, say=say)
+    from panoworld.formats.run_records import GENERATION_OUTPUTS
+
+    files = {name: job.out / GENERATION_OUTPUTS[name] for name in ("video", "depth")
+             if (job.out / GENERATION_OUTPUTS[name]).is_file()}
+    files["viewer"] = write_viewer(job.out, Path(out) / "viewer")
     return files

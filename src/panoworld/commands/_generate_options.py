@@ -26,8 +26,10 @@ BATCH = typer.Option(None, "--batch", exists=True, dir_okay=False, help="CSV or 
                      "prompt or prompt_file, optional pano_prompt, id, seed, yaw, pitch, roll, fov). Every row is "
                      "checked before the first runs; finished rows are skipped, so re-running resumes.")
 FORCE = typer.Option(False, "--force", help="Redo clips already finished (needed when their settings changed).")
-MODEL = typer.Option(None, "--model", help="PanoWorld model folder (model_index.json) or weights root laid out as "
-                     "`panoworld weights` shows (default $PANOWORLD_WEIGHTS, else ./weights).")
+MODEL = typer.Option(None, "--model", help="PanoWorld model folder (model_index.json), weights root laid out as "
+                     "`panoworld weights` shows, or 'small' (the small model shipped with the package) [default: "
+                     "$PANOWORLD_WEIGHTS, else ./weights; the small model when neither holds PanoWorld weights].",
+                     show_default=False)
 RESOLUTION = typer.Option(None, "--resolution", help="ERP output size HEIGHTxWIDTH in pixels (width = 2 x height, "
                           "multiples of 16) [default: the model's, 512x1024].", show_default=False)
 FRAMES = typer.Option(None, "--frames", help="Output frames, 4k+1 (93 = 5.8 s at 16 fps, 33 = 2 s) [default: the "

@@ -1,4 +1,4 @@
-"""``panoworld demo``: the quick start on bundled sample data (no weights, no network)."""
+"""``panoworld demo``: the quick start on bundled sample data (no downloads, no network)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ from ._options import open_range, output_dir
 def demo(
     out: Path = typer.Option(Path("demo_out"), "--out", callback=output_dir,
                              help="Folder for the demo outputs (created if needed)."),
+    generate: bool = typer.Option(True, "--generate/--no-generate",
+                                  help="Generate a 360-degree video from the sample photo (with --model)."),
+    model: str = typer.Option("small", "--model", help="Model that generates: 'small' (shipped with the package), "
+                              "a PanoWorld model folder or a weights root."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu, cuda or cuda:N."),
+    steps: int = typer.Option(None, "--steps", min=1, help="Sampling steps [default: the model's].",
+                              show_default=False),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the generation."),
     frames: int = typer.Option(96, "--frames", min=2, help="Frames of the perspective tour video."),
     fps: int = typer.Option(24, "--fps", min=1, help="Frame rate of the tour video, frames per second."),
     fov: float = typer.Option(75.0, "--fov", callback=open_range(0, 180),
@@ -20,10 +28,23 @@ def demo(
     size: str = typer.Option("360x640", "--size", help="Tour video size HEIGHTxWIDTH in pixels."),
     face_size: int = typer.Option(256, "--face-size", min=2, help="Cube face edge for the cubemap, pixels."),
 ) -> None:
-    """Run the geometry tools on the bundled sample room: place the perspective photo into a 360-degree canvas,
-    cut the sample ERP into a cubemap, and render a perspective tour video that pans around it."""
+    """Generate a 360-degree video (with its depth) from the bundled sample photo and caption with the small
+    PanoWorld, write a viewer page of it, then run the geometry tools on the sample room: place the photo into a
+    360-degree canvas, cut the sample ERP into a cubemap and render a perspective tour that pans around it."""
     tour_size = parse_size(size)
-    from panoworld.demo import run_demo
+    from panoworld.pipelines.config import LoadConfig
 
+    LoadConfig(device=device).validate()
+    from panoworld.demo import run_demo, run_demo_generation
+
+    generated = {}
+    if generate:
+        generated = run_demo_generation(out, model=model, device=device, seed=seed, num_steps=steps,
+                                        progress=progress_bar, say=say)
     with progress_bar("tour", frames) as advance:
         run_demo(out, frames=frames, fps=fps, fov=fov, size=tour_size, face_size=face_size, progress=advance, say=say)
+    if generated:
+        say(f"generated 360-degree video: {generated['video']}" +
+            (f" (depth in metres: {generated['depth']})" if "depth" in generated else ""))
+        say(f"next: open {generated['viewer']} in a browser to look around "
+            f"(or: panoworld view {generated['video'].parent} --serve)")

@@ -74,6 +74,8 @@ def generate(
     single = None if batch else single_job(image, prompt, pano_prompt, prompt_file, out or Path("outputs") / image.stem)
     source = resolve_model(TINY_RANDOM if tiny_random else model,
                            ModelPaths(checkpoint, base_model, text_encoder, siglip, vae), need_base=motion == "base-i2v")
+    if source.note:
+        say(source.note)
     base = source.generation_config(**given)
     check_sampler(source.sampler["kind"], base.sampler, model=source.location or source.family,
                   num_steps=base.num_steps, guidance=base.guidance, timesteps=source.sampler.get("timesteps"))

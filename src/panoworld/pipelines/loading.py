@@ -8,6 +8,10 @@ Two layouts load the same way (:func:`resolve_model`, then :func:`load_pipeline`
 - a **PanoWorld model folder** (:mod:`panoworld.formats.model_folder`): ``model_index.json`` names each component
   (a sub-folder, a weights-root component or a path / hub id) and the sampler the transformer was made for.
 
+With no ``--model`` and no PanoWorld transformer in the weights root, the **small PanoWorld** shipped inside the
+package (``panoworld/assets/small_model``, a model folder; see docs/small_model.md) is used, and
+``ModelSource.note`` says so in one line. ``--model small`` picks it explicitly.
+
 Resolving checks that every component exists (``MissingComponentError`` naming what to get and where) and reads
 only small JSON files, so it runs before anything is loaded or written.
 """
@@ -20,7 +24,8 @@ from pathlib import Path
 
 from .config import GenerationConfig, LoadConfig
 
-__all__ = ["ModelPaths", "ModelSource", "resolve_model", "load_pipeline", "tiny_random_pipeline", "TINY_RANDOM"]
+__all__ = ["ModelPaths", "ModelSource", "resolve_model", "load_pipeline", "tiny_random_pipeline", "small_model_folder",
+           "TINY_RANDOM", "SMALL"]
 
 #: Component names (``resolve_component``) of the PanoWorld net, base net, text encoder, SigLIP2 and VAE.
 PANOWORLD, BASE, TEXT, SIGLIP, VAE = (
@@ -31,6 +36,8 @@ SLOTS = {"transformer": PANOWORLD, "text_encoder": TEXT, "image_encoder": SIGLIP
          "base_transformer": BASE}
 #: ``resolve_model`` argument selecting tiny randomly initialised models (smoke tests; the output is noise).
 TINY_RANDOM = "tiny-random"
+#: ``resolve_model`` argument selecting the small PanoWorld shipped inside the package.
+SMALL = "small"
 
 
 @dataclass
@@ -60,6 +67,7 @@ class ModelSource:
         sampler: the model folder's sampler spec as a dict (kind, num_steps, guidance, timesteps).
         defaults: generation defaults of the model (height, width, num_frames, fps, latent_padding, ...).
         family: model family label ("panoworld-2b" for a weights root).
+        note: one line for the user about how the model was chosen ("" when the user named it).
     """
 
     kind: str
@@ -68,6 +76,7 @@ class ModelSource:
     sampler: dict = field(default_factory=lambda: {"kind": "unipc-karras", "num_steps": 35, "guidance": 7.0})
     defaults: dict = field(default_factory=dict)
     family: str = "panoworld-2b"
+    note: str = ""
 
     def generation_config(self, **values) -> GenerationConfig:
         """A validated :class:`GenerationConfig`: the model's sampler and defaults, overridden by ``values``
@@ -122,6 +131,30 @@ def _model_folder_source(folder: Path, overrides: dict[str, str | None], need_ba
     return ModelSource("model-folder", str(folder), components, sampler, dict(index.defaults), index.family)
 
 
+def small_model_folder() -> Path:
+    """The model folder of the small PanoWorld shipped inside the package (it may be absent in a source tree
+    that was never given its weights)."""
+    from importlib import resources
+
+    return Path(str(resources.files("panoworld") / "assets" / "small_model"))
+
+
+def _small_source(overrides: dict[str, str | None], need_base: bool, note: str = "") -> ModelSource:
+    from panoworld.errors import MissingComponentError
+    from panoworld.formats.model_folder import is_model_folder
+
+    folder = small_model_folder()
+    if not is_model_folder(folder):
+        raise MissingComponentError(f"the small PanoWorld is not installed at {folder}; reinstall panoworld")
+    if need_base:
+        from panoworld.errors import InputError
+
+        raise InputError("the small PanoWorld has no base model; use --motion static (the default)")
+    source = _model_folder_source(folder, overrides, need_base=False)
+    source.note = note
+    return source
+
+
 def resolve_model(model: str | os.PathLike | None = None, paths: ModelPaths | None = None, *,
                   need_base: bool = False) -> ModelSource:
     """Resolve a weights root or model folder (None = ``$PANOWORLD_WEIGHTS``) without loading anything.
@@ -135,7 +168,17 @@ def resolve_model(model: str | os.PathLike | None = None, paths: ModelPaths | No
     overrides = (paths or ModelPaths()).by_slot()
     if str(model) == TINY_RANDOM:
         return ModelSource(TINY_RANDOM, "", family="tiny-random")
+    if str(model) == SMALL:
+        return _small_source(overrides, need_base)
     if model is None:
+        from panoworld.models.components import ComponentPaths
+
+        paths = ComponentPaths()
+        if overrides.get("transformer") is None and not paths.expected(PANOWORLD).exists() \
+                and is_model_folder(small_model_folder()):
+            return _small_source(overrides, need_base, note=(
+                f"no PanoWorld weights at {paths.expected(PANOWORLD)}: using the small PanoWorld shipped with the "
+                "package (synthetic rooms and streets only; --model picks another)"))
         return _weights_root_source(None, overrides, need_base)
     location = Path(model).expanduser()
     if is_model_folder(location):
