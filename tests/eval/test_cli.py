@@ -235,15 +235,17 @@ def test_infer_run_report_end_to_end_with_panoworld(tmp_path, tiny_split, small_
 
 def test_panoworld_defaults_to_the_packaged_small_model(tmp_path, small_random_model, monkeypatch):
     """Without --model and without full weights under $PANOWORLD_WEIGHTS, ``panoworld`` is evaluated with the
-    small model folder shipped in the package; without that folder too, loading names what is missing."""
+    small model folder shipped in the package (named in its settings); without that folder, loading names what is
+    missing."""
     from panoworld.eval.runners import panoworld as runner
+    from panoworld.pipelines import loading
 
     monkeypatch.setenv("PANOWORLD_WEIGHTS", str(tmp_path / "no-weights"))
-    monkeypatch.setattr(runner, "SMALL_MODEL", small_random_model)
+    monkeypatch.setattr(loading, "small_model_folder", lambda: small_random_model)
     assert runner.with_default_model({}) == {"weights": str(small_random_model)}
     assert runner.with_default_model({"weights": "elsewhere"}) == {"weights": "elsewhere"}
     runner.check_panoworld_config(runner.with_default_model({}))
-    monkeypatch.setattr(runner, "SMALL_MODEL", tmp_path / "absent")
+    monkeypatch.setattr(loading, "small_model_folder", lambda: tmp_path / "absent")
     assert runner.default_model() is None
 
 

@@ -22,7 +22,8 @@ RUNNER_CONFIG = typer.Option(None, "--runner-config", exists=True, dir_okay=Fals
                              "table per method, e.g. [argus] with its command template, or [panoworld] with weights "
                              "= MODEL_FOLDER (docs/eval.md).")
 MODEL = typer.Option(None, "--model", help="PanoWorld model folder (model_index.json) or weights root for the "
-                     "panoworld method, or tiny-random (random output, for smoke tests) (overrides [panoworld] "
+                     "panoworld method, small (the small PanoWorld shipped with the package), or tiny-random "
+                     "(random output, for smoke tests) (overrides [panoworld] "
                      "weights; default: the full weights under $PANOWORLD_WEIGHTS, else the small model shipped with "
                      "the package).")
 SEED = typer.Option(0, "--seed", help="Seed passed to every method.")

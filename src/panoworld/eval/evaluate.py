@@ -140,7 +140,8 @@ def evaluate(results: Path, methods: list[str], clips: list[TestClip], all_clips
     to_annotate = sorted({m for m, c in todo if has_annotations(c.annotation_dir)
                           and estimator.wanted(layout.clip_dir(m, c.dirname))})
     if estimator.unavailable and to_annotate:
-        say(f"warning: the geometry rows of {', '.join(to_annotate)} are NaN: {estimator.unavailable}; get "
+        say(f"warning: the geometry rows of {', '.join(to_annotate)} that need annotation are NaN: "
+            f"{estimator.unavailable}; get "
             f"{estimator.install_hint}")
     short = _warn_short(scorer, todo, say)
     by_pair = {item.payload: item for item in plan.todo}
