@@ -141,8 +141,7 @@ def evaluate(results: Path, methods: list[str], clips: list[TestClip], all_clips
                           and estimator.wanted(layout.clip_dir(m, c.dirname))})
     if estimator.unavailable and to_annotate:
         say(f"warning: the geometry rows of {', '.join(to_annotate)} that need annotation are NaN: "
-            f"{estimator.unavailable}; get "
-            f"{estimator.install_hint}")
+            f"{estimator.unavailable}; get {estimator.install_hint}")
     short = _warn_short(scorer, todo, say)
     by_pair = {item.payload: item for item in plan.todo}
 
