@@ -69,6 +69,15 @@ def tiny_backbones():
 
 
 @pytest.fixture(scope="session")
+def small_random_model(tmp_path_factory) -> Path:
+    """A model folder of the small model's architecture with random weights at 32x64, 5 frames, 1 step."""
+    from panoworld.eval.small_model import write_random_small_model
+
+    return write_random_small_model(tmp_path_factory.mktemp("small_model") / "model", height=H, width=W,
+                                    num_frames=5, num_steps=1)
+
+
+@pytest.fixture(scope="session")
 def tiny_split(tmp_path_factory) -> Path:
     """master.csv of a synthetic split written by the real writer (panoworld.synth.write_split)."""
     from panoworld.synth import write_split

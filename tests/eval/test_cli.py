@@ -190,20 +190,25 @@ def test_run_skips_default_networks_that_are_not_installed(tmp_path, tiny_split,
     assert "lacks the column(s)" in err and "\n" not in err
 
 
-def test_infer_run_report_end_to_end_with_panoworld(tmp_path, tiny_split, monkeypatch):
-    """The seed's evaluation on a synthetic split: PanoWorld (a tiny model folder through ``--model``) next to
-    oracle / static / fov-only; the generated videos are annotated (tiny random annotators) for the geometry
-    metrics; the long CSV has every clip x method x metric; the report has CIs, the ranking and a chart per
-    family."""
-    from tests.tiny_models import write_tiny_model_folder
+def test_infer_run_report_end_to_end_with_panoworld(tmp_path, tiny_split, small_random_model, monkeypatch, capsys):
+    """The seed's evaluation on a synthetic split: PanoWorld (the small model's architecture with random weights,
+    a model folder given to ``--model``) next to oracle / static / fov-only; the generated videos are annotated
+    (tiny random annotators) for the geometry metrics; the long CSV has every clip x method x metric; the report
+    has CIs, the ranking and a chart per family."""
+    from panoworld.formats.model_folder import read_model_index
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    model = write_tiny_model_folder(tmp_path / "model")
+    assert read_model_index(small_random_model).family == "panoworld-small-random"
     res, methods = tmp_path / "res", "panoworld,oracle,static,fov-only"
     assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", methods,
-                 "--model", str(model), "--shard", "0/2"]) == 0
+                 "--model", str(small_random_model), "--shard", "0/2"]) == 0
+    run = json.loads(next(res.glob("panoworld/*/method_run.json")).read_text())
+    assert run["num_frames"] == 5 and run["size"] == [32, 64] and run["native_fps"] == 16.0
+    assert len(list(res.glob("panoworld/*/depth"))) == 2  # the small transformer's depth head is written
+    capsys.readouterr()
     assert main(["eval", "run", "--master", str(tiny_split), "--results", str(res), "--methods", methods,
                  "--frames", "5", "--tiny-random-annotators", *NO_NETS]) == 0
+    assert "shorter than the evaluation clock" not in capsys.readouterr().err
     assert main(["eval", "report", "--in", str(res / "results_long.csv"), "--out", str(tmp_path / "report")]) == 0
     rows = [r for r in _rows(res / "results_long.csv") if r["clip_id"]]
     names: dict = {}
@@ -226,3 +231,32 @@ def test_infer_run_report_end_to_end_with_panoworld(tmp_path, tiny_split, monkey
     for r in _rows(tmp_path / "report" / "ranking.csv"):
         ranks.setdefault(r["family"], {})[r["method"]] = float(r["mean_rank"])
     assert all(min(per, key=per.get) == "oracle" for per in ranks.values())
+
+
+def test_panoworld_defaults_to_the_packaged_small_model(tmp_path, small_random_model, monkeypatch):
+    """Without --model and without full weights under $PANOWORLD_WEIGHTS, ``panoworld`` is evaluated with the
+    small model folder shipped in the package (named in its settings); without that folder, loading names what is
+    missing."""
+    from panoworld.eval.runners import panoworld as runner
+    from panoworld.pipelines import loading
+
+    monkeypatch.setenv("PANOWORLD_WEIGHTS", str(tmp_path / "no-weights"))
+    monkeypatch.setattr(loading, "small_model_folder", lambda: small_random_model)
+    assert runner.with_default_model({}) == {"weights": str(small_random_model)}
+    assert runner.with_default_model({"weights": "elsewhere"}) == {"weights": "elsewhere"}
+    runner.check_panoworld_config(runner.with_default_model({}))
+    monkeypatch.setattr(loading, "small_model_folder", lambda: tmp_path / "absent")
+    assert runner.default_model() is None
+
+
+def test_a_clock_longer_than_a_video_warns_and_names_frames(tmp_path, tiny_split, capsys):
+    res = tmp_path / "res"
+    assert main(["eval", "infer", "--master", str(tiny_split), "--results", str(res), "--methods", "static",
+                 "--shard", "0/4"]) == 0
+    capsys.readouterr()
+    assert main(["eval", "run", "--master", str(tiny_split), "--results", str(res), "--methods", "static",
+                 "--frames", "12", "--annotate", "none", *NO_NETS]) == 0
+    out = capsys.readouterr()
+    warning = [line for line in (out.out + out.err).splitlines() if "shorter than the evaluation clock" in line]
+    assert len(warning) == 1 and "--frames 9" in warning[0] and warning[0].startswith("warning:")
+    assert json.loads((res / "eval_run.json").read_text())["padded_videos"]

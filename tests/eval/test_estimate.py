@@ -93,3 +93,27 @@ def test_without_annotators_geometry_is_nan_with_a_reason_and_one_warning(tmp_pa
     assert main([*args, "--dap-weights", str(tmp_path / "missing.pth"), "--force"]) == 2  # given: must exist
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "missing.pth" in err and "\n" not in err
+
+
+def test_own_depth_is_kept_and_tracks_and_camera_come_from_the_annotation(inferred, tiny_split):
+    """A method that brings depth only (PanoWorld's depth head) is annotated for the rest: its exact depth keeps
+    AbsRel 0, its tracks and camera rows are numbers from the annotation of its video."""
+    import shutil
+
+    clip = read_master(tiny_split)[1]
+    own = inferred / "depth-only" / clip.dirname
+    shutil.copytree(inferred / "oracle" / clip.dirname, own)
+    shutil.rmtree(own / "estimated", ignore_errors=True)
+    for f in own.glob("*.npy"):
+        f.unlink()
+    assert (own / "depth").is_dir() and not (own / "tracks_2d.npy").exists()
+    stats = evaluate(inferred, ["depth-only"], [clip], [clip], CFG, sources=NO_NETS, caption_style="medium",
+                     out=inferred / "depth_only.csv", distributional=False,
+                     estimate=EstimateSettings(tiny_random=True), say=lambda _: None)
+    assert stats["annotated"] == 1 and (own / "estimated" / "meta.json").is_file()
+    rows = {r["metric"]: r for r in _rows(inferred / "depth_only.csv")}
+    assert float(rows["depth/abs_rel/raw"]["value"]) == pytest.approx(0.0, abs=1e-6)  # its own depth, not DAP's
+    for name in ("tracks/aj", "tracks/oa", "camera/rpe_rot", "consistency/track_lifetime"):
+        assert math.isfinite(float(rows[name]["value"])), name
+    estimated = read_annotations(own / "estimated", video_fps=clip.fps)
+    assert estimated.depth is not None and estimated.tracks_2d is not None

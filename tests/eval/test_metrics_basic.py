@@ -196,3 +196,13 @@ def test_rigidity_zero_for_rigid_motion_positive_otherwise():
     assert rigidity(rigid, vis) == pytest.approx(0.0, abs=1e-9)
     wobbly = rigid + rng.normal(scale=0.05, size=rigid.shape)
     assert rigidity(wobbly, vis) > 0.01
+
+
+def test_nearest_neighbours_match_a_kd_tree():
+    from scipy.spatial import cKDTree
+
+    from panoworld.eval.metrics.consistency import _nearest
+
+    pts = np.random.default_rng(0).normal(size=(700, 3))
+    _, nn = cKDTree(pts).query(pts, k=9)
+    np.testing.assert_array_equal(_nearest(pts, 8, chunk=256), nn[:, 1:])

@@ -22,7 +22,8 @@ RUNNER_CONFIG = typer.Option(None, "--runner-config", exists=True, dir_okay=Fals
                              "table per method, e.g. [argus] with its command template, or [panoworld] with weights "
                              "= MODEL_FOLDER (docs/eval.md).")
 MODEL = typer.Option(None, "--model", help="PanoWorld model folder (model_index.json) or weights root for the "
-                     "panoworld method, or tiny-random (random output, for smoke tests) (overrides [panoworld] "
+                     "panoworld method, small (the small PanoWorld shipped with the package), or tiny-random "
+                     "(random output, for smoke tests) (overrides [panoworld] "
                      "weights; default: the full weights under $PANOWORLD_WEIGHTS, else the small model shipped with "
                      "the package).")
 SEED = typer.Option(0, "--seed", help="Seed passed to every method.")
@@ -52,8 +53,8 @@ CAPTION_STYLE = typer.Option("medium", "--caption-style", help="Caption style fo
 STRATA = typer.Option(None, "--strata", exists=True, dir_okay=False, help="Optional strata.csv "
                       "(clip_id, scene_type, motion_kind).")
 ANNOTATE = typer.Option("missing", "--annotate", help="Which methods' videos get depth, tracks and camera from "
-                        "panoworld.annotate for the geometry metrics: missing (those that bring no annotations), "
-                        "all, or none (their geometry rows are NaN).")
+                        "panoworld.annotate for the geometry metrics: missing (those that bring no annotations, or "
+                        "no tracks or camera: their own depth is kept), all, or none (their geometry rows are NaN).")
 DAP_WEIGHTS = typer.Option(None, "--dap-weights", dir_okay=False, help="DAP model.pth for --annotate "
                            "[default: $PANOWORLD_WEIGHTS/dap/model.pth; NaN geometry with a warning when absent].")
 COTRACKER_WEIGHTS = typer.Option(None, "--cotracker-weights", dir_okay=False, help="CoTracker3 scaled_offline.pth "

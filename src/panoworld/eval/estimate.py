@@ -1,7 +1,8 @@
 """Annotating methods' videos for the geometry metrics (``panoworld eval run``) with :mod:`panoworld.annotate`.
 
-A method that brings no annotations (every generator; ``--annotate all``: every method) is annotated from its
-video on the evaluation clock: the clock frames at the GT's annotation times inside the window (frame 0 first;
+A method that brings no annotations (every generator; ``--annotate all``: every method), or only some (PanoWorld's
+depth head: depth without tracks or camera; its own values are kept), is annotated from its video on the evaluation
+clock: the clock frames at the GT's annotation times inside the window (frame 0 first;
 without GT times ``frames`` evenly over the window), at the GT video size (rounded to a multiple of 16 rows),
 tracks queried at the GT's query points (``query_points.npy``, else its tracks at frame 0; else a grid), so the
 track metrics compare the same points. The folder ``<results>/<method>/<clip>/estimated/`` (an annotation folder,
@@ -24,16 +25,18 @@ import numpy as np
 import torch
 
 from panoworld.errors import InputError
-from panoworld.formats.annotations import Annotations, is_complete, read_annotations
+from panoworld.formats.annotations import Annotations, has_annotations, is_complete, read_annotations
 from panoworld.formats.job_record import read_record, settings_key, source_fingerprint
 from panoworld.sphere import lonlat_to_pixel, pixel_to_lonlat, query_grid, resize_erp
 
 from .align import AlignConfig
 
-__all__ = ["ANNOTATE_MODES", "EstimateSettings", "Estimator", "annotation_frames", "gt_queries"]
+__all__ = ["ANNOTATE_MODES", "GEOMETRY_FILES", "EstimateSettings", "Estimator", "annotation_frames", "gt_queries"]
 
 #: ``--annotate``: annotate the methods without annotations, every method, or none.
 ANNOTATE_MODES = ("missing", "all", "none")
+#: A method's own annotation files without which ``--annotate missing`` also annotates its video.
+GEOMETRY_FILES = ("tracks_2d.npy", "camera_poses.npy")
 
 
 @dataclass(frozen=True)
@@ -112,16 +115,24 @@ class Estimator:
     def enabled(self) -> bool:
         return self.settings.mode != "none"
 
-    def wanted(self, has_own: bool) -> bool:
-        """Whether a method's video is annotated (``has_own``: the method brought annotations)."""
-        return self.settings.mode == "all" or (self.settings.mode == "missing" and not has_own)
+    def wanted(self, own_folder: Path) -> bool:
+        """Whether a method's video is annotated: always with ``--annotate all``, never with ``none``; with
+        ``missing`` when the method's folder ``own_folder`` brings no annotations or not all of
+        :data:`GEOMETRY_FILES` (PanoWorld's depth head gives depth only: tracks and camera then come from the
+        annotation, the method's own values are kept where it has them)."""
+        if self.settings.mode != "missing":
+            return self.settings.mode == "all"
+        return not has_annotations(own_folder) or not all((Path(own_folder) / f).is_file() for f in GEOMETRY_FILES)
 
     def why_not(self, has_own: bool) -> str:
-        """The reason a method has NaN geometry (``has_own``: it brought annotations, unused with --annotate all)."""
+        """Why a method's geometry rows are NaN (``has_own``: it brought annotations, unused with --annotate all
+        or lacking tracks or camera with --annotate missing)."""
         if self.settings.mode == "none":
             return "the method brings no annotations and --annotate none was given"
         if has_own:
-            return f"--annotate all and {self.unavailable}"
+            if self.settings.mode == "all":
+                return f"--annotate all and {self.unavailable}"
+            return f"the method's annotations lack tracks or camera and {self.unavailable}"
         return f"the method brings no annotations and {self.unavailable}"
 
     def _networks(self):

@@ -128,8 +128,7 @@ def evaluate(results: Path, methods: list[str], clips: list[TestClip], all_clips
 
     def item_key(method: str, clip: TestClip) -> str:
         """The annotators are part of the settings of the clips they annotate only."""
-        needs = has_annotations(clip.annotation_dir) and estimator.enabled and estimator.wanted(
-            has_annotations(layout.clip_dir(method, clip.dirname)))
+        needs = has_annotations(clip.annotation_dir) and estimator.wanted(layout.clip_dir(method, clip.dirname))
         return key if needs else plain
 
     items = [Item(f"{m}/{c.dirname}", layout.score_record(m, c.dirname), item_key(m, c), (m, c),
@@ -139,10 +138,10 @@ def evaluate(results: Path, methods: list[str], clips: list[TestClip], all_clips
     say(plan.summary("clip"))
     todo = [item.payload for item in plan.todo]
     to_annotate = sorted({m for m, c in todo if has_annotations(c.annotation_dir)
-                          and estimator.wanted(has_annotations(layout.clip_dir(m, c.dirname)))})
-    if estimator.enabled and estimator.unavailable and to_annotate:
-        say(f"warning: the geometry rows of {', '.join(to_annotate)} are NaN: {estimator.unavailable}; get "
-            f"{estimator.install_hint}")
+                          and estimator.wanted(layout.clip_dir(m, c.dirname))})
+    if estimator.unavailable and to_annotate:
+        say(f"warning: the geometry rows of {', '.join(to_annotate)} that need annotation are NaN: "
+            f"{estimator.unavailable}; get {estimator.install_hint}")
     short = _warn_short(scorer, todo, say)
     by_pair = {item.payload: item for item in plan.todo}
 

@@ -161,41 +161,50 @@ class Scorer:
         return rows
 
     def _prediction_geometry(self, method: str, clip: TestClip, pred: torch.Tensor, info: dict, gann):
-        """(the annotations a method is scored with, or None, and why not)."""
+        """(the method's own annotations or None, the annotation of its video or None, why that one is absent)."""
         rdir = self.layout.clip_dir(method, clip.dirname)
-        own = has_annotations(rdir)
         est = self.estimator
-        if est is not None and est.enabled and est.wanted(own):
-            if est.unavailable:
-                return None, est.why_not(own)
-            ann = est.annotations(self.layout.estimated(method, clip.dirname), self.layout.video(method, clip.dirname),
-                                  pred, info["pred_index"], info["pred_fps"], gann, self.cfg.align,
-                                  on_compute=self._count_annotated)
-            return ann, ""
-        if own:
-            return read_annotations(rdir, video_fps=info["pred_fps"], video_frames=info["pred_frames"],
-                                    video_size=info["pred_size"]), ""
-        return None, est.why_not(own) if est is not None else "the method brings no annotations"
+        own = None
+        if has_annotations(rdir) and (est is None or est.settings.mode != "all"):
+            own = read_annotations(rdir, video_fps=info["pred_fps"], video_frames=info["pred_frames"],
+                                   video_size=info["pred_size"])
+        if est is None or not est.wanted(rdir):
+            if own is not None:
+                return own, None, ""
+            return None, None, est.why_not(False) if est else "the method brings no annotations"
+        if est.unavailable:
+            return own, None, est.why_not(has_annotations(rdir))
+        ann = est.annotations(self.layout.estimated(method, clip.dirname), self.layout.video(method, clip.dirname),
+                              pred, info["pred_index"], info["pred_fps"], gann, self.cfg.align,
+                              on_compute=self._count_annotated)
+        return own, ann, ""
 
     def _count_annotated(self) -> None:
         self.annotated += 1
 
     def _geometry(self, method: str, clip: TestClip, pred, gt, info: dict, dev) -> tuple[dict, dict]:
-        """Every geometry metric the GT supports: values, and {name: why NaN} for those that are NaN."""
+        """Every geometry metric the GT supports: values, and {name: why NaN} for those that are NaN. A value the
+        method's own annotations give is kept; the annotation of its video gives the rest."""
         if not has_annotations(clip.annotation_dir):
             return {}, {}
         gann = read_annotations(clip.annotation_dir, video_fps=info["gt_fps"], video_frames=info["gt_frames"],
                                 video_size=info["size"], depth_kind=clip.depth_kind, pose_kind=clip.pose_kind)
         expected = expected_names(gann, is_static=clip.is_static)
-        pann, reason = self._prediction_geometry(method, clip, pred, info, gann)
-        if pann is None:
-            return {n: float("nan") for n in expected}, {n: reason for n in expected}
-        values, why = geometry_metrics(gann, pann, self.cfg.align, gt_video=clip.video_path, gt_fps=info["gt_fps"],
-                                       gt_frames=info["gt_frames"], is_static=clip.is_static,
-                                       solid_angle=self.cfg.solid_angle, device=dev, pred_clock=pred, gt_clock=gt)
-        values = {**{n: float("nan") for n in expected}, **values}
-        notes = {n: why.get(n) or why.get(family_of(n), "") for n, v in values.items() if not np.isfinite(v)}
-        return values, notes
+        values = {n: float("nan") for n in expected}
+        notes = {n: "" for n in expected}
+        *sources, reason = self._prediction_geometry(method, clip, pred, info, gann)
+        for pann in [a for a in reversed(sources) if a is not None]:  # the annotation first, own values over it
+            got, why = geometry_metrics(gann, pann, self.cfg.align, gt_video=clip.video_path, gt_fps=info["gt_fps"],
+                                        gt_frames=info["gt_frames"], is_static=clip.is_static,
+                                        solid_angle=self.cfg.solid_angle, device=dev, pred_clock=pred, gt_clock=gt)
+            for name, value in got.items():
+                if np.isfinite(value) or not np.isfinite(values.get(name, np.nan)):
+                    values[name] = value
+                    notes[name] = "" if np.isfinite(value) else why.get(name) or why.get(family_of(name), "")
+        for name, value in values.items():
+            if not np.isfinite(value) and (reason or not notes.get(name)):
+                notes[name] = reason or notes.get(name) or "no prediction annotations"
+        return values, {n: note for n, note in notes.items() if not np.isfinite(values[n])}
 
     def _row(self, method: str, clip: TestClip | None, metric: str, value: float, bucket: str = "", n: int = 1,
              note: str = "") -> dict:

@@ -37,11 +37,22 @@ def track_lifetime(visibility: np.ndarray) -> float:
     return float(np.asarray(visibility, bool).mean())
 
 
+def _nearest(points: np.ndarray, k: int, chunk: int = 1024) -> np.ndarray:
+    """(M, k) indices of the ``k`` nearest other points of each of the (M, 3) ``points`` (nearest first; ties by
+    index), by exact squared distances in row chunks (no scipy: the GPU image may lack it)."""
+    out = np.empty((len(points), k), np.int64)
+    sq = (points**2).sum(-1)
+    for start in range(0, len(points), chunk):
+        rows = np.arange(start, min(start + chunk, len(points)))
+        d2 = sq[rows, None] + sq[None] - 2.0 * points[rows] @ points.T
+        d2[np.arange(len(rows)), rows] = np.inf  # not its own neighbour
+        out[rows] = np.argsort(d2, axis=1, kind="stable")[:, :k]
+    return out
+
+
 def rigidity(tracks_3d: np.ndarray, visibility: np.ndarray, static: np.ndarray | None = None, k: int = 8) -> float:
     """Median over static tracks of the mean, over its ``k`` nearest static neighbours (frame-0 positions), of
     the std over time of their 3-D distance (metres; frames where both are visible and finite; NaN if none)."""
-    from scipy.spatial import cKDTree
-
     pts = np.asarray(tracks_3d, np.float64)
     vis = np.asarray(visibility, bool) & np.isfinite(pts).all(-1)
     keep = vis[:, 0] & (np.ones(len(pts), bool) if static is None else np.asarray(static) > 0.5)
@@ -49,8 +60,7 @@ def rigidity(tracks_3d: np.ndarray, visibility: np.ndarray, static: np.ndarray |
     if len(idx) < 2:
         return float("nan")
     kk = min(k, len(idx) - 1)
-    _, nn = cKDTree(pts[idx, 0]).query(pts[idx, 0], k=kk + 1)
-    nbr = idx[np.asarray(nn).reshape(len(idx), -1)[:, 1:]]  # (M, kk), drop self
+    nbr = idx[_nearest(pts[idx, 0], kk)]  # (M, kk)
     p = np.nan_to_num(pts)
     dist = np.linalg.norm(p[idx][:, None] - p[nbr], axis=-1)  # (M, kk, T)
     both = vis[idx][:, None] & vis[nbr]

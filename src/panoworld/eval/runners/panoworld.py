@@ -2,7 +2,7 @@
 
 Runner-config table ``[panoworld]`` (all optional)::
 
-    weights = "/models/panoworld-small"   # a PanoWorld model folder or a weights root (default: default_model())
+    weights = "models/panoworld-small"    # a PanoWorld model folder or a weights root (default: default_model())
     dtype = "auto"                        # and offload, attention, compile, rope, text_cache: see LoadConfig
     chained = true                        # any GenerationConfig field: num_steps, guidance, num_frames, ...
     command = "..."                       # instead: run an entry point (placeholders as external baselines)
@@ -17,35 +17,30 @@ give their long caption), the 360-degree prompt its ``medium`` caption (the styl
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ._command import run_command_method
 from .base import MethodSpec, RunRequest, register
 
-__all__ = ["SPEC", "SMALL_MODEL", "default_model", "with_default_model", "check_panoworld_config", "prompts"]
+__all__ = ["SPEC", "default_model", "with_default_model", "check_panoworld_config", "prompts"]
 
 #: Runner-config keys that say how the model is loaded (``PanoWorldPipeline.from_pretrained`` arguments).
 LOAD_KEYS = ("dtype", "offload", "attention", "compile", "rope", "text_cache")
 
 _PIPELINES: dict = {}
 
-#: Where the small PanoWorld model shipped inside the package is looked for (a model folder, model_index.json).
-SMALL_MODEL = Path(__file__).resolve().parents[2] / "assets" / "panoworld-small"
-
 
 def default_model() -> str | None:
-    """The model ``panoworld`` is evaluated with when the runner config names none (``--model`` / ``weights``):
-    None (the weights root ``$PANOWORLD_WEIGHTS``) when it holds the full model, else the small model shipped in
-    the package (:data:`SMALL_MODEL`) when present, else None (loading then names what is missing)."""
+    """The model ``panoworld`` is evaluated with when the runner config names none (``--model`` / ``weights``),
+    as ``PanoWorldPipeline.from_pretrained(None)`` picks it: None (the weights root ``$PANOWORLD_WEIGHTS``) when it
+    holds the full model, else the folder of the small model shipped in the package when installed, else None
+    (loading then names what is missing). The folder is named so that it is part of the settings key."""
     from panoworld.errors import PanoworldError
-    from panoworld.formats.model_folder import is_model_folder
-    from panoworld.pipelines.loading import resolve_model
+    from panoworld.pipelines.loading import resolve_model, small_model_folder
 
     try:
-        resolve_model(None)
-        return None
+        source = resolve_model(None)
     except PanoworldError:
-        return str(SMALL_MODEL) if is_model_folder(SMALL_MODEL) else None
+        return None
+    return source.location if source.location == str(small_model_folder()) else None
 
 
 def with_default_model(config: dict) -> dict:
