@@ -39,15 +39,19 @@ def test_recipe_script_then_comparison(tiny_components, tmp_path, capsys):
                             '[model]\nexport_dtype = "bfloat16"\n\n[samples]\ncfg_dropout = 0.0\n\n'
                             '[distill]\ntimesteps = [0.9, 0.5]\ncritic_updates = 2\n')
     capsys.readouterr()
-    env = {**os.environ, "PYTHON": sys.executable, "CONFIG": str(distill_toml), "TEACHER": str(tmp_path / "teacher"),
-           "OUT": str(tmp_path / "student_run"), "EXPORT": str(tmp_path / "student"), "DATA": str(data),
+    env = {**os.environ, "PYTHON": sys.executable, "CONFIG": str(distill_toml),
+           "OUT": str(tmp_path / "student_run"), "DATA": str(data),
            "SIZE": "32x64", "FRAMES": "9", "GRID": "6", "TRAIN_CLIPS": "2", "VAL_CLIPS": "1", "DEVICE": "cpu",
            "MINUTES": "5", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PANOWORLD_WEIGHTS": str(tmp_path / "w")}
-    done = subprocess.run(["bash", str(REPO / "scripts" / "distill_small.sh")], env=env, cwd=tmp_path,
+    script = ["bash", str(REPO / "scripts" / "distill_small.sh")]
+    done = subprocess.run(script, env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 2 and "usage: " in done.stderr  # the teacher and the export folder are arguments
+    done = subprocess.run([*script, str(tmp_path / "teacher"), str(tmp_path / "student")], env=env, cwd=tmp_path,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     exported = json.loads(done.stdout.strip().splitlines()[-1])
     assert exported["sampler"] == "few-step" and exported["steps"] == 2 and exported["transformer_mb"] < 16
+    assert exported["largest_file_mb"] < 16
     student = tmp_path / "student"
     assert not (student / "training_state").exists()
     assert json.loads((student / "model_index.json").read_text())["provenance"]["step"] == 2
