@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import datetime
 import json
-import math
 import statistics
 import time
 
@@ -202,21 +201,11 @@ def markdown(r: dict, device, args) -> str:
     return "\n".join(lines) + "\n"
 
 
-def json_ready(value):
-    """``value`` with non-finite floats as None (strict JSON)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    return value
-
-
 def write_json(path: str | None, results: dict, device, args) -> None:
     """The results so far with the run's settings, written atomically."""
     if not path:
         return
+    from panoworld.formats.drift_report import json_ready
     from panoworld.io.atomic import atomic_write_json
 
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -31,9 +31,9 @@ from pathlib import Path
 
 import torch
 from _common import append_markdown, build_random, is_cuda, machine_name, reset_peak, sync
-from distill import json_ready
 from generate import SIGLIP_PARAMS, TEXT_ENCODER_PARAMS, RandomImageEncoder, RandomTextEncoder
 
+from panoworld.formats.drift_report import json_ready
 from panoworld.io.atomic import atomic_write_json
 from panoworld.models import PanoWorldTransformer, panoworld_2b_config, tiny_config
 from panoworld.pipelines import GenerationConfig, PanoWorldPipeline
