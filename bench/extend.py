@@ -59,9 +59,9 @@ class RoundProbe(ClipWriter):
     """A :class:`ClipWriter` that records, at every round's frames, the seconds since the previous round, the device
     peak since then and the host memory (each extension round hands its frames over exactly once)."""
 
-    def __init__(self, out: Path, *, fps: float, total_frames: int, device: torch.device):
+    def __init__(self, out: Path, *, fps: float, total_frames: int, device: torch.device, out_json: str | None):
         super().__init__(out, fps=fps, total_frames=total_frames)
-        self.device, self.rounds = device, []
+        self.device, self.rounds, self.out_json = device, [], out_json
         self._start = time.perf_counter()
 
     def write(self, frames, depth) -> None:
@@ -70,6 +70,8 @@ class RoundProbe(ClipWriter):
         peak = torch.cuda.max_memory_allocated(self.device) / 2**30 if is_cuda(self.device) else float("nan")
         self.rounds.append({"round": len(self.rounds) + 1, "seconds": time.perf_counter() - self._start,
                             "peak_gib": peak, "host_rss_gib": host_rss_gib(), "frames": int(frames.shape[0])})
+        if self.out_json:  # so far (a run cut short keeps its finished rounds)
+            atomic_write_json(self.out_json, json_ready({"rounds": self.rounds}))
         if is_cuda(self.device):
             torch.cuda.reset_peak_memory_stats(self.device)
         self._start = time.perf_counter()
@@ -128,7 +130,8 @@ def main() -> None:
         warm = cfg.replace(rounds=1, num_steps=1)  # kernels, allocator, caches; frames discarded
         pipe(image, "a quiet living room", "a living room", warm, sink=Discard())
         reset_peak(device)
-        probe = RoundProbe(Path(tmp) / "long", fps=cfg.fps, total_frames=plan.total_frames, device=device)
+        probe = RoundProbe(Path(tmp) / "long", fps=cfg.fps, total_frames=plan.total_frames, device=device,
+                           out_json=args.out_json)
         with probe:
             result = pipe(image, "a quiet living room", "a living room", cfg, sink=probe)
     for row in probe.rounds:

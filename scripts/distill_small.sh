@@ -8,13 +8,14 @@
 #   MINUTES=3 WORKERS=16 TRAIN_CLIPS=128 bash scripts/distill_small.sh src/panoworld/assets/small_model "$OUT/student"
 #
 # TEACHER: the trained small model (a model folder such as src/panoworld/assets/small_model, or a training run
-# folder = its newest checkpoint). A model folder's own vae/, text_encoder/ and image_encoder/ encode the cache, so
-# the student sees exactly the teacher's latents. EXPORT: the student model folder to write (replaced).
+# folder = its newest checkpoint). A model folder's own vae/, text_encoder/ and image_encoder/ encode the cache
+# (into CACHE, default OUT-cache), so the student sees exactly the teacher's latents; a training run folder reuses
+# the preset's cache (the teacher's). EXPORT: the student model folder to write (replaced).
 # Then compare teacher and student on a CPU (docs/train.md, "Distillation"):
 #   python bench/distill_compare.py --teacher TEACHER --student EXPORT --master data/synth-heldout/master.csv ...
 #
 # Environment (defaults): MINUTES (20: distillation wall-clock budget), CONFIG (distill-small), OUT (run folder,
-# runs/distill-small), CACHE (the preset's data.cache_dir), MAX_MB (16), DATA (data), SIZE (128x256), FRAMES (33),
+# runs/distill-small), CACHE (see TEACHER), MAX_MB (16), DATA (data), SIZE (128x256), FRAMES (33),
 # GRID (16), TRAIN_CLIPS (1024), VAL_CLIPS (8), WORKERS (1: render into DATA/synth-train; N > 1: N parallel CPU
 # renderers into DATA/synth-train-NN, the sub-splits and seeds of scripts/train_small_model.py), DEVICE (auto: the
 # GPU when present), PYTHON (python). Extra arguments (--set key=value ...) go to both `panoworld train` commands.
@@ -81,15 +82,16 @@ pw synth --out "$DATA/synth-val" --clips "$VAL_CLIPS" --seed 2000000 --split-nam
 
 SETS=(--set "model.init=$TEACHER" --set "run.out_dir=$OUT" --set "data.train=[$TRAIN]"
       --set "data.val=[{path='$DATA/synth-val'}]")
-if [ -n "$CACHE" ]; then
-  SETS+=(--set "data.cache_dir=$CACHE")
-fi
-if [ -f "$TEACHER/model_index.json" ]; then  # a model folder: its own frozen components
+if [ -f "$TEACHER/model_index.json" ]; then  # a model folder: its own frozen components, its own cache
   for slot in vae text_encoder image_encoder; do
     if [ -f "$TEACHER/$slot/config.json" ]; then
       SETS+=(--set "components.$slot=$TEACHER/$slot")
     fi
   done
+  CACHE=${CACHE:-$OUT-cache}
+fi
+if [ -n "$CACHE" ]; then
+  SETS+=(--set "data.cache_dir=$CACHE")
 fi
 
 echo "== 2/4 cache (the teacher's; cached clips are skipped)"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from panoworld.cli import main as run_cli
+from panoworld.train.checkpoint import find_latest
 from panoworld.train.config import config_to_dict, config_from_dict
 
 from .conftest import tiny_raw
@@ -46,7 +47,8 @@ def test_recipe_script_then_comparison(tiny_components, tmp_path, capsys):
     script = ["bash", str(REPO / "scripts" / "distill_small.sh")]
     done = subprocess.run(script, env=env, cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 2 and "usage: " in done.stderr  # the teacher and the export folder are arguments
-    done = subprocess.run([*script, str(tmp_path / "teacher"), str(tmp_path / "student")], env=env, cwd=tmp_path,
+    teacher_folder = find_latest(tmp_path / "teacher")  # a model folder: its own components encode the cache
+    done = subprocess.run([*script, str(teacher_folder), str(tmp_path / "student")], env=env, cwd=tmp_path,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     exported = json.loads(done.stdout.strip().splitlines()[-1])
@@ -55,7 +57,9 @@ def test_recipe_script_then_comparison(tiny_components, tmp_path, capsys):
     student = tmp_path / "student"
     assert not (student / "training_state").exists()
     assert json.loads((student / "model_index.json").read_text())["provenance"]["step"] == 2
-    assert "0 to do" in done.stderr or "already" in done.stderr  # data and cache kept from the teacher's recipe
+    assert "0 to do" in done.stderr or "already" in done.stderr  # data kept from the teacher's recipe
+    run = json.loads((tmp_path / "student_run" / "training_run.json").read_text())
+    assert run["config"]["components"]["vae"] == str(teacher_folder / "vae")
 
     done = subprocess.run([sys.executable, str(REPO / "bench" / "distill_compare.py"), "--teacher",
                            str(tmp_path / "teacher"), "--student", str(student), "--master",
