@@ -15,6 +15,7 @@
    teacher's 35-step round (36 evaluations) is extrapolated as ``round - 4 student evals + 36 teacher evals``.
 
     python bench/distill.py --device cuda --out-md docs/benchmarks.md        # H100 / H200: about 3 minutes
+    python bench/distill.py --device cuda --out-json OUT/distill.json --out-md OUT/distill.md
     python bench/distill.py --device cpu --small                              # the same code at tiny sizes
 """
 
@@ -200,6 +201,19 @@ def markdown(r: dict, device, args) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_json(path: str | None, results: dict, device, args) -> None:
+    """The results so far with the run's settings, written atomically."""
+    if not path:
+        return
+    from panoworld.formats.drift_report import json_ready
+    from panoworld.io.atomic import atomic_write_json
+
+    meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "device": machine_name(device), "torch": torch.__version__, "steps": args.steps,
+            "repeats": args.repeats, "small": args.small}
+    atomic_write_json(path, json_ready({"meta": meta, **results}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda", help="torch device: cuda or cpu")
@@ -208,6 +222,7 @@ def main() -> None:
     parser.add_argument("--only", default="distill,generate", help="comma-separated cases")
     parser.add_argument("--small", action="store_true", help="tiny network, VAE and video (a CPU check)")
     parser.add_argument("--out-md", default=None, help="append a Markdown section to this file")
+    parser.add_argument("--out-json", default=None, help="write every figure here (after each case)")
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == "cuda" and device.index is None:
@@ -219,7 +234,9 @@ def main() -> None:
             continue
         results[name] = guarded(run, device)
         print(json.dumps({name: results[name]}), flush=True)
+        write_json(args.out_json, results, device, args)
     results["bench_wall_s"] = round(time.perf_counter() - started, 1)
+    write_json(args.out_json, results, device, args)
     text = markdown(results, device, args)
     print(text)
     if args.out_md:

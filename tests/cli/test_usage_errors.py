@@ -108,6 +108,14 @@ CASES = [
         "missing": ("=", ["--out", "{out}"], "--in"), "unreadable": ("=", ["--in", "{missing}", "--out", "{out}"], "--in"),
         "readonly": ("=", ["--in", "{csv}", "--out", READ_ONLY], "--out")}),
     ("eval methods", [], {}),
+    ("eval extension", ["{in}", "--out", "{out}"], {
+        "missing": ("=", ["--out", "{out}"], "video"), "type": (["--overlap", "x"], "--overlap"),
+        "range": (["--overlap", "0"], "--overlap"), "nan": (["--round-seconds", "nan"], "--round-seconds"),
+        "inf": (["--round-seconds", "inf"], "--round-seconds"),
+        "unreadable": ("=", ["{missing}", "--out", "{out}"], "video"),
+        "readonly": ("=", ["{in}", "--out", READ_ONLY], "--out")}),
+    ("eval extension", ["{in}", "--out", "{out}"], {
+        "type": (["--junctions", "16,x"], "--junctions"), "range": (["--round-seconds", "0"], "--round-seconds")}),
 ]
 CLASSES = ("unknown", "missing", "type", "range", "choice", "nan", "inf", "unreadable", "readonly")
 PARAMS = [pytest.param(command, base, kind, spec, id=f"{command.replace(' ', '-')}-{kind}-{i}")
@@ -129,7 +137,7 @@ def test_every_command_and_class_is_covered():
     commands = {c for c, _, _ in CASES}
     assert commands >= {"demo", "generate", "weights", "convert", "synth", "annotate", "data cut", "data caption",
                         "data package", "train", "train cache", "eval infer", "eval run", "eval report",
-                        "eval methods"} | \
+                        "eval methods", "eval extension"} | \
         {f"project {c}" for c in ("e2p", "p2e", "e2c", "c2e", "rotate")}
     kinds = {kind for _, _, table in CASES for kind in table}
     assert kinds | {"unknown"} == set(CLASSES)
@@ -160,11 +168,12 @@ def test_bad_input_is_one_error_line_with_exit_2(tmp_path, blocked, command, bas
     assert not list(tmp_path.glob("out*")), "an output was left behind"
 
 
-@pytest.mark.parametrize("command", ["train", "train cache"])
-def test_help_imports_no_heavy_package(blocked, tmp_path, command):
+@pytest.mark.parametrize("command,needle", [("train", "--config"), ("train cache", "--config"), ("eval", "extension"),
+                                            ("eval extension", "--round-seconds")])
+def test_help_imports_no_heavy_package(blocked, tmp_path, command, needle):
     if not SCRIPT.is_file():
         pytest.skip(f"the console script is not installed next to {sys.executable}")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocked), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run([str(SCRIPT), *command.split(), "--help"], capture_output=True, text=True, timeout=120,
                             env=env, cwd=tmp_path)
-    assert result.returncode == 0 and "--config" in result.stdout, result.stderr
+    assert result.returncode == 0 and needle in result.stdout, result.stderr

@@ -11,6 +11,7 @@ import torch
 import typer
 from typer.testing import CliRunner
 
+from panoworld.cli import main
 from panoworld.commands.eval_extension import extension
 from panoworld.errors import InputError
 from panoworld.eval.extension import resolve_layout, run_extension_eval
@@ -42,8 +43,7 @@ def test_boundary_jump_flags_a_broken_junction(tmp_path):
     video = _moving(_texture(0), 48)
     video[32:] = _moving(_texture(1), 16, 32)  # the round starting at frame 32 shows another scene
     path = write_video(tmp_path / "long.mp4", video, 16.0, spherical=True)
-    result = CliRunner().invoke(_cli(), ["extension", str(path), "--junctions", "16,32", "--no-annotate"])
-    assert result.exit_code == 0, result.output
+    assert main(["eval", "extension", str(path), "--junctions", "16,32", "--no-annotate"]) == 0  # the registered one
     report = read_extension_report(tmp_path / "long_extension")
     smooth, broken = (j["boundary_jump"] for j in report["junctions"])
     assert broken > 3.0 and smooth < 1.5
@@ -127,3 +127,26 @@ def test_layout_rules_and_errors(tmp_path):
             resolve_layout(100, 16.0, None, **bad)
     result = CliRunner().invoke(_cli(), ["extension", str(tmp_path), "--no-annotate"])
     assert result.exit_code != 0 and isinstance(result.exception, InputError) and "pano.mp4" in str(result.exception)
+
+
+def test_drift_bench_generates_scores_and_summarises_a_model_folder(tmp_path):
+    """``bench/extend_drift.py`` (the docs' 20 s small-model report) at tiny size: generate, eval extension, table."""
+    import importlib.util
+    from pathlib import Path
+
+    from tests.tiny_models import write_tiny_model_folder
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "extend_drift.py"
+    spec = importlib.util.spec_from_file_location("extend_drift", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    model = write_tiny_model_folder(tmp_path / "model")  # 5-frame rounds: 0.75 s = 12 frames = 3 rounds
+    assert bench.main(["--model", str(model), "--out", str(tmp_path / "out"), "--seconds", "0.75",
+                       "--out-md", str(tmp_path / "docs.md")]) == 0
+    report = read_extension_report(tmp_path / "out" / "video" / "extension")
+    assert report["frames"] == 12 and report["layout"]["starts"] == [0, 4, 8]
+    text = (tmp_path / "out" / "drift_summary.md").read_text()
+    assert text == (tmp_path / "docs.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert len(rows) == 2 + 3 + 1 and rows[-1].startswith("| last / first |")  # header, rule, rounds, ratios
+    assert "0.25 s:" in text and "0.50 s:" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 
 import numpy as np
 import pytest
@@ -192,3 +193,37 @@ def test_collect_frames_gives_full_resolution_depth():
 def test_extension_settings_are_checked_once(settings, message):
     with pytest.raises(InputError, match=message):
         GenerationConfig(**{"num_frames": 9, **settings}).validate()
+
+
+def test_small_model_three_round_video_is_exact_deterministic_and_gets_its_drift_report(tmp_path):
+    """The small PanoWorld's transformer (tiny-synth architecture with its heads, random weights) and its packaged
+    text and image encoders on the CPU, at half its 128x256 size and 17-frame rounds, with the value-keeping toy VAE
+    for the small VAE: at full size, three rounds twice plus the report take minutes on a busy 2-core box."""
+    from panoworld.eval.extension import run_extension_eval
+    from panoworld.eval.extension_geometry import GeometrySettings
+    from panoworld.models.components.small import small_component_path
+    from panoworld.pipelines.outputs import ClipWriter, write_outputs
+    from panoworld.train.config import load_config
+    from panoworld.train.modeling import build_transformer
+
+    pipe = PanoWorldPipeline(build_transformer(load_config("tiny-synth")).eval(), IndexVAE(),
+                             components.TextEncoder.from_pretrained(small_component_path("text_encoder"),
+                                                                     dtype=torch.float32),
+                             components.ImageEncoder.from_pretrained(small_component_path("image_encoder"),
+                                                                      dtype=torch.float32))
+    cfg = GenerationConfig(height=64, width=128, num_frames=17, num_steps=1, persp_height=32, persp_width=48,
+                           rounds=3, seed=3)
+    plan = cfg.extension_plan()
+    assert plan.total_frames == 17 + 2 * 16 == 49
+    with ClipWriter(tmp_path / "a", fps=cfg.fps, total_frames=plan.total_frames) as writer:
+        result = pipe(IMAGE, "a room", "a panoramic room", cfg, sink=writer)
+    write_outputs(tmp_path / "a", result, fps=cfg.fps, record={"config": cfg.to_dict(), "run_info": result.info},
+                  settings_key="0" * 64, streamed=writer.files)
+    again = pipe(IMAGE, "a room", "a panoramic room", cfg)
+    assert again.video.shape == (49, 3, 64, 128) and again.depth.shape == (49, 64, 128)
+    assert torch.equal(again.latent, result.latent) and again.info["extension"]["junctions"] == [16, 32]
+    report, out = run_extension_eval(tmp_path / "a", geometry=GeometrySettings(annotate=False))
+    assert report["frames"] == 49 and report["layout"]["starts"] == [0, 16, 32]
+    assert len(report["junctions"]) == 2 and (out / "extension_report.json").is_file()
+    assert report["depth"]["source"].startswith("depth.npz")
+    assert all(math.isfinite(v) for v in report["metrics"]["depth/mean_m"]["per_round"])

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from panoworld.cli import main as run_cli
+from panoworld.train.checkpoint import find_latest
 from panoworld.train.config import config_to_dict, config_from_dict
 
 from .conftest import tiny_raw
@@ -39,19 +40,26 @@ def test_recipe_script_then_comparison(tiny_components, tmp_path, capsys):
                             '[model]\nexport_dtype = "bfloat16"\n\n[samples]\ncfg_dropout = 0.0\n\n'
                             '[distill]\ntimesteps = [0.9, 0.5]\ncritic_updates = 2\n')
     capsys.readouterr()
-    env = {**os.environ, "PYTHON": sys.executable, "CONFIG": str(distill_toml), "TEACHER": str(tmp_path / "teacher"),
-           "OUT": str(tmp_path / "student_run"), "EXPORT": str(tmp_path / "student"), "DATA": str(data),
+    env = {**os.environ, "PYTHON": sys.executable, "CONFIG": str(distill_toml),
+           "OUT": str(tmp_path / "student_run"), "DATA": str(data),
            "SIZE": "32x64", "FRAMES": "9", "GRID": "6", "TRAIN_CLIPS": "2", "VAL_CLIPS": "1", "DEVICE": "cpu",
            "MINUTES": "5", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PANOWORLD_WEIGHTS": str(tmp_path / "w")}
-    done = subprocess.run(["bash", str(REPO / "scripts" / "distill_small.sh")], env=env, cwd=tmp_path,
+    script = ["bash", str(REPO / "scripts" / "distill_small.sh")]
+    done = subprocess.run(script, env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 2 and "usage: " in done.stderr  # the teacher and the export folder are arguments
+    teacher_folder = find_latest(tmp_path / "teacher")  # a model folder: its own components encode the cache
+    done = subprocess.run([*script, str(teacher_folder), str(tmp_path / "student")], env=env, cwd=tmp_path,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     exported = json.loads(done.stdout.strip().splitlines()[-1])
     assert exported["sampler"] == "few-step" and exported["steps"] == 2 and exported["transformer_mb"] < 16
+    assert exported["largest_file_mb"] < 16
     student = tmp_path / "student"
     assert not (student / "training_state").exists()
     assert json.loads((student / "model_index.json").read_text())["provenance"]["step"] == 2
-    assert "0 to do" in done.stderr or "already" in done.stderr  # data and cache kept from the teacher's recipe
+    assert "0 to do" in done.stderr or "already" in done.stderr  # data kept from the teacher's recipe
+    run = json.loads((tmp_path / "student_run" / "training_run.json").read_text())
+    assert run["config"]["components"]["vae"] == str(teacher_folder / "vae")
 
     done = subprocess.run([sys.executable, str(REPO / "bench" / "distill_compare.py"), "--teacher",
                            str(tmp_path / "teacher"), "--student", str(student), "--master",

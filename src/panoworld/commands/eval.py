@@ -1,4 +1,5 @@
-"""``panoworld eval``: generate methods' outputs (infer), score them (run), tabulate (report), list methods."""
+"""``panoworld eval``: generate methods' outputs (infer), score them (run), tabulate (report), list methods; the
+drift report of one long video (extension, ``commands/eval_extension.py``)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import typer
 from . import _eval_options as o
 from ._common import parse_list, parse_shard, progress_bar, raise_failures, say, take_shard
 from ._options import new_app
+from .eval_extension import extension
 
 app = new_app("Evaluate methods on a test set (master.csv): infer -> run -> report. Results live in "
-              "<results>/<method>/<split>__<clip>/video.mp4; see docs/eval.md.")
+              "<results>/<method>/<split>__<clip>/video.mp4; see docs/eval.md. `eval extension` scores one long video.")
 
 
 @app.command()
@@ -94,3 +96,6 @@ def report(inp: Path = o.REPORT_IN, out: Path = o.REPORT_OUT, methods: str = o.R
 
     result = write_report(inp, out, methods=parse_list(methods), charts=charts)
     say(f"wrote {len(result['files'])} file(s) to {out}")
+
+
+app.command("extension")(extension)

@@ -31,7 +31,7 @@ from pathlib import Path
 from panoworld.errors import InputError
 from panoworld.io.atomic import atomic_write_json, atomic_write_text
 
-__all__ = ["EXTENSION_REPORT", "EXTENSION_FORMAT", "EXTENSION_VERSION", "EXTENSION_FILES", "plot_file",
+__all__ = ["EXTENSION_REPORT", "EXTENSION_FORMAT", "EXTENSION_VERSION", "EXTENSION_FILES", "plot_file", "json_ready",
            "write_extension_report", "read_extension_report"]
 
 EXTENSION_REPORT = "extension_report.json"
@@ -47,13 +47,14 @@ def plot_file(folder: str | os.PathLike, metric: str) -> Path:
     return Path(folder) / EXTENSION_FILES["plots"] / f"{metric.replace('/', '_')}.png"
 
 
-def _clean(value):
+def json_ready(value):
+    """``value`` (nested dicts, lists, tuples) with every non-finite float as None, for strict JSON."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_ready(v) for v in value]
     return value
 
 
@@ -85,7 +86,7 @@ def write_extension_report(folder: str | os.PathLike, report: dict) -> dict:
     files["report"] = str(folder / EXTENSION_REPORT)
     data = {"format": EXTENSION_FORMAT, "version": EXTENSION_VERSION, **report,
             "files": {**report.get("files", {}), **files}}
-    atomic_write_json(folder / EXTENSION_REPORT, _clean(data))
+    atomic_write_json(folder / EXTENSION_REPORT, json_ready(data))
     return files
 
 

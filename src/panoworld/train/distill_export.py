@@ -3,8 +3,8 @@
 
     python -m panoworld.train.distill_export runs/distill-small models/panoworld-small-4step --max-mb 16
 
-Prints one JSON line: the folder, its sampler, the transformer weights' size (MB = 10^6 bytes) and the whole
-folder's size. ``--max-mb`` fails (exit 2) when the transformer weights file is larger.
+Prints one JSON line: the folder, its sampler, the transformer weights' size (MB = 10^6 bytes), its largest file
+and the whole folder's size. ``--max-mb`` fails (exit 2) when the transformer weights or any file is larger.
 """
 
 from __future__ import annotations
@@ -40,6 +40,10 @@ def export_model_folder(source: str | Path, dest: str | Path, *, max_mb: float |
     if max_mb is not None and weight_bytes > max_mb * 1e6:
         raise InputError(f"{folder}: the transformer weights are {weight_bytes / 1e6:.1f} MB, over --max-mb {max_mb} "
                          "(set model.export_dtype=bfloat16)")
+    files = [p for p in folder.rglob("*") if p.is_file() and TRAINING_STATE not in p.relative_to(folder).parts]
+    largest = max(files, key=lambda p: p.stat().st_size)
+    if max_mb is not None and largest.stat().st_size > max_mb * 1e6:
+        raise InputError(f"{largest}: {largest.stat().st_size / 1e6:.1f} MB, over --max-mb {max_mb}")
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(folder, tmp, ignore=shutil.ignore_patterns(TRAINING_STATE))
@@ -48,14 +52,15 @@ def export_model_folder(source: str | Path, dest: str | Path, *, max_mb: float |
     tmp.rename(dest)
     sampler = read_model_index(dest).sampler
     return {"model": str(dest), "from": str(folder), "sampler": sampler.kind, "steps": sampler.num_steps,
-            "transformer_mb": round(weight_bytes / 1e6, 2), "folder_mb": round(_size(dest) / 1e6, 2)}
+            "transformer_mb": round(weight_bytes / 1e6, 2), "largest_file_mb": round(largest.stat().st_size / 1e6, 2),
+            "folder_mb": round(_size(dest) / 1e6, 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help="checkpoint folder, or training run folder (its newest checkpoint)")
     parser.add_argument("dest", help="destination model folder (replaced)")
-    parser.add_argument("--max-mb", type=float, default=None, help="largest allowed transformer weights, MB")
+    parser.add_argument("--max-mb", type=float, default=None, help="largest allowed transformer weights and file, MB")
     args = parser.parse_args(argv)
     try:
         print(json.dumps(export_model_folder(args.source, args.dest, max_mb=args.max_mb)))
