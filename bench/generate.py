@@ -5,8 +5,8 @@ conditioning builder, the sampler, CFG, decoding, the fast switches and every of
 7B text encoder and SigLIP2 return random embeddings of the right shapes; they hold weight-sized buffers that
 move like models, so peak memory and offload transfers include their weights (their compute, 0.03 s and 0.01 s
 per clip, is not in the numbers). Timing does not depend on weight values; the step cache's *decisions* do, so on
-random weights its rounds use a fixed reuse schedule (``--cache-reuse``) and the adaptive rule's count on random
-weights is reported for information only.
+random weights its rounds use a fixed reuse schedule (``--cache-reuse``); ``--cache-rule`` adds a round with the
+adaptive rule on random weights, for information only.
 
 Cases, in this order, each one failing alone (an error row) without stopping the others:
 
@@ -21,9 +21,11 @@ Cases, in this order, each one failing alone (an error row) without stopping the
 ``--budget-s`` keeps the run inside a wall-clock budget: a round that would not fit is run with fewer steps and
 reported as "extrapolated to 35 steps" (= total - sampling + seconds per evaluation x 36 per round), or skipped.
 Every figure is printed as a JSON line when measured, written to ``--out-json`` after every case, and rendered to
-``--out-md`` at the end (``--from-json`` renders a saved run).
+``--out-md`` at the end (``--from-json`` renders a saved run). The run ends by printing every like-for-like ratio
+(``like for like, …``: both sides measured in this run, same card, dtype, attention kernel and compile mode).
 
-Usage: ``python bench/generate.py --device cuda --compile --budget-s 450 --out-md docs/benchmarks.md``;
+Usage: ``bash bench/gpu_speed.sh OUT_DIR`` (issue 21's run, <= 8 minutes on one H100), or
+``python bench/generate.py --device cuda --compile --budget-s 450 --out-md docs/benchmarks.md``;
 ``python bench/generate.py --device cpu --small --steps 2`` runs the same code on tiny sizes.
 """
 
