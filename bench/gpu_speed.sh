@@ -14,10 +14,14 @@
 #
 # Every step has a hard time limit; a step that is cut keeps what it saved (the JSON files are written after every
 # case / input) and the Markdown is rendered from it. TOTAL_S (default 470) is the whole script's budget.
+# A dry run of the same steps on the CPU at tiny sizes: DEVICE=cpu BENCH_EXTRA="--small --steps 1" (no --compile).
 set -u
 out=${1:?usage: bash bench/gpu_speed.sh OUT_DIR [MODEL_FOLDER]}
 model=${2:-src/panoworld/assets/small_model}
 total=${TOTAL_S:-470}
+device=${DEVICE:-cuda}
+compile=""
+[ "$device" = cuda ] && compile="--compile"
 mkdir -p "$out"
 start=$SECONDS
 left() { echo $((total - (SECONDS - start))); }
@@ -26,8 +30,9 @@ have_model=0
 [ -f "$model/model_index.json" ] && have_model=1
 # generate.py's own budget (it plans its rounds in it) and a hard limit a little above it
 gen_budget=$((total - 50 - 120 * have_model))
-timeout -k 10 $((gen_budget + 30)) python bench/generate.py --device cuda --compile --budget-s "$gen_budget" \
-    --repeats 1 --reserve-s 0 --cases ceilings,vae,steps,fp8_error,single,fast,offload \
+# shellcheck disable=SC2086  # $compile and $BENCH_EXTRA are word lists
+timeout -k 10 $((gen_budget + 30)) python bench/generate.py --device "$device" $compile --budget-s "$gen_budget" \
+    ${BENCH_EXTRA:-} --repeats 1 --reserve-s 0 --cases ceilings,vae,steps,fp8_error,single,fast,offload \
     --fast-modes cache+fp8,fp8,cache --offload-modes none,group --offload-steps 2 \
     --out-json "$out/generate.json" > "$out/generate.log" 2>&1
 echo "generate.py: exit $? after $((SECONDS - start)) s" | tee -a "$out/generate.log"
@@ -36,7 +41,7 @@ python bench/generate.py --from-json "$out/generate.json" --out-md "$out/generat
 
 if [ "$have_model" = 1 ] && [ "$(left)" -gt 60 ]; then
     q_budget=$(($(left) - 45))
-    timeout -k 10 $((q_budget + 30)) python bench/fast_quality.py --model "$model" --device cuda --inputs 12 \
+    timeout -k 10 $((q_budget + 30)) python bench/fast_quality.py --model "$model" --device "$device" --inputs 12 \
         --fast cache,fp8,cache+fp8 --thresholds 0.05,0.08,0.12 --budget-s "$q_budget" \
         --bench-json "$out/generate.json" --out-json "$out/fast_quality.json" > "$out/fast_quality.log" 2>&1
     echo "fast_quality.py: exit $? after $((SECONDS - start)) s" | tee -a "$out/fast_quality.log"

@@ -50,7 +50,7 @@ def small_architecture_pipeline(device: str = "cuda", dtype: torch.dtype = torch
         device=device,
     )
     pipe.transformer.to(dtype)
-    pipe.vae.model.to(dtype)
+    pipe.vae.to(dtype=dtype)
     return pipe
 
 
