@@ -22,7 +22,8 @@ from .small_arch import random_photo, small_architecture_pipeline, small_run
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 
-#: Largest allowed ratio mean|fast - exact| / mean|exact(seed 1) - exact(seed 0)| (see the module docstring).
+#: Largest allowed ratio mean|fast - exact| / mean|exact(seed 1) - exact(seed 0)| (see the module docstring). On the
+#: CPU in float32 (9 frames, the same schedule) the cache gave 0.02 and cache + FP8 0.07; bf16 adds its rounding.
 CLOSE_FRACTION = 0.25
 #: Evaluations the step cache reuses in the fixed-schedule tests (of the 16 of a 15-step round).
 FIXED_REUSE = frozenset({5, 7, 9, 11, 13})
