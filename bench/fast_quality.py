@@ -148,9 +148,9 @@ def main(argv=None) -> None:
     parser.add_argument("--compile", action="store_true", help="torch.compile the transformer blocks")
     parser.add_argument("--bench-json", default=None, help="a `bench/generate.py --out-json` file: estimate the "
                         "full-size round time on its card at the reuse counts measured here")
-    parser.add_argument("--budget-s", type=float, default=None, help="wall-clock budget in seconds (from after "
-                        "loading): no new input starts unless one more (at the mean time per input so far) fits; "
-                        "the table says how many inputs ran")
+    parser.add_argument("--budget-s", type=float, default=None, help="wall-clock budget in seconds (from the "
+                        "start, loading included): no input after the first starts unless one more (at the mean "
+                        "time per input so far) fits; the table says how many inputs ran")
     parser.add_argument("--out-json", default=None, help="write every per-input row here (after every input)")
     parser.add_argument("--out-md", default=None, help="append the summary table to this Markdown file")
     parser.add_argument("--from-json", default=None, help="only render this saved --out-json file (with "
@@ -162,6 +162,7 @@ def main(argv=None) -> None:
         return _emit(render_markdown(saved["meta"], saved["rows"], bench), args.out_md)
     if args.model is None:
         parser.error("give --model MODEL_FOLDER (or --from-json)")
+    budget = Budget(args.budget_s)
     thresholds = [float(t) for t in args.thresholds.split(",") if t]
     pipe = PanoWorldPipeline.from_pretrained(args.model, device=args.device, compile=args.compile)
     overrides = {"num_steps": args.steps, "chained": args.chained, "fov_x": args.fov}
@@ -173,10 +174,10 @@ def main(argv=None) -> None:
             "seed_start": args.seed_start, "steps": base.num_steps, "date": datetime.datetime.now(
                 datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "command": "python bench/fast_quality.py " +
             " ".join(sys.argv[1:] if argv is None else argv)}
-    budget = Budget(args.budget_s)
     pipe(inputs[0]["image"], inputs[0]["prompt"], None, base.replace(num_steps=1, chained=False))  # warm-up
+    setup_s = budget.elapsed()
     for done, item in enumerate(inputs):
-        if done and not budget.fits(budget.elapsed() / done):
+        if done and not budget.fits((budget.elapsed() - setup_s) / done):
             print(json.dumps({"stopped": f"budget: {done} of {args.inputs} inputs"}), flush=True)
             break
         cfg = base.replace(seed=item["seed"] % 2**32)

@@ -29,7 +29,7 @@ left() { echo $((total - (SECONDS - start))); }
 have_model=0
 [ -f "$model/model_index.json" ] && have_model=1
 # generate.py's own budget (it plans its rounds in it) and a hard limit a little above it
-gen_budget=$((total - 50 - 120 * have_model))
+gen_budget=$((total - 50 - 80 * have_model))
 # shellcheck disable=SC2086  # $compile and $BENCH_EXTRA are word lists
 timeout -k 10 $((gen_budget + 30)) python bench/generate.py --device "$device" $compile --budget-s "$gen_budget" \
     ${BENCH_EXTRA:-} --repeats 1 --reserve-s 0 --cases ceilings,vae,steps,fp8_error,single,fast,offload \
@@ -40,7 +40,7 @@ python bench/generate.py --from-json "$out/generate.json" --out-md "$out/generat
     && grep "like for like" "$out/generate.log"
 
 if [ "$have_model" = 1 ] && [ "$(left)" -gt 60 ]; then
-    q_budget=$(($(left) - 45))
+    q_budget=$(($(left) - 40))
     timeout -k 10 $((q_budget + 30)) python bench/fast_quality.py --model "$model" --device "$device" --inputs 12 \
         --fast cache,fp8,cache+fp8 --thresholds 0.05,0.08,0.12 --budget-s "$q_budget" \
         --bench-json "$out/generate.json" --out-json "$out/fast_quality.json" > "$out/fast_quality.log" 2>&1
