@@ -6,7 +6,7 @@ from pathlib import Path
 
 from _common import append_markdown
 
-__all__ = ["write_markdown", "render"]
+__all__ = ["like_for_like", "write_markdown", "render"]
 
 
 def _s(value, digits: int = 2) -> str:
@@ -118,16 +118,75 @@ def _vae(results: dict) -> list[str]:
                         ("decode", "decode (2 wrapped latent columns per side)")):
         a, b = v.get(f"{name}_diffusers_s"), v.get(f"{name}_runner_s")
         lines.append(f"| {label} | {_s(a)} | {_s(b)} | {_ratio(b, a)} | {_err(v.get(f'{name}_error'))} |")
-    extras = [f"decode without the fused kernel {_s(v.get('decode_runner_unfused_s'))}"]
+    extras = [f"decode without the fused kernel {_s(v['decode_runner_unfused_s'])}"] if "decode_runner_unfused_s" in v \
+        else []
     extras += [f"encode in {c}-frame chunks {_s(v[f'encode_runner_chunk{c}_s'])}" for c in (8, 16)
                if f"encode_runner_chunk{c}_s" in v]
-    lines += ["", "Runner variants: " + "; ".join(extras) + "."]
+    if extras:
+        lines += ["", "Runner variants (`--kernels`): " + "; ".join(extras) + "."]
     return lines
+
+
+def _same_steps_row(rows: list[dict], label: str, like: dict) -> dict | None:
+    return next((r for r in rows if r.get("label") == label and "total_s" in r and r["steps"] == like["steps"]
+                 and r["rounds"] == like["rounds"]), None)
+
+
+def like_for_like(results: dict) -> dict[str, dict]:
+    """Every ratio of one run whose two sides were measured in that run on the same card, dtype, attention kernel
+    and compile mode: {name: {"ratio": a / b, "a_s": a, "b_s": b, "what": description}} (< 1 = faster)."""
+    cases = results.get("cases", {})
+    s, v, st = cases.get("steps", {}), cases.get("vae", {}), cases.get("stock", {})
+    compiled = "step_compiled_bf16_s" in s
+    full = s.get("step_compiled_bf16_s") or s.get("step_eager_bf16_s")
+    pairs = [
+        ("step_compiled_vs_eager", s.get("step_compiled_bf16_s"), s.get("step_eager_bf16_s"),
+         "one guided evaluation, bf16: compiled blocks / eager"),
+        ("step_fp8_vs_bf16_compiled", s.get("step_compiled_fp8_s"), s.get("step_compiled_bf16_s"),
+         "one guided evaluation, compiled: FP8 matmuls / bf16"),
+        ("step_fp8_vs_bf16_eager", s.get("step_eager_fp8_s"), s.get("step_eager_bf16_s"),
+         "one guided evaluation, eager: FP8 matmuls / bf16"),
+        ("step_flash_vs_auto_eager", s.get("step_eager_bf16_flash_s"), s.get("step_eager_bf16_s"),
+         "one guided evaluation, eager bf16: FlashAttention first / auto (cuDNN)"),
+        ("step_reused_vs_full", s.get("step_reused_s"), full,
+         f"one guided evaluation reused by the step cache / a full one ({'compiled' if compiled else 'eager'}, bf16)"),
+        ("step_vs_floor", full, cases.get("floors", {}).get("step_bf16_s"),
+         f"one guided evaluation ({'compiled' if compiled else 'eager'}, bf16) / the card's bf16 floor measured "
+         "in this run"),
+        ("transformer_ours_vs_stock", st.get("ours_b1_s"), st.get("stock_b1_s"),
+         "one transformer forward B=1, eager, same attention kernel: ours / stock diffusers Cosmos"),
+    ]
+    for name in ("encode", "encode_still", "decode"):
+        pairs.append((f"vae_{name}_runner_vs_diffusers", v.get(f"{name}_runner_s"), v.get(f"{name}_diffusers_s"),
+                      f"Wan2.1 VAE {name.replace('_', ' ')}, same input: WanVAERunner / diffusers"))
+    keys = ("encode", "encode_still", "decode")
+    if all(f"{k}_runner_s" in v and f"{k}_diffusers_s" in v for k in keys):
+        pairs.append(("vae_round_runner_vs_diffusers", sum(v[f"{k}_runner_s"] for k in keys),
+                      sum(v[f"{k}_diffusers_s"] for k in keys),
+                      "VAE work of one round (moving + still encode + decode): WanVAERunner / diffusers"))
+    rows = [r for case in ("single", "fast", "chained", "offload") for r in cases.get(case, {}).get("rows", [])]
+    for r in rows:
+        if "total_s" not in r or r["label"] in ("exact", "offload none"):
+            continue
+        base_label = "offload none" if r["label"].startswith("offload") else "exact single round"
+        base = _same_steps_row(rows, "offload none" if r["label"].startswith("offload") else "exact", r)
+        if base is not None:
+            pairs.append((f"round: {r['label']}", r["total_s"], base["total_s"],
+                          f"{r['label']} / {base_label} ({r['steps']} steps × {r['rounds']}, same compile mode)"))
+    return {name: {"ratio": a / b, "a_s": a, "b_s": b, "what": what} for name, a, b, what in pairs if a and b}
+
+
+def _ratios(results: dict) -> list[str]:
+    ratios = like_for_like(results)
+    if not ratios:
+        return []
+    return ["", "Like-for-like ratios of this run (both sides measured in it; < 1 = faster):", ""] + [
+        f"- {r['what']}: {r['a_s']:.3f} s / {r['b_s']:.3f} s = **{r['ratio']:.3f}×**" for r in ratios.values()]
 
 
 def render(results: dict) -> str:
     meta = results["meta"]
-    lines = _header(meta, results) + _steps(results) + _rounds(results) + _vae(results)
+    lines = _header(meta, results) + _steps(results) + _rounds(results) + _vae(results) + _ratios(results)
     e = results["cases"].get("fp8_error", {})
     if "fp8_vs_bf16" in e:
         other = e.get("bf16_flash_vs_bf16")

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import torch
-from _common import append_markdown, machine_name, parse_hw
+from _common import Budget, append_markdown, machine_name, parse_hw
 
 from panoworld.eval.metrics.panorama import discontinuity_score
 from panoworld.eval.metrics.visual import psnr, ssim
@@ -103,9 +103,14 @@ def full_size_estimate(bench: dict, reused: float, fp8: bool) -> float | None:
     return exact["total_s"] - exact["sampling_s"] + (36 - reused) * full + reused * reuse
 
 
+def _inputs(meta: dict) -> str:
+    asked = meta.get("inputs_asked", meta["inputs"])
+    return str(meta["inputs"]) if asked == meta["inputs"] else f"{meta['inputs']} (of {asked} asked; budget)"
+
+
 def render_markdown(meta: dict, table: dict, bench: dict | None = None) -> str:
     lines = ["", f"### Fast-mode quality: {meta['model']} on {meta['device']} ({meta['date']})", "",
-             f"`{meta['command']}` — {meta['inputs']} held-out synthetic worlds (seeds {meta['seed_start']} …), "
+             f"`{meta['command']}` — {_inputs(meta)} held-out synthetic worlds (seeds {meta['seed_start']} …), "
              f"{meta['steps']} steps, each fast run against the exact run of the same input and seed (mean ± std "
              "over the inputs; PSNR / SSIM of identical videos would be capped / 1).", "",
              "| variant | evaluations reused | PSNR vs exact (dB) | SSIM vs exact | seam discontinuity change | "
@@ -128,8 +133,8 @@ def render_markdown(meta: dict, table: dict, bench: dict | None = None) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="model folder or weights root (as `generate --model`), or "
-                        "tiny-random")
+    parser.add_argument("--model", default=None, help="model folder or weights root (as `generate --model`); "
+                        "required unless --from-json")
     parser.add_argument("--device", default=None, help="torch device (default cuda if available, else cpu)")
     parser.add_argument("--inputs", type=int, default=12, help="held-out synthetic inputs (>= 12 for the docs)")
     parser.add_argument("--seed-start", type=int, default=SEED_START, help="scene seed of the first input")
@@ -143,9 +148,21 @@ def main(argv=None) -> None:
     parser.add_argument("--compile", action="store_true", help="torch.compile the transformer blocks")
     parser.add_argument("--bench-json", default=None, help="a `bench/generate.py --out-json` file: estimate the "
                         "full-size round time on its card at the reuse counts measured here")
-    parser.add_argument("--out-json", default=None, help="write every per-input row here")
+    parser.add_argument("--budget-s", type=float, default=None, help="wall-clock budget in seconds (from the "
+                        "start, loading included): no input after the first starts unless one more (at the mean "
+                        "time per input so far) fits; the table says how many inputs ran")
+    parser.add_argument("--out-json", default=None, help="write every per-input row here (after every input)")
     parser.add_argument("--out-md", default=None, help="append the summary table to this Markdown file")
+    parser.add_argument("--from-json", default=None, help="only render this saved --out-json file (with "
+                        "--bench-json, --out-md)")
     args = parser.parse_args(argv)
+    bench = json.loads(Path(args.bench_json).read_text()) if args.bench_json else None
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        return _emit(render_markdown(saved["meta"], saved["rows"], bench), args.out_md)
+    if args.model is None:
+        parser.error("give --model MODEL_FOLDER (or --from-json)")
+    budget = Budget(args.budget_s)
     thresholds = [float(t) for t in args.thresholds.split(",") if t]
     pipe = PanoWorldPipeline.from_pretrained(args.model, device=args.device, compile=args.compile)
     overrides = {"num_steps": args.steps, "chained": args.chained, "fov_x": args.fov}
@@ -153,8 +170,16 @@ def main(argv=None) -> None:
     inputs = synth_inputs(args.inputs, args.seed_start, render_size=parse_hw(args.render_size),
                           persp=(base.persp_height, base.persp_width), fov=args.fov)
     table: dict[str, list[dict]] = {label: [] for label, _ in variants(args.fast, thresholds)}
+    meta = {"model": args.model, "device": machine_name(pipe.device), "inputs": 0, "inputs_asked": args.inputs,
+            "seed_start": args.seed_start, "steps": base.num_steps, "date": datetime.datetime.now(
+                datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "command": "python bench/fast_quality.py " +
+            " ".join(sys.argv[1:] if argv is None else argv)}
     pipe(inputs[0]["image"], inputs[0]["prompt"], None, base.replace(num_steps=1, chained=False))  # warm-up
-    for item in inputs:
+    setup_s = budget.elapsed()
+    for done, item in enumerate(inputs):
+        if done and not budget.fits((budget.elapsed() - setup_s) / done):
+            print(json.dumps({"stopped": f"budget: {done} of {args.inputs} inputs"}), flush=True)
+            break
         cfg = base.replace(seed=item["seed"] % 2**32)
         start = time.perf_counter()
         exact = pipe(item["image"], item["prompt"], None, cfg)
@@ -165,17 +190,16 @@ def main(argv=None) -> None:
             row = {"input": item["name"], **compare(fast, exact), "time_ratio": (time.perf_counter() - start) / exact_s}
             table[label].append(row)
             print(json.dumps({label: row}), flush=True)
-    meta = {"model": args.model, "device": machine_name(pipe.device), "inputs": args.inputs, "seed_start":
-            args.seed_start, "steps": base.num_steps, "date": datetime.datetime.now(datetime.timezone.utc).strftime(
-                "%Y-%m-%d %H:%M UTC"), "command": "python bench/fast_quality.py " + " ".join(
-                sys.argv[1:] if argv is None else argv)}
-    if args.out_json:
-        Path(args.out_json).write_text(json.dumps({"meta": meta, "rows": table}, indent=1))
-    bench = json.loads(Path(args.bench_json).read_text()) if args.bench_json else None
-    markdown = render_markdown(meta, table, bench)
+        meta["inputs"] = done + 1
+        if args.out_json:  # after every input: a run stopped from outside keeps what it measured
+            Path(args.out_json).write_text(json.dumps({"meta": meta, "rows": table}, indent=1))
+    _emit(render_markdown(meta, table, bench), args.out_md)
+
+
+def _emit(markdown: str, out_md: str | None) -> None:
     print(markdown)
-    if args.out_md:
-        append_markdown(args.out_md, markdown)
+    if out_md:
+        append_markdown(out_md, markdown)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ conditioning builder, the sampler, CFG, decoding, the fast switches and every of
 7B text encoder and SigLIP2 return random embeddings of the right shapes; they hold weight-sized buffers that
 move like models, so peak memory and offload transfers include their weights (their compute, 0.03 s and 0.01 s
 per clip, is not in the numbers). Timing does not depend on weight values; the step cache's *decisions* do, so on
-random weights its rounds use a fixed reuse schedule (``--cache-reuse``) and the adaptive rule's count on random
-weights is reported for information only.
+random weights its rounds use a fixed reuse schedule (``--cache-reuse``); ``--cache-rule`` adds a round with the
+adaptive rule on random weights, for information only.
 
 Cases, in this order, each one failing alone (an error row) without stopping the others:
 
@@ -21,9 +21,11 @@ Cases, in this order, each one failing alone (an error row) without stopping the
 ``--budget-s`` keeps the run inside a wall-clock budget: a round that would not fit is run with fewer steps and
 reported as "extrapolated to 35 steps" (= total - sampling + seconds per evaluation x 36 per round), or skipped.
 Every figure is printed as a JSON line when measured, written to ``--out-json`` after every case, and rendered to
-``--out-md`` at the end (``--from-json`` renders a saved run).
+``--out-md`` at the end (``--from-json`` renders a saved run). The run ends by printing every like-for-like ratio
+(``like for like, …``: both sides measured in this run, same card, dtype, attention kernel and compile mode).
 
-Usage: ``python bench/generate.py --device cuda --compile --budget-s 450 --out-md docs/benchmarks.md``;
+Usage: ``bash bench/gpu_speed.sh OUT_DIR`` (issue 21's run, <= 8 minutes on one H100), or
+``python bench/generate.py --device cuda --compile --budget-s 450 --out-md docs/benchmarks.md``;
 ``python bench/generate.py --device cpu --small --steps 2`` runs the same code on tiny sizes.
 """
 
@@ -43,7 +45,7 @@ from _common import (
     Budget, build_random, card_ceilings, free_memory, machine_name, measure, reset_peak, stock_cosmos_config,
 )
 from _flops import forward_flops, step_floor_s
-from _generate_report import write_markdown
+from _generate_report import like_for_like, write_markdown
 
 from panoworld.models import PanoWorldTransformer, panoworld_2b_config, tiny_config
 from panoworld.pipelines import DenoiserInputs, GenerationConfig, GuidedDenoiser, PanoWorldPipeline
@@ -244,6 +246,8 @@ class GenerationBench:
                     ref[name] = m.result
                 self.record("vae", dict(out))
         self.vae.fast = True
+        if not self.args.kernels:
+            return
         runner = WanVAERunner(self.vae.model, fused=False)  # attribution: the same runner without the fused kernel
         z = latent * self.vae.latents_std.to(latent.device) + self.vae.latents_mean.to(latent.device)
         m = measure(lambda: runner.decode(z.to(self.dtype).contiguous(memory_format=torch.channels_last_3d)),
@@ -440,11 +444,11 @@ class GenerationBench:
             "chained": [("exact, chained", {"chained": True}, None)],
             "fast": self.fast_variants(),
         }[which]
-        rows = self.results["cases"].setdefault(which, {}).setdefault("rows", [])
+        rows = list(self.results["cases"].get(which, {}).get("rows", []))  # a copy: record() prints what is new
         for index, (label, values, reuse) in enumerate(specs):
             kind = {"rounds": 2 if values.get("chained") else 1, "fp8": values.get("fp8", False),
                     "reused": len(reuse or ())}
-            reserve = self.offload_reserve()
+            reserve = self.offload_reserve() + (self.args.reserve_s if which != "chained" else 0.0)
             if which == "single" and "fast" in self.args.cases and self.fast_variants():
                 _, fast_values, fast_reuse = self.fast_variants()[0]
                 reserve += self.predicted_round_s(self.args.steps, fp8=fast_values.get("fp8", False),
@@ -452,11 +456,11 @@ class GenerationBench:
             steps = self.plan_steps(self.args.steps, reserve, **kind)
             if steps is None:
                 rows.append({"label": label, "skipped": "budget"})
-                self.record(which, {"rows": rows})
+                self.record(which, {"rows": list(rows)})
                 continue
             run_reuse = spread_reuse(len(reuse), steps + 1) if reuse and steps != self.args.steps else reuse
             rows.append(self.round_row(label, self.pipe, self.config(steps, **values), reuse=run_reuse))
-            self.record(which, {"rows": rows})
+            self.record(which, {"rows": list(rows)})
 
     def fast_variants(self):
         """(label, config values, fixed reuse schedule or None) of the fast rounds."""
@@ -477,7 +481,7 @@ class GenerationBench:
                 variants.append((f"{name} ({len(reuse)} of {evals} evaluations reused)", values, reuse))
             else:
                 variants.append((name, values, None))
-        if "cache" in self.args.fast_modes:  # the rule itself on random weights (informative only)
+        if self.args.cache_rule:  # the rule itself on random weights (informative only)
             variants.append((f"cache rule, threshold {DEFAULT_CACHE_THRESHOLD} (random weights)",
                              {"step_cache": DEFAULT_CACHE_THRESHOLD}, None))
         return variants
@@ -520,8 +524,9 @@ def parse_args(argv=None):
                         "extrapolated to 35 (labelled as such)")
     parser.add_argument("--budget-s", type=float, default=None, help="wall-clock budget in seconds: rounds that "
                         "would not fit run with fewer steps (extrapolated) or are skipped")
-    parser.add_argument("--reserve-s", type=float, default=60.0, help="seconds kept for the later cases while "
-                        "planning single and fast rounds (with --budget-s)")
+    parser.add_argument("--reserve-s", type=float, default=60.0, help="seconds kept for the later cases (chained, "
+                        "stock) while planning single and fast rounds (with --budget-s); the offload case is "
+                        "reserved for separately")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma list of cases to run ({', '.join(CASES)})")
     parser.add_argument("--no-single", action="store_true", help="skip the exact single round")
     parser.add_argument("--no-chained", action="store_true", help="skip the chained two-round run")
@@ -529,10 +534,13 @@ def parse_args(argv=None):
                         "switch combinations joined by + (cache, fp8)")
     parser.add_argument("--cache-reuse", type=int, default=18, help="evaluations per round the step cache reuses "
                         "in the timed fast rounds (a fixed schedule: random weights make the rule meaningless)")
+    parser.add_argument("--cache-rule", action="store_true", help="also run a fast round with the cache's own "
+                        "rule at the default threshold (on random weights its decisions mean nothing; informative)")
     parser.add_argument("--repeats", type=int, default=2, help="timed calls per step / VAE case (median)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the blocks for steps and rounds")
-    parser.add_argument("--kernels", action="store_true", help="also time the eager step with FlashAttention first "
-                        "and, with --compile, the eager FP8 step")
+    parser.add_argument("--kernels", action="store_true", help="also time the eager step with FlashAttention first, "
+                        "with --compile the eager FP8 step, and the VAE runner without its fused kernel and with "
+                        "8- and 16-frame encode chunks")
     parser.add_argument("--offload-modes", default="none,model,group", help="offload modes compared at one step "
                         "count")
     parser.add_argument("--offload-steps", type=int, default=None, help="steps of the offload rounds (default "
@@ -581,7 +589,10 @@ def main(argv=None) -> None:
         bench.run_case("stock", bench.stock_case)
     bench.run_case("offload", bench.offload_case)
     bench.results["wall_s"] = bench.budget.elapsed()
+    bench.results["like_for_like"] = like_for_like(bench.results)
     bench.save()
+    for r in bench.results["like_for_like"].values():
+        print(f"like for like, {r['what']}: {r['a_s']:.3f} s / {r['b_s']:.3f} s = {r['ratio']:.3f}x", flush=True)
     print(json.dumps({"done": {"wall_s": round(bench.results["wall_s"], 1), "errors": bench.results["errors"]}}))
     if args.out_md:
         write_markdown(Path(args.out_md), _rounded(bench.results))
