@@ -108,6 +108,10 @@ CASES = [
         "missing": ("=", ["--out", "{out}"], "--in"), "unreadable": ("=", ["--in", "{missing}", "--out", "{out}"], "--in"),
         "readonly": ("=", ["--in", "{csv}", "--out", READ_ONLY], "--out")}),
     ("eval methods", [], {}),
+    ("view", ["{in}", "--out", "{out}"], {
+        "missing": ("=", ["--out", "{out}"], "paths"), "type": (["--port", "x"], "--port"),
+        "range": (["--port", "70000"], "--port"), "unreadable": ("=", ["{missing}", "--out", "{out}"], "paths"),
+        "readonly": (["--out", READ_ONLY + "/viewer"], "--out")}),
     ("eval extension", ["{in}", "--out", "{out}"], {
         "missing": ("=", ["--out", "{out}"], "video"), "type": (["--overlap", "x"], "--overlap"),
         "range": (["--overlap", "0"], "--overlap"), "nan": (["--round-seconds", "nan"], "--round-seconds"),
@@ -137,7 +141,7 @@ def test_every_command_and_class_is_covered():
     commands = {c for c, _, _ in CASES}
     assert commands >= {"demo", "generate", "weights", "convert", "synth", "annotate", "data cut", "data caption",
                         "data package", "train", "train cache", "eval infer", "eval run", "eval report",
-                        "eval methods", "eval extension"} | \
+                        "eval methods", "eval extension", "view"} | \
         {f"project {c}" for c in ("e2p", "p2e", "e2c", "c2e", "rotate")}
     kinds = {kind for _, _, table in CASES for kind in table}
     assert kinds | {"unknown"} == set(CLASSES)

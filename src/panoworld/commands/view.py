@@ -6,12 +6,15 @@ from pathlib import Path
 
 import typer
 
+from panoworld.errors import InputError
+
 from ._common import progress_bar, say
+from ._options import check_writable
 
 
 def view(
     paths: list[Path] = typer.Argument(
-        ..., help="Generation output folders (pano.mp4 + run.json), eval results folders "
+        ..., exists=True, help="Generation output folders (pano.mp4 + run.json), eval results folders "
                   "(<method>/<split>__<clip>/video.mp4), test splits (folder with master.csv, or the CSV) "
                   "or ERP .mp4 files."
     ),
@@ -31,10 +34,16 @@ def view(
     """Write a viewer that works from file:// with no network: a drag-to-look 360-degree player of each ERP video,
     the input photo with its field of view outlined, the flat ERP, cube faces, depth (metres) and point tracks when
     present, and eval methods side by side with their metric rows (layouts: docs/view.md)."""
-    from panoworld.view import read_sources, serve_viewer, write_viewer
-    from panoworld.view.page import check_out, count_videos, default_out
+    from panoworld.view._paths import default_out
 
     target = out if out is not None else default_out(paths)
+    try:
+        check_writable(target, folder=True)
+    except InputError as exc:
+        raise InputError(f"--out: {exc}") from None
+    from panoworld.view import read_sources, serve_viewer, write_viewer
+    from panoworld.view.page import check_out, count_videos
+
     check_out(target)
     clips = read_sources(paths, master=master)
     with progress_bar("view", count_videos(clips)) as advance:

@@ -24,6 +24,7 @@ from .assets import (
     write_input_image,
     write_script_asset,
 )
+from ._paths import default_out
 from .fov import fov_outline, vertical_fov
 from .sources import ViewClip, read_sources
 
@@ -33,13 +34,6 @@ PACKAGE_DIR = Path(__file__).parent
 STATIC = ("assets.js", "overlay.js", "viewer.js", "viewer.css")
 #: Present in every folder written by :func:`write_viewer`; only such folders are ever replaced.
 MARKER = ".panoworld-viewer"
-
-
-def default_out(paths: list[str | os.PathLike]) -> Path:
-    """``<folder>/viewer`` for a single folder, else ``./panoworld_view``."""
-    if len(paths) == 1 and Path(paths[0]).is_dir():
-        return Path(paths[0]) / "viewer"
-    return Path("panoworld_view")
 
 
 def _manifest() -> dict:

@@ -105,7 +105,7 @@ def _times(npz, n: int, fps: float) -> np.ndarray:
 def _from_npz(folder: Path, video: Path) -> Geometry | None:
     """Geometry from ``depth.npz`` (``depth`` (T, H, W) metres) and ``tracks.npz`` (``tracks_2d`` (N, T, 2) px,
     ``visibility`` (N, T)), each with optional ``frame_indices`` (video frames) or ``times`` (seconds)."""
-    depth_file, tracks_file = folder / GENERATION_OUTPUTS["depth"], folder / "tracks.npz"
+    depth_file, tracks_file = folder / GENERATION_OUTPUTS["depth"], folder / GENERATION_OUTPUTS["tracks"]
     if not depth_file.is_file() and not tracks_file.is_file():
         return None
     info = probe_video(video)
