@@ -22,6 +22,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from panoworld.models.components.paths import small_model_folder
+
 from .config import GenerationConfig, LoadConfig
 
 __all__ = ["ModelPaths", "ModelSource", "resolve_model", "load_pipeline", "tiny_random_pipeline", "small_model_folder",
@@ -129,14 +131,6 @@ def _model_folder_source(folder: Path, overrides: dict[str, str | None], need_ba
     sampler = {"kind": index.sampler.kind, "num_steps": index.sampler.num_steps,
                "guidance": index.sampler.guidance, "timesteps": index.sampler.timesteps}
     return ModelSource("model-folder", str(folder), components, sampler, dict(index.defaults), index.family)
-
-
-def small_model_folder() -> Path:
-    """The model folder of the small PanoWorld shipped inside the package (it may be absent in a source tree
-    that was never given its weights)."""
-    from importlib import resources
-
-    return Path(str(resources.files("panoworld") / "assets" / "small_model"))
 
 
 def _small_source(overrides: dict[str, str | None], need_base: bool, note: str = "") -> ModelSource:

@@ -28,7 +28,9 @@ AUTO_COPY_BYTES = 512 << 20
 
 def builtin_path(slot: str) -> Path:
     """Folder of the shipped small component of ``slot``."""
-    return Path(__file__).resolve().parent.parent / "assets" / "small_model" / slot
+    from panoworld.models.components.paths import small_model_folder
+
+    return small_model_folder() / slot
 
 
 def resolve_reference(reference: str, slot: str) -> str:

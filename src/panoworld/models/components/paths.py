@@ -161,3 +161,11 @@ def _spec(name: str) -> ComponentSpec:
 def resolve_component(name: str, override: str | os.PathLike | None = None) -> str:
     """Local path or hub id of component ``name`` (see :meth:`ComponentPaths.resolve`)."""
     return ComponentPaths().resolve(name, override)
+
+
+def small_model_folder() -> Path:
+    """The model folder of the small PanoWorld shipped inside the package (``panoworld/assets/small_model``:
+    model_index.json, transformer/, vae/, text_encoder/, image_encoder/; see docs/small_model.md)."""
+    from importlib import resources
+
+    return Path(str(resources.files("panoworld") / "assets" / "small_model"))

@@ -22,12 +22,13 @@ features are deterministic functions of the input; the transformer learns to rea
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 import torch
 
 from panoworld.errors import InputError, MissingComponentError
+
+from .paths import small_model_folder
 
 __all__ = [
     "SMALL_ERP_SIZE",
@@ -80,7 +81,7 @@ def small_component_path(slot: str) -> Path:
     """Folder of the packaged small component ``slot`` (``vae``, ``text_encoder`` or ``image_encoder``)."""
     if slot not in SMALL_SLOTS:
         raise InputError(f"small model: unknown component '{slot}'; expected one of {', '.join(SMALL_SLOTS)}")
-    path = Path(str(resources.files("panoworld") / "assets" / "small_model" / slot))
+    path = small_model_folder() / slot
     if not (path / "config.json").is_file():
         raise MissingComponentError(
             f"small model: the packaged {slot} is missing at '{path}'; reinstall panoworld (pip install -e .)"
