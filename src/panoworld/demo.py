@@ -82,10 +82,11 @@ def sample_job(out: str | Path, *, seed: int = 0, num_steps: int | None = None, 
     return check_jobs([job], base)[0]
 
 
-def run_demo_generation(out: str | Path, *, model: str | None = "small", device: str = "auto", seed: int = 0,
+def run_demo_generation(out: str | Path, *, model: str | None = "small", device: str | None = None, seed: int = 0,
                         num_steps: int | None = None, progress=None, say: Callable[[str], None] = print) -> dict:
     """Generate a 360-degree video from the bundled sample photo and captions with ``model`` (default: the small
-    PanoWorld shipped with the package), then write a viewer page of the result. Re-running with the same
+    PanoWorld shipped with the package) on ``device`` (None: CUDA when present, else the CPU), then write a viewer
+    page of the result. Re-running with the same
     settings reuses the finished clip. Returns {"video", "depth" (when the model has a depth head), "viewer"}."""
     from panoworld.pipelines.batch import generate_clips
     from panoworld.pipelines.config import LoadConfig

@@ -17,7 +17,7 @@ def demo(
                                   help="Generate a 360-degree video from the sample photo (with --model)."),
     model: str = typer.Option("small", "--model", help="Model that generates: 'small' (shipped with the package), "
                               "a PanoWorld model folder or a weights root."),
-    device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu, cuda or cuda:N."),
+    device: str = typer.Option(None, "--device", help="Torch device (default cuda if available, else cpu)."),
     steps: int = typer.Option(None, "--steps", min=1, help="Sampling steps [default: the model's].",
                               show_default=False),
     seed: int = typer.Option(0, "--seed", help="Random seed of the generation."),
