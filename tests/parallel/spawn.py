@@ -6,6 +6,7 @@ The processes are forked (not spawned): they inherit the imported modules, so a 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -15,6 +16,7 @@ import torch.multiprocessing as mp
 
 def _entry(rank: int, world: int, folder: str, target) -> None:
     torch.set_num_threads(1)
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))  # what torchrun sets
     dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=world)
     try:
         results = target(rank, world, Path(folder))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from .spawn import run_on_processes
-from .workers import cfg_parallel_sampling, transformer_forward
+from .workers import cfg_and_context_parallel_sampling, cfg_parallel_sampling, transformer_forward
 
 TOLERANCE = 1e-5  # one forward, fp32 (issue 24)
 #: Three evaluations of the sampler compound the forward's ~1e-6 rounding differences of the attention kernels.
@@ -29,6 +29,13 @@ def test_cfg_parallel_and_context_parallel_sampling_equal_one_process(tmp_path):
     for rank, checks in enumerate(results):
         assert checks["cfg-parallel"] <= TOLERANCE, f"rank {rank}: {checks}"
         assert checks["context-parallel-sampling"] <= SAMPLING_TOLERANCE, f"rank {rank}: {checks}"
+
+
+def test_cfg_parallel_combined_with_context_parallel_on_4_processes_equals_one_process(tmp_path):
+    results = run_on_processes(cfg_and_context_parallel_sampling, 4, tmp_path)
+    assert [(r["branch"], r["cp"]) for r in results] == [(0, 2), (0, 2), (1, 2), (1, 2)]
+    for rank, checks in enumerate(results):
+        assert checks["ulysses"] <= SAMPLING_TOLERANCE and checks["ring"] <= SAMPLING_TOLERANCE, (rank, checks)
 
 
 def test_a_split_that_does_not_fit_fails_in_one_line():

@@ -88,3 +88,22 @@ def cfg_parallel_sampling(rank: int, world: int, folder) -> dict:
         context = sample(GuidedDenoiser(model, inputs, schedule, guidance=5.0, cfg_batch="batched"),
                          inputs.noise.clone(), schedule, rotate_seed=3)
     return {"cfg-parallel": _diff(split, reference), "context-parallel-sampling": _diff(context, batched)}
+
+
+@torch.no_grad()
+def cfg_and_context_parallel_sampling(rank: int, world: int, folder) -> dict:
+    """4 processes: two CFG branches, each context-parallel over 2 (``build_plan``), against one process."""
+    from panoworld.parallel.mesh import build_plan
+
+    model = _model()
+    inputs, schedule = _denoiser_inputs(), karras_flow_schedule(2)
+    reference = sample(GuidedDenoiser(model, inputs, schedule, guidance=5.0, cfg_batch="sequential"),
+                       inputs.noise.clone(), schedule)
+    results = {}
+    for mode in ("ulysses", "ring"):
+        plan = build_plan(mode, cfg_parallel=True)
+        with plan.context(model):
+            split = sample(plan.denoiser(model, inputs, schedule, guidance=5.0), inputs.noise.clone(), schedule)
+        results[mode] = _diff(split, reference)
+        results["branch"], results["cp"] = plan.branch, plan.cp
+    return results
