@@ -38,10 +38,14 @@ def infer(master: Path = o.MASTER, results: Path = o.RESULTS, methods: str = o.M
     config = read_runner_config(runner_config)
     if model is not None:
         config["panoworld"] = {**config.get("panoworld", {}), "weights": model}
-    clips = take_shard(read_master(master, splits=parse_list(splits)), *shard_index)
+    from panoworld.parallel.sharding import job_share
+
+    share, device = job_share(shard_index, device)  # under torchrun: this process's share, one summary
+    ranks = share if share != tuple(shard_index) else None
+    clips = take_shard(read_master(master, splits=parse_list(splits)), *(shard_index if ranks is None else (0, 1)))
     with progress_bar("generating", len(clips) * len(names)) as advance:
         report = infer_methods(clips, results, names, runner_config=config, seed=seed, device=device, force=force,
-                               advance=advance, say=say)
+                               advance=advance, say=say, shard=ranks)
     say(f"{len(report.done)} clip(s) generated, {len(report.skipped)} already done")
     raise_failures(report.failed, "failed.json beside each")
 

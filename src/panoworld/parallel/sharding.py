@@ -17,9 +17,10 @@ from typing import Callable
 import torch
 import torch.distributed as dist
 
+from panoworld.errors import InputError
 from panoworld.formats.job_record import Report
 
-__all__ = ["torchrun_rank", "join_torchrun", "merge_reports", "rank_say", "barrier"]
+__all__ = ["torchrun_rank", "join_torchrun", "merge_reports", "rank_say", "barrier", "job_share", "cache_on_ranks"]
 
 
 def torchrun_rank() -> tuple[int, int]:
@@ -67,3 +68,38 @@ def rank_say(say: Callable[[str], None]) -> Callable[[str], None]:
     if world <= 1:
         return say
     return lambda message: say(f"[rank {rank}/{world}] {message}")
+
+
+def job_share(shard: tuple[int, int], device: str | None) -> tuple[tuple[int, int], str | None]:
+    """This process's share (i, n) of a batch job's clips and its device.
+
+    Under ``torchrun``: (rank, world) and ``cuda:<LOCAL_RANK>`` (the device as given on a CPU run); a manual
+    ``--shard`` (anything but (0, 1)) is refused there, as both would split the clips. Otherwise ``shard`` and
+    ``device`` as given.
+    """
+    joined = join_torchrun(None if device == "auto" else device)
+    if joined is None:
+        return shard, device
+    if tuple(shard) != (0, 1):
+        raise InputError("--shard and torchrun both split the clips over processes: give one of them")
+    rank, world, placed = joined
+    return (rank, world), placed
+
+
+def cache_on_ranks(cfg, device: str, **kwargs):
+    """``panoworld train cache`` on every process of a ``torchrun`` job (or alone): each process caches its share
+    of the clips, then rank 0 writes the manifest; every process returns the finished ``TrainCache``."""
+    from panoworld.train.cache import TrainCache, build_cache
+    from panoworld.train.distributed import pick_device
+
+    joined = join_torchrun(None if device == "auto" else device)
+    if joined is None:
+        return build_cache(cfg, device=pick_device(device), **kwargs)
+    rank, world, placed = joined
+    if kwargs.get("say") is not None:
+        kwargs["say"] = rank_say(kwargs["say"])
+    build_cache(cfg, device=torch.device(placed), shard=(rank, world), **kwargs)
+    barrier()
+    built = build_cache(cfg, device=torch.device(placed), **kwargs) if rank == 0 else None
+    barrier()
+    return built if rank == 0 else TrainCache.open(cfg)
