@@ -47,3 +47,12 @@ def split_clip(rank: int, world: int, folder: Path) -> dict:
     """One clip computed by all processes with the options in ``folder/options.json``."""
     options = json.loads((folder / "options.json").read_text())
     return _generate([str(photo(folder)), "-p", "a desk", "--out", str(folder / "split"), *options])
+
+
+def eval_infer(rank: int, world: int, folder: Path) -> dict:
+    """``eval infer`` of two methods over ``folder/split/master.csv`` on ``world`` processes."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["eval", "infer", "--master", str(folder / "split" / "master.csv"), "--results",
+                     str(folder / "res"), "--methods", "static,oracle"])
+    return {"code": code, "lines": err.getvalue().splitlines()}

@@ -1,0 +1,41 @@
+"""Batch jobs other than generate under 2 processes: ``eval infer`` shares its items and writes one summary."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from panoworld.formats.job_record import Item, plan_items
+
+from .cli_workers import eval_infer
+from .spawn import run_on_processes
+
+
+def test_plan_items_gives_every_item_to_exactly_one_process_whatever_is_finished(tmp_path):
+    items = [Item(f"item{i}", tmp_path / f"item{i}.json", "key") for i in range(7)]
+    (tmp_path / "item3.json").write_text(json.dumps({"settings_key": "key"}))  # finished by an earlier run
+    plans = [plan_items(items, shard=(rank, 3)) for rank in range(3)]
+    todo = [item.name for plan in plans for item in plan.todo]
+    assert sorted(todo) == sorted(f"item{i}" for i in range(7) if i != 3)
+    assert [item.name for item in plans[0].done] == ["item3"]
+    assert all(len(plan.todo) + len(plan.done) + len(plan.elsewhere) == 7 for plan in plans)
+    assert "for other processes" in plans[1].summary()
+
+
+def test_eval_infer_on_two_processes_covers_every_item_once_with_one_summary(tmp_path):
+    from panoworld.synth import write_split
+
+    from tests.eval.conftest import SPLIT
+
+    write_split(tmp_path / "split", **SPLIT)
+    results = run_on_processes(eval_infer, 2, tmp_path)
+    assert [r["code"] for r in results] == [0, 0]
+    runs = [int(re.search(r"(\d+) clip\(s\) to run", " ".join(r["lines"])).group(1)) for r in results]
+    summary = json.loads((tmp_path / "res" / "infer_summary.json").read_text())
+    total = len(summary["items"])
+    assert total > 2 and sum(runs) == total and min(runs) >= total // 2  # split, not duplicated
+    assert summary["counts"] == {"done": total, "already_done": 0, "failed": 0}
+    assert {item["status"] for item in summary["items"]} == {"done"}
+    again = run_on_processes(eval_infer, 2, tmp_path)
+    assert json.loads((tmp_path / "res" / "infer_summary.json").read_text())["counts"]["already_done"] == total
+    assert [r["code"] for r in again] == [0, 0]
