@@ -39,21 +39,21 @@ def test_sharded_batch_runs_every_clip_once_writes_one_summary_and_resumes(tmp_p
                                                                              "failed": 0}
 
 
-@pytest.fixture(scope="module")
-def single_clip(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("single")
-    assert main(["generate", str(photo(folder)), "-p", "a desk", "--out", str(folder / "one"), *TINY]) == 0
-    return read_video(folder / "one" / "pano.mp4")
-
-
-@pytest.mark.parametrize("options", [["--context-parallel", "ulysses"], ["--cfg-parallel"]])  # ring: workers.py
-def test_a_clip_split_over_processes_equals_the_single_process_clip(tmp_path, single_clip, options):
-    (tmp_path / "options.json").write_text(json.dumps(options))
+@pytest.mark.parametrize("split, options", [
+    (["--context-parallel", "ulysses"], []),
+    (["--cfg-parallel"], ["--chained"]),  # Round 2: frame-0 conditioning, re-encoded reference
+    (["--context-parallel", "ring"], ["--rounds", "2"]),  # an extension round
+])
+def test_a_clip_split_over_processes_equals_the_single_process_clip(tmp_path, split, options):
+    assert main(["generate", str(photo(tmp_path)), "-p", "a desk", "--out", str(tmp_path / "one"), *TINY,
+                 *options]) == 0
+    (tmp_path / "options.json").write_text(json.dumps(split + options))
     results = run_on_processes(split_clip, 2, tmp_path)
     assert [r["code"] for r in results] == [0, 0]
     assert _wrote(results[0]["lines"]) == {"split"} and _wrote(results[1]["lines"]) == set()  # rank 0 writes
-    video = read_video(tmp_path / "split" / "pano.mp4")
-    assert (video - single_clip).abs().max() <= 2 / 255  # same frames up to a rounding step of the 8-bit video
+    video, single = read_video(tmp_path / "split" / "pano.mp4"), read_video(tmp_path / "one" / "pano.mp4")
+    assert video.shape == single.shape
+    assert (video - single).abs().max() <= 2 / 255  # the same frames up to a rounding step of the 8-bit video
     record = json.loads((tmp_path / "split" / "run.json").read_text())
     assert record["run_info"]["parallel"]["processes"] == 2
 

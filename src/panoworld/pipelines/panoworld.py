@@ -229,7 +229,8 @@ class PanoWorldPipeline:
         batched = mode != "sequential" and (
             inputs.image is None or getattr(transformer, "supports_partial_image_batch", False)
         )
-        info[f"{stage}_cfg"] = "none" if few else "batched" if batched else "sequential"
+        split_cfg = getattr(self.parallel, "cfg", 1) == 2
+        info[f"{stage}_cfg"] = "none" if few else "parallel" if split_cfg else "batched" if batched else "sequential"
         info[f"{stage}_evaluations"] = schedule.num_evals
         rotate = cfg.seed + ROTATE_SEED_OFFSET if cfg.rotated_denoise else None
         callback = None if progress is None else (lambda i, n: progress(stage, i + 1, n))
