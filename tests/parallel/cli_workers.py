@@ -56,3 +56,14 @@ def eval_infer(rank: int, world: int, folder: Path) -> dict:
         code = main(["eval", "infer", "--master", str(folder / "split" / "master.csv"), "--results",
                      str(folder / "res"), "--methods", "static,oracle"])
     return {"code": code, "lines": err.getvalue().splitlines()}
+
+
+def eval_run(rank: int, world: int, folder: Path) -> dict:
+    """``eval run`` (no learned backbones) of the two methods of :func:`eval_infer` on ``world`` processes."""
+    from tests.eval.conftest import NO_NETS
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["eval", "run", "--master", str(folder / "split" / "master.csv"), "--results",
+                     str(folder / "res"), "--methods", "static,oracle", "--frames", "9", *NO_NETS])
+    return {"code": code, "lines": err.getvalue().splitlines()}

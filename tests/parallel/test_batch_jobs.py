@@ -1,4 +1,5 @@
-"""Batch jobs other than generate under 2 processes: ``eval infer`` shares its items and writes one summary."""
+"""Batch jobs other than generate under 2 processes: ``eval infer`` / ``eval run`` share their items out, write one
+summary / one results CSV."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import re
 
 from panoworld.formats.job_record import Item, plan_items
 
-from .cli_workers import eval_infer
+from panoworld.cli import main
+
+from .cli_workers import eval_infer, eval_run
 from .spawn import run_on_processes
 
 
@@ -22,20 +25,30 @@ def test_plan_items_gives_every_item_to_exactly_one_process_whatever_is_finished
     assert "for other processes" in plans[1].summary()
 
 
-def test_eval_infer_on_two_processes_covers_every_item_once_with_one_summary(tmp_path):
+def test_eval_infer_and_run_on_two_processes_cover_every_item_once(tmp_path, capsys):
     from panoworld.synth import write_split
 
     from tests.eval.conftest import SPLIT
 
-    write_split(tmp_path / "split", **SPLIT)
+    write_split(tmp_path / "split", **{**SPLIT, "clips": 1})
     results = run_on_processes(eval_infer, 2, tmp_path)
     assert [r["code"] for r in results] == [0, 0]
     runs = [int(re.search(r"(\d+) clip\(s\) to run", " ".join(r["lines"])).group(1)) for r in results]
     summary = json.loads((tmp_path / "res" / "infer_summary.json").read_text())
     total = len(summary["items"])
-    assert total > 2 and sum(runs) == total and min(runs) >= total // 2  # split, not duplicated
+    assert total == 2 and runs == [1, 1]  # 2 methods x 1 clip: one item each, not duplicated
     assert summary["counts"] == {"done": total, "already_done": 0, "failed": 0}
     assert {item["status"] for item in summary["items"]} == {"done"}
     again = run_on_processes(eval_infer, 2, tmp_path)
     assert json.loads((tmp_path / "res" / "infer_summary.json").read_text())["counts"]["already_done"] == total
     assert [r["code"] for r in again] == [0, 0]
+    scored = run_on_processes(eval_run, 2, tmp_path)
+    assert [r["code"] for r in scored] == [0, 0]
+    assert any("rows in" in line for line in scored[0]["lines"])  # rank 0 assembled the results CSV
+    assert not any("rows in" in line for line in scored[1]["lines"])
+    capsys.readouterr()
+    from tests.eval.conftest import NO_NETS
+
+    assert main(["eval", "run", "--master", str(tmp_path / "split" / "master.csv"), "--results", str(tmp_path / "res"),
+                 "--methods", "static,oracle", "--frames", "9", *NO_NETS]) == 0
+    assert f"scored 0 (annotated 0), already scored {total}" in capsys.readouterr().err  # every item was scored once

@@ -75,15 +75,28 @@ def run(master: Path = o.MASTER, results: Path = o.RESULTS, methods: str = o.MET
     from panoworld.formats.results import ResultsLayout
     from panoworld.formats.testset import read_master
 
+    from panoworld.parallel.sharding import barrier, job_share
+
+    share, device = job_share(shard_index, device)
     all_clips = read_master(master, caption_style=caption_style, strata=strata, splits=parse_list(splits))
     cfg = ScoreConfig(align=AlignConfig(frames, fps), solid_angle=solid_angle, views=views, fid_frames=fid_frames,
                       min_bucket=min_bucket, device=device)
     sources = {"lpips": lpips, "clip": clip, "inception": inception, "video": video_model, "autoencoder": autoencoder}
     target = out or ResultsLayout(results).long_csv
-    with progress_bar("scoring", None) as advance:
-        stats = evaluate(results, names, take_shard(all_clips, *shard_index), all_clips, cfg, sources=sources,
-                         caption_style=caption_style, out=target, force=force, distributional=not shard,
-                         estimate=estimate, advance=advance, say=say)
+
+    def score(part: tuple[int, int], again: bool, distributional: bool) -> dict:
+        with progress_bar("scoring", None) as advance:
+            return evaluate(results, names, take_shard(all_clips, *part), all_clips, cfg, sources=sources,
+                            caption_style=caption_style, out=target, force=again, distributional=distributional,
+                            estimate=estimate, advance=advance, say=say)
+
+    if share != tuple(shard_index):  # torchrun: each process scores its share, then rank 0 adds what needs them all
+        score(share, force, False)
+        barrier()
+        if share[0]:
+            return
+        shard_index, shard, force = (0, 1), None, False
+    stats = score(shard_index, force, not shard)
     skipped = ", ".join(f"{n} ({why})" for n, why in stats["skipped_backbones"].items())
     say(f"scored {stats['scored']} (annotated {stats['annotated']}), already scored {stats['skipped']}, without "
         f"result {stats['missing']}; {stats['rows']} rows in {target}" +
