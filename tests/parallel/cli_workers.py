@@ -67,3 +67,14 @@ def eval_run(rank: int, world: int, folder: Path) -> dict:
         code = main(["eval", "run", "--master", str(folder / "split" / "master.csv"), "--results",
                      str(folder / "res"), "--methods", "static,oracle", "--frames", "9", *NO_NETS])
     return {"code": code, "lines": err.getvalue().splitlines()}
+
+
+def annotate(rank: int, world: int, folder: Path) -> dict:
+    """``annotate folder/videos folder/ann`` (tiny random networks) on ``world`` processes, extra flags from
+    ``folder/options.json``."""
+    options = json.loads((folder / "options.json").read_text())
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["annotate", str(folder / "videos"), str(folder / "ann"), "--tiny-random", "--device", "cpu",
+                     "--frames", "6", "--size", "32x64", "--grid", "4", "--iters", "2", *options])
+    return {"code": code, "lines": err.getvalue().splitlines()}

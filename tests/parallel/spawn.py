@@ -1,17 +1,22 @@
-"""Run a function on N CPU processes joined in a gloo process group.
+"""Run a function on N CPU processes joined in a gloo process group, as ``torchrun`` would start them.
 
-The processes are forked (not spawned): they inherit the imported modules, so a test pays no second start-up.
+The processes come from a fork server (``multiprocessing`` "forkserver") that imported torch, panoworld and the
+worker modules once: forking the test process itself can deadlock (it may hold locks of threads that PyAV or
+OpenMP started), and spawning fresh interpreters would import everything again for every test.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+
+PRELOAD = ["torch", "panoworld.cli", "panoworld.io", "tests.parallel.workers", "tests.parallel.cli_workers"]
 
 
 def _entry(rank: int, world: int, folder: str, target) -> None:
@@ -29,7 +34,9 @@ def run_on_processes(target, world: int, folder: Path) -> list[dict]:
     """``target(rank, world, folder) -> dict`` on ``world`` processes; returns every rank's dict, in rank order.
     A failure in any process raises here."""
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("rank*.json"):
-        stale.unlink()
-    mp.start_processes(_entry, args=(world, str(folder), target), nprocs=world, join=True, start_method="fork")
+    for stale in [*folder.glob("rank*.json"), folder / "rendezvous"]:
+        stale.unlink(missing_ok=True)
+    multiprocessing.set_forkserver_preload(PRELOAD)
+    mp.start_processes(_entry, args=(world, str(folder), target), nprocs=world, join=True,
+                       start_method="forkserver")
     return [json.loads(Path(folder, f"rank{r}.json").read_text()) for r in range(world)]

@@ -52,3 +52,28 @@ def test_eval_infer_and_run_on_two_processes_cover_every_item_once(tmp_path, cap
     assert main(["eval", "run", "--master", str(tmp_path / "split" / "master.csv"), "--results", str(tmp_path / "res"),
                  "--methods", "static,oracle", "--frames", "9", *NO_NETS]) == 0
     assert f"scored 0 (annotated 0), already scored {total}" in capsys.readouterr().err  # every item was scored once
+
+
+def test_annotate_on_two_processes_gives_each_clip_to_one_process(tmp_path):
+    import torch
+
+    from panoworld.io import write_video
+    from tests.conftest import textured_erp
+
+    from .cli_workers import annotate
+
+    (tmp_path / "videos").mkdir()
+    base = textured_erp(32, 64, dtype=torch.float32)
+    for k, name in enumerate(["a", "b"]):
+        frames = torch.stack([torch.roll(base, shifts=2 * (i + k), dims=-1) for i in range(8)])
+        write_video(tmp_path / "videos" / f"{name}.mp4", frames, fps=8)
+    (tmp_path / "options.json").write_text(json.dumps(["--shard", "1/2"]))
+    refused = run_on_processes(annotate, 2, tmp_path)
+    assert [r["code"] for r in refused] == [2, 2]
+    assert all("--shard and torchrun" in r["lines"][-1] for r in refused)
+    (tmp_path / "options.json").write_text("[]")
+    results = run_on_processes(annotate, 2, tmp_path)
+    assert [r["code"] for r in results] == [0, 0]
+    assert [r["lines"][-1] for r in results] == ["annotate: shard 0/2: 1 annotated, 0 already done",
+                                                 "annotate: shard 1/2: 1 annotated, 0 already done"]
+    assert (tmp_path / "ann" / "a" / "meta.json").is_file() and (tmp_path / "ann" / "b" / "meta.json").is_file()

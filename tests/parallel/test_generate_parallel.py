@@ -39,10 +39,9 @@ def test_sharded_batch_runs_every_clip_once_writes_one_summary_and_resumes(tmp_p
                                                                              "failed": 0}
 
 
-@pytest.mark.parametrize("split, options", [
-    (["--context-parallel", "ulysses"], []),
-    (["--cfg-parallel"], ["--chained"]),  # Round 2: frame-0 conditioning, re-encoded reference
-    (["--context-parallel", "ring"], ["--rounds", "2"]),  # an extension round
+@pytest.mark.parametrize("split, options", [  # ring: tests/parallel/workers.py
+    (["--context-parallel", "ulysses"], ["--chained"]),  # Round 2: frame-0 conditioning, re-encoded reference
+    (["--cfg-parallel"], ["--rounds", "2"]),  # an extension round
 ])
 def test_a_clip_split_over_processes_equals_the_single_process_clip(tmp_path, split, options):
     assert main(["generate", str(photo(tmp_path)), "-p", "a desk", "--out", str(tmp_path / "one"), *TINY,
