@@ -116,7 +116,7 @@ def generation_case(model, inputs, name: str, mode: str | None, cfg_parallel: bo
 
 def training_case(name: str, ctx, steps: int, small: bool) -> dict:
     """Median seconds per optimizer step of ``name`` on every process of the group (DDP, or FSDP2 for full)."""
-    from train import case_config, synthetic_batch
+    from train import case_config, optimizer_step, synthetic_batch
 
     from panoworld.train.distributed import wrap_network
     from panoworld.train.modeling import prepare_for_training
@@ -140,12 +140,7 @@ def training_case(name: str, ctx, steps: int, small: bool) -> dict:
     for i in range(steps + 1):  # the first step is the warm-up
         sync(ctx.device)
         start = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        with autocast:
-            out = objective.loss("transformer", batch, i, float(micro))
-        out.total.backward()
-        torch.nn.utils.clip_grad_norm_([p for _, p in named], cfg.optim.grad_clip)
-        optimizer.step()
+        optimizer_step(objective, optimizer, named, batch, i, micro, cfg.optim.grad_clip, autocast)
         sync(ctx.device)
         if i:
             times.append(time.perf_counter() - start)
