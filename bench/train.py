@@ -93,6 +93,17 @@ def forward_flops(model, batch: Batch) -> float:
     return float(counter.get_total_flops())
 
 
+def optimizer_step(objective, optimizer, named, batch: Batch, step: int, micro: int, grad_clip: float, autocast):
+    """One optimizer step of the transformer on ``batch`` (loss, backward, gradient clipping); the loss output."""
+    optimizer.zero_grad(set_to_none=True)
+    with autocast:
+        out = objective.loss("transformer", batch, step, float(micro))
+    out.total.backward()
+    torch.nn.utils.clip_grad_norm_([p for _, p in named], grad_clip)
+    optimizer.step()
+    return out
+
+
 def run_case(name: str, device: torch.device, steps: int, warmup: int, peak_tflops: float | None,
              small: bool = False) -> dict:
     cfg, model_cfg, latent, text_len, image_len, micro = case_config(name, small)
@@ -132,12 +143,7 @@ def run_case(name: str, device: torch.device, steps: int, warmup: int, peak_tflo
                     torch.cuda.reset_peak_memory_stats(device)
             sync(device)
             start = time.perf_counter()
-            optimizer.zero_grad(set_to_none=True)
-            with autocast:
-                out = objective.loss("transformer", batch, i, float(micro))
-            out.total.backward()
-            torch.nn.utils.clip_grad_norm_([p for _, p in named], cfg.optim.grad_clip)
-            optimizer.step()
+            out = optimizer_step(objective, optimizer, named, batch, i, micro, cfg.optim.grad_clip, autocast)
             ema.update()
             sync(device)
             if i >= warmup:

@@ -15,7 +15,8 @@ RESULTS = typer.Option(..., "--results", callback=output_dir, help="Results fold
 METHODS = typer.Option(..., "--methods", help="Comma-separated method ids, e.g. oracle,static,panoworld (all ids: "
                        "`panoworld eval methods`).")
 SPLITS = typer.Option(None, "--splits", help="Comma-separated splits to keep (default: all).")
-SHARD = typer.Option(None, "--shard", help="Process only shard i of n (0-based), e.g. 0/4, for several GPUs.")
+SHARD = typer.Option(None, "--shard", help="Process only shard i of n (0-based), e.g. 0/4, for several GPUs (under "
+                     "torchrun each process takes its share by itself).")
 FORCE = typer.Option(False, "--force", help="Redo clips already done (needed when their settings changed).")
 DEVICE = typer.Option("cpu", "--device", help="Torch device, e.g. cpu or cuda.")
 RUNNER_CONFIG = typer.Option(None, "--runner-config", exists=True, dir_okay=False, help="TOML (or .json) with one "

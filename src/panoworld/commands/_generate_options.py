@@ -116,3 +116,12 @@ EXTEND_FRAMES = typer.Option(None, "--extend-frames", help="Latent frames an ext
 EXTEND_REF = typer.Option("aligned", "--extend-reference", help="Reference latent of an extension round: aligned "
                           "(the previous round from its last K latent frames on, last frame held) or previous "
                           "(the previous round as it is).")
+CONTEXT_PARALLEL = typer.Option(None, "--context-parallel", help="Under torchrun: split every clip's video tokens "
+                                "across the processes (of each CFG branch), self-attention by ulysses (all-to-all "
+                                "over heads; heads divisible by the process count) or ring (any head count). "
+                                "Latent frames ((frames - 1) / 4 + 1) must divide evenly. Without it and "
+                                "--cfg-parallel, torchrun shares the clips of a --batch out instead. docs/multigpu.md.",
+                                show_default=False)
+CFG_PARALLEL = typer.Option(False, "--cfg-parallel", help="Under torchrun: conditional and unconditional CFG branch "
+                            "on different halves of the processes (an even count); combines with "
+                            "--context-parallel when there are more than 2.")

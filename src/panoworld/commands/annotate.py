@@ -26,7 +26,8 @@ def annotate(
     query_region: str = typer.Option("erp", "--query-region", help="Where the query grid lies: erp (each point "
                                      "once) or padded (over the padded frame, as the reference; copies merged)."),
     split: str = typer.Option("all", "--split", help="Training package split: all, train or val."),
-    shard: str = typer.Option("0/1", "--shard", help="Process shard i of n (i/n, 0-based) of the clip list."),
+    shard: str = typer.Option("0/1", "--shard", help="Process shard i of n (i/n, 0-based) of the clip list "
+                              "(under torchrun each process takes its share by itself)."),
     device: str = typer.Option("auto", "--device", help="Torch device: auto (GPU if present), cpu, cuda, cuda:1..."),
     batch: int = typer.Option(4, "--batch", min=1, help="Depth frames per forward pass."),
     dap_weights: Path = typer.Option(None, "--dap-weights", exists=True, dir_okay=False, help="DAP model.pth.",
@@ -48,7 +49,9 @@ def annotate(
 
     settings = AnnotateSettings(frames=frames, size=parse_size(size), grid=grid, pad=pad, iters=iters,
                                 query_region=query_region).validate()
-    index, count = parse_shard(shard)
+    from panoworld.parallel.sharding import job_share
+
+    (index, count), device = job_share(parse_shard(shard), device)
     clips = take_shard(list_clips(source, split), index, count)
     with progress_bar("annotate", len(clips)) as advance:
         report = annotate_clips(clips, output, settings, device=device, depth_batch=batch, dap_weights=dap_weights,

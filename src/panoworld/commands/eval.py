@@ -40,10 +40,14 @@ def infer(master: Path = o.MASTER, results: Path = o.RESULTS, methods: str = o.M
     config = read_runner_config(runner_config)
     if model is not None:
         config["panoworld"] = {**config.get("panoworld", {}), "weights": model}
-    clips = take_shard(read_master(master, splits=parse_list(splits)), *shard_index)
+    from panoworld.parallel.sharding import job_share
+
+    share, device = job_share(shard_index, device)  # under torchrun: this process's share, one summary
+    ranks = share if share != tuple(shard_index) else None
+    clips = take_shard(read_master(master, splits=parse_list(splits)), *(shard_index if ranks is None else (0, 1)))
     with progress_bar("generating", len(clips) * len(names)) as advance:
         report = infer_methods(clips, results, names, runner_config=config, seed=seed, device=device, force=force,
-                               advance=advance, say=say)
+                               advance=advance, say=say, shard=ranks)
     say(f"{len(report.done)} clip(s) generated, {len(report.skipped)} already done")
     raise_failures(report.failed, "failed.json beside each")
 
@@ -73,15 +77,28 @@ def run(master: Path = o.MASTER, results: Path = o.RESULTS, methods: str = o.MET
     from panoworld.formats.results import ResultsLayout
     from panoworld.formats.testset import read_master
 
+    from panoworld.parallel.sharding import barrier, job_share
+
+    share, device = job_share(shard_index, device)
     all_clips = read_master(master, caption_style=caption_style, strata=strata, splits=parse_list(splits))
     cfg = ScoreConfig(align=AlignConfig(frames, fps), solid_angle=solid_angle, views=views, fid_frames=fid_frames,
                       min_bucket=min_bucket, device=device)
     sources = {"lpips": lpips, "clip": clip, "inception": inception, "video": video_model, "autoencoder": autoencoder}
     target = out or ResultsLayout(results).long_csv
-    with progress_bar("scoring", None) as advance:
-        stats = evaluate(results, names, take_shard(all_clips, *shard_index), all_clips, cfg, sources=sources,
-                         caption_style=caption_style, out=target, force=force, distributional=not shard,
-                         estimate=estimate, advance=advance, say=say)
+
+    def score(part: tuple[int, int], again: bool, distributional: bool) -> dict:
+        with progress_bar("scoring", None) as advance:
+            return evaluate(results, names, take_shard(all_clips, *part), all_clips, cfg, sources=sources,
+                            caption_style=caption_style, out=target, force=again, distributional=distributional,
+                            estimate=estimate, advance=advance, say=say)
+
+    if share != tuple(shard_index):  # torchrun: each process scores its share, then rank 0 adds what needs them all
+        score(share, force, False)
+        barrier()
+        if share[0]:
+            return
+        shard_index, shard, force = (0, 1), None, False
+    stats = score(shard_index, force, not shard)
     skipped = ", ".join(f"{n} ({why})" for n, why in stats["skipped_backbones"].items())
     say(f"scored {stats['scored']} (annotated {stats['annotated']}), already scored {stats['skipped']}, without "
         f"result {stats['missing']}; {stats['rows']} rows in {target}" +

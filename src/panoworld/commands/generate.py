@@ -35,13 +35,15 @@ def generate(
     text_cache: Optional[Path] = o.TEXT_CACHE, tiny_random: bool = o.TINY, rounds: Optional[int] = o.ROUNDS,
     seconds: Optional[float] = o.SECONDS, extend_prompt: Optional[List[str]] = o.EXTEND_PROMPT,
     extend_frames: Optional[int] = o.EXTEND_FRAMES, extend_reference: str = o.EXTEND_REF,
+    context_parallel: Optional[str] = o.CONTEXT_PARALLEL, cfg_parallel: bool = o.CFG_PARALLEL,
 ) -> None:
     """Generate a 360-degree equirectangular video from one perspective photo and prompts (PanoWorld).
 
     Writes into the output folder: pano.mp4 (ERP, spherical metadata), preview.mp4 (input beside output),
     depth.npz (models with a depth head), round1.mp4 (chained runs) and run.json (arguments, settings key, model
     fingerprints, versions, timings); failed.json instead when a clip fails. Exit code 1 when any clip of a batch
-    failed. --rounds / --seconds make long videos from chained extension rounds.
+    failed. --rounds / --seconds make long videos from chained extension rounds. Several GPUs: launch with
+    `torchrun --nproc-per-node N -m panoworld generate ...` (docs/multigpu.md).
     """
     arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
     if batch is not None and image is not None:
@@ -66,6 +68,11 @@ def generate(
     GenerationConfig().replace(**given)  # every given setting is checked before anything else
     load = LoadConfig(device=device, dtype=dtype, offload=offload, attention=attention, compile=compile_blocks,
                       rope=rope, text_cache=str(text_cache) if text_cache else None).validate()
+    from panoworld.parallel.generate import check_parallel_options, generate_ranks
+    from panoworld.parallel.sharding import rank_say
+
+    check_parallel_options(context_parallel=context_parallel, cfg_parallel=cfg_parallel, offload=offload,
+                           compile=compile_blocks, step_cache=given.get("step_cache", 0.0), sampler=sampler)
     from panoworld.pipelines.batch import generate_clips
     from panoworld.pipelines.config import check_sampler
     from panoworld.pipelines.jobs import check_jobs, read_batch, single_job
@@ -80,7 +87,8 @@ def generate(
     check_sampler(source.sampler["kind"], base.sampler, model=source.location or source.family,
                   num_steps=base.num_steps, guidance=base.guidance, timesteps=source.sampler.get("timesteps"))
     jobs = read_batch(batch, out or Path("outputs"), base) if batch else check_jobs([single], base)
-    report = generate_clips(jobs, source, load, force=force, arguments=arguments,
+    ranks = generate_ranks(context_parallel, cfg_parallel, load.device)
+    report = generate_clips(jobs, source, ranks.place(load), force=force, arguments=arguments,
                             summary_dir=(out or Path("outputs")) if batch is not None else None,
-                            progress=progress_bar, say=say)
+                            progress=progress_bar if ranks.rank == 0 else None, say=rank_say(say), ranks=ranks)
     raise_failures(report.failed, f"of {len(jobs)}; each has failed.json")

@@ -105,10 +105,10 @@ def cache(config: Optional[str] = CONFIG, overrides: Optional[List[str]] = SET,
     """Precompute VAE latents, Round-1 views, Round-2 proxies, SigLIP tokens, text embeddings and latent-grid
     geometry targets into data.cache_dir. Resumable: clips cached with the same settings and inputs are skipped,
     clips whose video, annotations or captions changed are redone; a clip that fails is reported, the others go
-    on (exit code 1)."""
+    on (exit code 1). Under `torchrun --nproc-per-node N -m panoworld train cache ...` each process (GPU) caches
+    its share of the clips."""
     cfg = _load(config, overrides, "data.cache_dir")
-    from panoworld.train.cache import build_cache
-    from panoworld.train.distributed import pick_device
+    from panoworld.parallel.sharding import cache_on_ranks  # each torchrun process caches its share
 
     with progress_bar("cache", None) as advance:
         state = {"done": 0}
@@ -117,6 +117,6 @@ def cache(config: Optional[str] = CONFIG, overrides: Optional[List[str]] = SET,
             advance(done - state["done"])
             state["done"] = done
 
-        built = build_cache(cfg, device=pick_device(device), force=force, progress=report, say=say)
+        built = cache_on_ranks(cfg, device, force=force, progress=report, say=say)
     counts = {k: len(v) for k, v in built.manifest["clips"].items()}
     say(f"cache ready: {counts.get('train', 0)} training and {counts.get('val', 0)} validation clips -> {built.root}")

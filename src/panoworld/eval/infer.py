@@ -52,8 +52,12 @@ def _remove_empty(folder: Path, stop: Path) -> None:
 
 def infer_methods(clips: list[TestClip], results: Path, methods: list[str], *, runner_config: dict | None = None,
                   seed: int = 0, device: str = "cpu", force: bool = False,
-                  advance: Callable[[int], None] | None = None, say: Callable[[str], None] = print) -> Report:
+                  advance: Callable[[int], None] | None = None, say: Callable[[str], None] = print,
+                  shard: tuple[int, int] | None = None) -> Report:
     """Run every (method, clip) that is not finished with the same settings; see the module docstring.
+
+    ``shard=(rank, world)``: one process of a ``torchrun`` job, running its share of the items
+    (``formats.job_record``); the returned report and the summary (written by rank 0) cover every process's.
 
     Every method's runner config is checked (command template present, PanoWorld weights resolvable) before
     the first clip runs.
@@ -76,7 +80,8 @@ def infer_methods(clips: list[TestClip], results: Path, methods: list[str], *, r
             out = layout.clip_dir(spec.name, clip.dirname)
             items.append(Item(f"{spec.name}/{clip.dirname}", method_run_path(out), settings_key(item_settings(
                 spec, config, seed)), (spec, clip, out), inputs=settings_key(item_inputs(clip))))
-    plan = plan_items(items, force=force, complete=lambda item, _: method_run_complete(item.payload[2]))
+    plan = plan_items(items, force=force, complete=lambda item, _: method_run_complete(item.payload[2]),
+                      shard=shard)
     say(plan.summary("clip"))
     report = Report(skipped=[item.name for item in plan.done])
     for item in plan.todo:
@@ -95,7 +100,12 @@ def infer_methods(clips: list[TestClip], results: Path, methods: list[str], *, r
             say(f"{item.name}: FAILED ({report.fail(item, exc, out)})")
         if advance is not None:
             advance(1)
-    write_summary(layout.infer_summary, items, report)
+    if shard is not None:
+        from panoworld.parallel.sharding import merge_reports
+
+        report = merge_reports(report)
+    if shard is None or shard[0] == 0:
+        write_summary(layout.infer_summary, items, report)
     return report
 
 

@@ -17,6 +17,10 @@ On a re-run each item is
   :class:`~panoworld.errors.StaleItemsError` naming ``--force``; with ``force`` every item is redone.
 
 ``force`` also redoes finished items whose settings did not change (e.g. after a code fix).
+
+Several processes (``torchrun``) share one job with ``shard=(rank, world)``: process ``rank`` runs the items at
+positions ``rank, rank + world, ...`` of the full item list (the same list on every process), so every item is
+run by exactly one process whatever is already finished, and a re-run with any process count resumes.
 """
 
 from __future__ import annotations
@@ -148,42 +152,55 @@ class Plan:
     done: list[Item] = field(default_factory=list)
     changed: list[Item] = field(default_factory=list)
     redo: list[Item] = field(default_factory=list)
+    elsewhere: list[Item] = field(default_factory=list)
 
     def summary(self, noun: str = "item") -> str:
         """One line, e.g. ``3 item(s) to run (1 whose inputs changed), 5 already done``."""
         extra = [f"{len(self.changed)} whose inputs changed"] if self.changed else []
         extra += [f"{len(self.redo)} finished one(s) redone (--force)"] if self.redo else []
         todo = f"{len(self.todo)} {noun}(s) to run" + (f" ({', '.join(extra)})" if extra else "")
-        return f"{todo}, {len(self.done)} already done"
+        others = f", {len(self.elsewhere)} for other processes" if self.elsewhere else ""
+        return f"{todo}, {len(self.done)} already done{others}"
 
 
 def plan_items(items: Iterable[Item], *, force: bool = False,
-               complete: Callable[[Item, dict], bool] | None = None) -> Plan:
+               complete: Callable[[Item, dict], bool] | None = None, shard: tuple[int, int] | None = None) -> Plan:
     """Sort items into todo / done by their records (see the module docstring for the rule).
 
     Args:
         items: the job's items with their current settings keys.
         force: redo finished items too (the only way past a stale item).
         complete: optional extra check that a record's outputs still exist; False -> the item is todo.
+        shard: (rank, world): this process's share of the items (see the module docstring); the others go to
+            ``Plan.elsewhere``. Stale items of every share stop every process alike.
 
     Raises:
         StaleItemsError: a finished item was made with other settings and ``force`` is off.
     """
     plan, stale = Plan(), []
-    for item in items:
+    rank, world = shard or (0, 1)
+    for position, item in enumerate(items):
         record = read_record(item.record)
-        if record is None or (complete is not None and not complete(item, record)):
-            plan.todo.append(item)
-        elif force:
-            plan.todo.append(item)
-            plan.redo.append(item)
-        elif record.get(SETTINGS_KEY) != item.key:
+        status = "todo"
+        if record is not None and (complete is None or complete(item, record)):
+            if force:
+                status = "redo"
+            elif record.get(SETTINGS_KEY) != item.key:
+                status = "stale"
+            elif item.inputs is not None and record.get(INPUTS_KEY) != item.inputs:
+                status = "changed"
+            else:
+                status = "done"
+        if status == "stale":
             stale.append(item)
-        elif item.inputs is not None and record.get(INPUTS_KEY) != item.inputs:
-            plan.todo.append(item)
-            plan.changed.append(item)
-        else:
+        elif position % world != rank:
+            plan.elsewhere.append(item)
+        elif status == "done":
             plan.done.append(item)
+        else:
+            plan.todo.append(item)
+            if status != "todo":
+                getattr(plan, status).append(item)
     if stale:
         first = stale[0]
         raise StaleItemsError(

@@ -90,6 +90,11 @@ class PanoWorldAttnProcessor:
     Returns (B, L, D_model).
     """
 
+    def self_attention(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+        """The self-attention's SDPA, (B, heads, L, D) -> (B, heads, L, D); ``panoworld.parallel`` overrides it to
+        attend over a sequence split across processes."""
+        return F.scaled_dot_product_attention(query, key, value)
+
     def __call__(
         self,
         attn: PanoWorldAttention,
@@ -110,7 +115,8 @@ class PanoWorldAttnProcessor:
             query = apply_rotary_emb_fp32(query, cos, sin)
             key = apply_rotary_emb_fp32(key, cos, sin)
         value = value.to(query.dtype)
-        out = F.scaled_dot_product_attention(query, key.to(query.dtype), value)
+        attend = self.self_attention if encoder_hidden_states is None else F.scaled_dot_product_attention
+        out = attend(query, key.to(query.dtype), value)
         if image_hidden_states is not None:
             if not getattr(attn, "has_image_branch", False):
                 raise ValueError("image tokens were given but this model has no image cross-attention branch")

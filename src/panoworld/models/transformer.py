@@ -216,6 +216,9 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
     supports_partial_image_batch = True
     _skip_layerwise_casting_patterns = ["patch_embed", "proj_out", "norm", "depth_head", "descriptor_head"]
     _no_split_modules = ["PanoWorldTransformerBlock"]
+    #: Token sharding across processes (``panoworld.parallel.ContextParallel``): ``split`` the tokens after the patch
+    #: embedding, ``gather`` them before the output projection; None runs the whole sequence here.
+    context_parallel = None
 
     @register_to_config
     def __init__(
@@ -388,6 +391,9 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
         rope_cos, rope_sin = self.rope(x, fps=fps)
         x = self.patch_embed(x).flatten(1, 3)
         temb, embedded = self._embed_timestep(timestep, batch, grid[0])
+        shards = self.context_parallel
+        if shards is not None:
+            x, temb, embedded, rope_cos, rope_sin = shards.split(x, temb, embedded, rope_cos, rope_sin)
 
         dtype = x.dtype
         context = encoder_hidden_states.to(dtype)
@@ -408,9 +414,11 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
                 x = block(*args)
             for name, at in self._head_blocks.items():
                 if return_heads and at == index:
-                    heads[name] = getattr(self, name)(x, grid)
+                    heads[name] = getattr(self, name)(x if shards is None else shards.gather(x), grid)
 
         x = self.norm_out(x, embedded, temb).to(dtype)
+        if shards is not None:
+            x = shards.gather(x)
         x = unpatchify(self.proj_out(x), grid, (p_t, p_h, p_w))
         if return_heads:
             out = PanoWorldTransformerOutput(sample=x, depth=heads["depth_head"], descriptors=heads["descriptor_head"])

@@ -22,6 +22,7 @@ from panoworld.formats.run_records import GENERATION_RECORD, GENERATION_SUMMARY
 from .config import GenerationConfig, LoadConfig
 from .jobs import Job
 from .loading import ModelSource, load_pipeline
+from .extend import FrameSink
 from .outputs import ClipWriter, write_outputs
 
 __all__ = ["clip_settings", "generate_clips"]
@@ -57,8 +58,15 @@ def _peak_gib(device) -> float | None:
     return round(torch.cuda.max_memory_allocated(device) / 2**30, 3)
 
 
+class _Discard(FrameSink):
+    """The sink of a process that computes a clip with others but does not write it (rank > 0)."""
+
+    def write(self, frames, depth) -> None:
+        return None
+
+
 def _run_one(pipe, job: Job, cfg: GenerationConfig, item: Item, *, arguments: dict, models: dict, load_s: float,
-             progress: Progress | None) -> dict:
+             progress: Progress | None, write: bool = True) -> dict:
     import torch
 
     from .record import run_record
@@ -71,9 +79,12 @@ def _run_one(pipe, job: Job, cfg: GenerationConfig, item: Item, *, arguments: di
     rounds = (2 if cfg.chained else 1) + (cfg.motion == "base-i2v") + plan.rounds - 1
     start = time.perf_counter()
     bar = progress(job.name, per_round * rounds) if progress else contextlib.nullcontext(lambda n=1: None)
-    with bar as advance, ClipWriter(job.out, fps=cfg.fps, total_frames=plan.total_frames) as writer:
+    writer = ClipWriter(job.out, fps=cfg.fps, total_frames=plan.total_frames) if write else _Discard()
+    with bar as advance, (writer if write else contextlib.nullcontext(writer)):
         result = pipe(job.load_image(), job.prompt, job.pano_prompt, cfg, progress=lambda *_: advance(1),
                       sink=writer)
+    if not write:
+        return {}
     timings = {"load_models": load_s, **result.timings, "generate_total": time.perf_counter() - start}
     record = run_record(
         arguments={**arguments, "image": str(job.image), "prompt": job.prompt, "pano_prompt": job.pano_prompt},
@@ -86,7 +97,7 @@ def _run_one(pipe, job: Job, cfg: GenerationConfig, item: Item, *, arguments: di
 
 def generate_clips(jobs: list[Job], source: ModelSource, load: LoadConfig, *,
                    force: bool = False, arguments: dict | None = None, summary_dir: Path | None = None,
-                   progress: Progress | None = None, say: Callable[[str], None] = print) -> Report:
+                   progress: Progress | None = None, say: Callable[[str], None] = print, ranks=None) -> Report:
     """Generate every job not finished with the same settings; see the module docstring for the rules.
 
     Args:
@@ -97,6 +108,8 @@ def generate_clips(jobs: list[Job], source: ModelSource, load: LoadConfig, *,
         summary_dir: where to write the batch summary (``formats.run_records.GENERATION_SUMMARY``; None: no summary).
         progress: ``progress(label, total)`` -> context manager yielding ``advance(n)``, per clip.
         say: status lines.
+        ranks: this process's part of a ``torchrun`` job (``panoworld.parallel.GenerateRanks``): its share of the
+            clips, or its part of every clip (only rank 0 writes); None for a single process.
     """
     load = load.validate()
     device = load.torch_device()
@@ -105,23 +118,29 @@ def generate_clips(jobs: list[Job], source: ModelSource, load: LoadConfig, *,
     items = [Item(job.name, job.out / GENERATION_RECORD,
                   settings_key(clip_settings(job, job.config, models, dtype=dtype, rope=load.rope)), (job, job.config),
                   inputs=settings_key({"image_sha256": _file_sha256(job.image)})) for job in jobs]
-    plan = plan_items(items, force=force)
+    plan = plan_items(items, force=force, shard=getattr(ranks, "shard", None))
     say(plan.summary("clip"))
     report = Report(skipped=[item.name for item in plan.done])
+    write = ranks is None or ranks.writes
     if plan.todo:
         start = time.perf_counter()
         pipe = load_pipeline(source, load)
+        if ranks is not None:
+            ranks.attach(pipe, [item.payload[1] for item in plan.todo])
         load_s = time.perf_counter() - start
         for item in plan.todo:
             job, cfg = item.payload
             try:
                 files = _run_one(pipe, job, cfg, item, arguments=arguments or {}, models=models, load_s=load_s,
-                                 progress=progress)
+                                 progress=progress, write=write)
                 report.done.append(item.name)
-                say(f"{item.name}: wrote {files['video']}")
+                if write:
+                    say(f"{item.name}: wrote {files['video']}")
             except Exception as exc:  # noqa: BLE001 - one failing clip must not stop the others; it is recorded
-                say(f"{item.name}: FAILED ({report.fail(item, exc, job.out)})")
+                say(f"{item.name}: FAILED ({report.fail(item, exc, job.out if write else None)})")
             load_s = 0.0
-    if summary_dir is not None:
+    if ranks is not None:
+        report = ranks.merge(report)
+    if summary_dir is not None and (ranks is None or ranks.rank == 0):
         write_summary(summary_dir / GENERATION_SUMMARY, items, report)
     return report

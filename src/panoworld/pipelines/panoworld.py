@@ -17,6 +17,7 @@ Stages (reference §1.2, §4.4, §5.2, appendix B), every one through the same s
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -141,6 +142,8 @@ class PanoWorldPipeline:
         self.sampler_kind = "unipc-karras"
         self.sampler_timesteps: list[float] | None = None
         self.source = None
+        #: How the processes of a ``torchrun`` job share each clip (a ``panoworld.parallel.ParallelPlan``), or None.
+        self.parallel = None
 
     @classmethod
     def from_pretrained(cls, weights_root_or_folder: str | None = None, *, device: str | None = None,
@@ -220,18 +223,23 @@ class PanoWorldPipeline:
         mode = self._cfg_batch(transformer, cfg.cfg_batch, tuple(noise.shape))
         guidance = 0.0 if few else cfg.guidance
         cache = StepCache(cfg.step_cache) if cfg.step_cache > 0 else None
-        denoiser = GuidedDenoiser(transformer, inputs, schedule, guidance=guidance, cfg_batch=mode,
-                                  compute_dtype=dtype, bf16_timesteps=cfg.bf16_timesteps,
-                                  want_depth=getattr(transformer, "has_depth_head", False), step_cache=cache)
+        make = GuidedDenoiser if self.parallel is None else self.parallel.denoiser
+        denoiser = make(transformer, inputs, schedule, guidance=guidance, cfg_batch=mode, compute_dtype=dtype,
+                        bf16_timesteps=cfg.bf16_timesteps, want_depth=getattr(transformer, "has_depth_head", False),
+                        step_cache=cache)
         batched = mode != "sequential" and (
             inputs.image is None or getattr(transformer, "supports_partial_image_batch", False)
         )
-        info[f"{stage}_cfg"] = "none" if few else "batched" if batched else "sequential"
+        split_cfg = getattr(self.parallel, "cfg", 1) == 2
+        info[f"{stage}_cfg"] = "none" if few else "parallel" if split_cfg else "batched" if batched else "sequential"
         info[f"{stage}_evaluations"] = schedule.num_evals
         rotate = cfg.seed + ROTATE_SEED_OFFSET if cfg.rotated_denoise else None
         callback = None if progress is None else (lambda i, n: progress(stage, i + 1, n))
+        if self.parallel is not None:
+            info["parallel"] = self.parallel.describe()
+        split = contextlib.nullcontext() if self.parallel is None else self.parallel.context(transformer)
         with self.offloader.use(transformer), attention_backend(self.attention, self.device), \
-                fast_paths(transformer, cache, cfg.fp8):
+                fast_paths(transformer, cache, cfg.fp8), split:
             if few:
                 def fresh(i: int) -> torch.Tensor:
                     return self._noise(tuple(noise.shape), cfg.replace(seed=renoise_seed(cfg.seed, i)), erp=True)

@@ -299,9 +299,9 @@ def build_cache(cfg: TrainConfig, *, device: torch.device, force: bool = False,
     """Build (or complete) the cache of ``cfg``; ``progress(done, total)`` after every clip, ``say(line)`` for
     the plan and each failure.
 
-    ``shard = (i, n)`` caches only the clips to do whose position in the plan is ``i`` modulo ``n`` (n processes,
-    e.g. one per GPU or several on one GPU, share the work) and returns None without writing the manifest; a
-    final call without ``shard`` finds every clip done and writes it.
+    ``shard = (i, n)`` caches only the clips whose position in the clip list is ``i`` modulo ``n`` (n processes,
+    e.g. one per GPU or several on one GPU, share the work; ``formats.job_record``) and returns None without
+    writing the manifest; a final call without ``shard`` finds every clip done and writes it.
 
     Raises:
         StaleItemsError: a cached clip was made with other settings and ``force`` is off (nothing is done).
@@ -321,7 +321,10 @@ def build_cache(cfg: TrainConfig, *, device: torch.device, force: bool = False,
     all_clips = clips["train"] + clips["val"]
     key = _item_settings(settings, ids)
     items = [Item(c.name, cache_record_path(root, c.name), key, c, inputs=_item_inputs(c)) for c in all_clips]
-    plan = plan_items(items, force=force, complete=lambda item, _: cache_entry_path(root, item.name).is_file())
+    if shard is not None and not 0 <= shard[0] < shard[1]:
+        raise InputError(f"shard must be i/n with 0 <= i < n, got {shard[0]}/{shard[1]}")
+    plan = plan_items(items, force=force, complete=lambda item, _: cache_entry_path(root, item.name).is_file(),
+                      shard=shard)
     if say is not None:
         say(plan.summary("clip"))
     store = TextStore(root / CACHE_TEXT, ids["text_encoder"], _DTYPES[cfg.data.cache_dtype])
@@ -329,11 +332,6 @@ def build_cache(cfg: TrainConfig, *, device: torch.device, force: bool = False,
     _encode_texts(cfg, store, texts, device)
     report = Report(skipped=[item.name for item in plan.done])
     todo = plan.todo
-    if shard is not None:
-        index, count = shard
-        if not 0 <= index < count:
-            raise InputError(f"shard must be i/n with 0 <= i < n, got {index}/{count}")
-        todo = todo[index::count]
     if todo:
         vae = components.load_vae(cfg.components.vae, device, cfg.components.dtype)
         image_encoder = components.load_image_encoder(cfg.components.image_encoder, device, cfg.components.dtype)
