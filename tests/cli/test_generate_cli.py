@@ -132,12 +132,13 @@ def test_unreadable_image_and_missing_weights(tmp_path, photo, capsys, monkeypat
     err = capsys.readouterr().err.strip()
     assert "cannot read image" in err and "\n" not in err and not out.exists()
     weights = tmp_path / "weights"
-    weights.mkdir()
+    (weights / "panoworld").mkdir(parents=True)  # PanoWorld installed, its other components missing
+    (weights / "panoworld" / "config.json").write_text("{}")
     monkeypatch.setenv("PANOWORLD_WEIGHTS", str(weights))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert main(["generate", str(photo), "-p", "x", "--out", str(out), "--resolution", "32x64", "--frames", "5"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "\n" not in err and "panoworld" in err and str(weights) in err
+    assert err.startswith("error:") and "\n" not in err and "cosmos-reason1-7b" in err and str(weights) in err
     assert not out.exists()
 
 
