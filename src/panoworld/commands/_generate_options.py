@@ -116,3 +116,16 @@ EXTEND_FRAMES = typer.Option(None, "--extend-frames", help="Latent frames an ext
 EXTEND_REF = typer.Option("aligned", "--extend-reference", help="Reference latent of an extension round: aligned "
                           "(the previous round from its last K latent frames on, last frame held) or previous "
                           "(the previous round as it is).")
+ANNOTATE = typer.Option("none", "--annotate", help="Annotate each generated video with panoworld.annotate's "
+                        "networks (as `panoworld eval` does), a comma list: depth (DAP, depth_dap.npz: depth in "
+                        "metres), tracks (CoTracker3, tracks.npz: pixels, visibility), or none. Their weights are "
+                        "checked before any generation (`panoworld weights`); --tiny-random uses tiny random ones.")
+ANNOTATE_FRAMES = typer.Option(20, "--annotate-frames", min=2, help="With --annotate: frames annotated per clip, "
+                               "evenly spaced in time (as `panoworld annotate --frames`).")
+ANNOTATE_GRID = typer.Option(30, "--annotate-grid", min=1, help="With --annotate tracks: a GRIDxGRID grid of "
+                             "frame-0 query points (as `panoworld annotate --grid`).")
+DAP_WEIGHTS = typer.Option(None, "--dap-weights", exists=True, dir_okay=False, help="With --annotate depth: DAP "
+                           "model.pth [default: $PANOWORLD_WEIGHTS/dap/model.pth].", show_default=False)
+COTRACKER_WEIGHTS = typer.Option(None, "--cotracker-weights", exists=True, dir_okay=False, help="With --annotate "
+                                 "tracks: CoTracker3 scaled_offline.pth [default: "
+                                 "$PANOWORLD_WEIGHTS/cotracker3/scaled_offline.pth].", show_default=False)

@@ -35,11 +35,13 @@ def generate(
     text_cache: Optional[Path] = o.TEXT_CACHE, tiny_random: bool = o.TINY, rounds: Optional[int] = o.ROUNDS,
     seconds: Optional[float] = o.SECONDS, extend_prompt: Optional[List[str]] = o.EXTEND_PROMPT,
     extend_frames: Optional[int] = o.EXTEND_FRAMES, extend_reference: str = o.EXTEND_REF,
+    annotate: str = o.ANNOTATE, annotate_frames: int = o.ANNOTATE_FRAMES, annotate_grid: int = o.ANNOTATE_GRID,
+    dap_weights: Optional[Path] = o.DAP_WEIGHTS, cotracker_weights: Optional[Path] = o.COTRACKER_WEIGHTS,
 ) -> None:
     """Generate a 360-degree equirectangular video from one perspective photo and prompts (PanoWorld).
 
     Writes into the output folder: pano.mp4 (ERP, spherical metadata), preview.mp4 (input beside output),
-    depth.npz (models with a depth head), round1.mp4 (chained runs) and run.json (arguments, settings key, model
+    depth.npz (models with a depth head), depth_dap.npz / tracks.npz (--annotate), round1.mp4 (chained runs) and run.json (arguments, settings key, model
     fingerprints, versions, timings); failed.json instead when a clip fails. Exit code 1 when any clip of a batch
     failed. --rounds / --seconds make long videos from chained extension rounds.
     """
@@ -66,11 +68,17 @@ def generate(
     GenerationConfig().replace(**given)  # every given setting is checked before anything else
     load = LoadConfig(device=device, dtype=dtype, offload=offload, attention=attention, compile=compile_blocks,
                       rope=rope, text_cache=str(text_cache) if text_cache else None).validate()
+    from panoworld.pipelines.annotate_outputs import AnnotateRequest, ClipAnnotator, parse_annotate_kinds
     from panoworld.pipelines.batch import generate_clips
     from panoworld.pipelines.config import check_sampler
     from panoworld.pipelines.jobs import check_jobs, read_batch, single_job
     from panoworld.pipelines.loading import TINY_RANDOM, ModelPaths, resolve_model
 
+    kinds = parse_annotate_kinds(annotate)  # the annotation weights are checked before any model loads
+    annotator = ClipAnnotator(AnnotateRequest(
+        kinds, annotate_frames, annotate_grid, dap_weights=str(dap_weights) if dap_weights else None,
+        cotracker_weights=str(cotracker_weights) if cotracker_weights else None, tiny_random=tiny_random),
+        load.torch_device()) if kinds else None
     single = None if batch else single_job(image, prompt, pano_prompt, prompt_file, out or Path("outputs") / image.stem)
     source = resolve_model(TINY_RANDOM if tiny_random else model,
                            ModelPaths(checkpoint, base_model, text_encoder, siglip, vae), need_base=motion == "base-i2v")
@@ -82,5 +90,5 @@ def generate(
     jobs = read_batch(batch, out or Path("outputs"), base) if batch else check_jobs([single], base)
     report = generate_clips(jobs, source, load, force=force, arguments=arguments,
                             summary_dir=(out or Path("outputs")) if batch is not None else None,
-                            progress=progress_bar, say=say)
+                            progress=progress_bar, say=say, annotator=annotator)
     raise_failures(report.failed, f"of {len(jobs)}; each has failed.json")

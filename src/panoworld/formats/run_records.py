@@ -67,10 +67,11 @@ GENERATION_RECORD = "run.json"
 GENERATION_FORMAT = "panoworld-generation"
 GENERATION_VERSION = 1
 #: Output files of one generated clip, by the key they have in the record's ``outputs``: the ERP video, its
-#: perspective preview, the chained run's Round-1 video, the depth head's ``depth`` (T, h, w) metres and (written by
-#: other tools next to a generation, e.g. annotation) ``tracks_2d`` (N, T, 2) pixels with ``visibility`` (N, T).
+#: perspective preview, the chained run's Round-1 video, the depth head's ``depth`` (T, h, w) metres and (``generate
+#: --annotate``, ``pipelines.annotate_outputs``) DAP's ``depth`` (T, H, W) metres and the tracker's ``tracks_2d``
+#: (N, T, 2) pixels with ``visibility`` (N, T).
 GENERATION_OUTPUTS = {"video": "pano.mp4", "preview": "preview.mp4", "round1": "round1.mp4", "depth": "depth.npz",
-                      "tracks": "tracks.npz"}
+                      "depth_dap": "depth_dap.npz", "tracks": "tracks.npz"}
 GENERATION_SUMMARY = "batch_summary.json"
 
 METHOD_RUN_RECORD = "method_run.json"
