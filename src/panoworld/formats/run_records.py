@@ -4,8 +4,9 @@ Two different records, two names:
 
 - **generation record** ``<out>/run.json`` (format ``panoworld-generation``, version 1), written last beside
   ``pano.mp4``, ``preview.mp4``, ``round1.mp4`` (chained runs) and ``depth.npz`` (models with a depth head:
-  ``depth`` (T, h, w) metres, ``frame_indices`` (T,), the viewer's layout, docs/view.md); its presence marks a
-  finished clip::
+  ``depth`` (T, h, w) metres, ``frame_indices`` (T,), the viewer's layout, docs/view.md), and with ``--annotate``
+  ``depth_dap.npz`` / ``tracks.npz`` (``panoworld.pipelines.annotate_outputs``); its presence marks a finished
+  clip::
 
       {"format", "version", "created", "settings_key", "inputs_key", "arguments", "config", "models", "libraries",
        "device", "timings_s", "peak_gpu_memory_gib", "run_info", "outputs"}
