@@ -41,9 +41,10 @@ def generate(
     """Generate a 360-degree equirectangular video from one perspective photo and prompts (PanoWorld).
 
     Writes into the output folder: pano.mp4 (ERP, spherical metadata), preview.mp4 (input beside output),
-    depth.npz (models with a depth head), depth_dap.npz / tracks.npz (--annotate), round1.mp4 (chained runs) and run.json (arguments, settings key, model
-    fingerprints, versions, timings); failed.json instead when a clip fails. Exit code 1 when any clip of a batch
-    failed. --rounds / --seconds make long videos from chained extension rounds.
+    depth.npz (models with a depth head), depth_dap.npz / tracks.npz (--annotate), round1.mp4 (chained runs) and
+    run.json (arguments, settings key, model fingerprints, versions, timings); failed.json instead when a clip fails.
+    Exit code 1 when any clip of a batch failed. --rounds / --seconds make long videos from chained extension
+    rounds.
     """
     arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
     if batch is not None and image is not None:

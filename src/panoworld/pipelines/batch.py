@@ -1,11 +1,11 @@
 """Generate many clips with one loaded model: settings-keyed resume, per-clip failure records, a batch summary.
 
 Each clip's result is determined by its settings (:func:`clip_settings`: the generation config, the prompts, the
-weights' fingerprints, dtype and RoPE variant, and with ``--annotate`` the annotation settings) and its input (the image's content hash); both keys are written into
-the clip's generation record (``panoworld.formats.run_records``). A re-run skips clips whose keys match, redoes
-clips whose image changed, stops (naming ``--force``) when a finished clip was made with other settings, and runs
-the rest (:mod:`panoworld.formats.job_record`). A clip that fails at run time gets ``failed.json`` and the others go
-on; the caller turns failures into a non-zero exit code.
+weights' fingerprints, dtype and RoPE variant, and with ``--annotate`` the annotation settings) and its input (the
+image's content hash); both keys are written into the clip's generation record (``panoworld.formats.run_records``).
+A re-run skips clips whose keys match, redoes clips whose image changed, stops (naming ``--force``) when a finished
+clip was made with other settings, and runs the rest (:mod:`panoworld.formats.job_record`). A clip that fails at run
+time gets ``failed.json`` and the others go on; the caller turns failures into a non-zero exit code.
 """
 
 from __future__ import annotations
