@@ -70,20 +70,24 @@ def load_annotation_models(
     cotracker_weights: str | os.PathLike | None = None,
     tiny_random: bool = False,
     seed: int = 0,
-) -> tuple[DAPModel, CoTracker3Offline]:
+    need: tuple[str, ...] = ("dap", "cotracker"),
+) -> tuple[DAPModel | None, CoTracker3Offline | None]:
     """DAP + CoTracker3 on ``device`` in eval mode.
 
     Weights come from the given paths or ``$PANOWORLD_WEIGHTS/dap/model.pth`` and
     ``$PANOWORLD_WEIGHTS/cotracker3/scaled_offline.pth`` (``./weights`` when the variable is unset).
     ``tiny_random`` builds tiny randomly initialised networks instead (FOR TESTS ONLY: their outputs are
-    meaningless).
+    meaningless). A network not in ``need`` is neither loaded nor checked: None in its place.
     """
     if tiny_random:
         torch.manual_seed(seed)
         dap, tracker = DAPModel(DAPConfig.tiny()), CoTracker3Offline(CoTrackerConfig.tiny())
     else:
-        dap_path = weights_path(dap_weights, DAP_FILE, source=DAP_SOURCE)
-        cot_path = weights_path(cotracker_weights, COTRACKER_FILE, source=COTRACKER_SOURCE)
-        dap = load_dap(read_state_dict(dap_path))
-        tracker = load_cotracker(read_state_dict(cot_path))
-    return dap.to(device).eval(), tracker.to(device).eval()
+        dap = tracker = None
+        if "dap" in need:
+            dap = load_dap(read_state_dict(weights_path(dap_weights, DAP_FILE, source=DAP_SOURCE)))
+        if "cotracker" in need:
+            cot_path = weights_path(cotracker_weights, COTRACKER_FILE, source=COTRACKER_SOURCE)
+            tracker = load_cotracker(read_state_dict(cot_path))
+    return tuple(None if net is None or name not in need else net.to(device).eval()
+                 for name, net in (("dap", dap), ("cotracker", tracker)))

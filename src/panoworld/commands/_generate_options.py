@@ -125,3 +125,16 @@ CONTEXT_PARALLEL = typer.Option(None, "--context-parallel", help="Under torchrun
 CFG_PARALLEL = typer.Option(False, "--cfg-parallel", help="Under torchrun: conditional and unconditional CFG branch "
                             "on different halves of the processes (an even count); combines with "
                             "--context-parallel when there are more than 2.")
+ANNOTATE = typer.Option("none", "--annotate", help="Annotate each generated video with panoworld.annotate's "
+                        "networks (as `panoworld eval` does), a comma list: depth (DAP, depth_dap.npz: depth in "
+                        "metres), tracks (CoTracker3, tracks.npz: pixels, visibility), or none. Their weights are "
+                        "checked before any generation (`panoworld weights`); --tiny-random uses tiny random ones.")
+ANNOTATE_FRAMES = typer.Option(20, "--annotate-frames", min=2, help="With --annotate: frames annotated per clip, "
+                               "evenly spaced in time (as `panoworld annotate --frames`).")
+ANNOTATE_GRID = typer.Option(30, "--annotate-grid", min=1, help="With --annotate tracks: a GRIDxGRID grid of "
+                             "frame-0 query points (as `panoworld annotate --grid`).")
+DAP_WEIGHTS = typer.Option(None, "--dap-weights", exists=True, dir_okay=False, help="With --annotate depth: DAP "
+                           "model.pth [default: $PANOWORLD_WEIGHTS/dap/model.pth].", show_default=False)
+COTRACKER_WEIGHTS = typer.Option(None, "--cotracker-weights", exists=True, dir_okay=False, help="With --annotate "
+                                 "tracks: CoTracker3 scaled_offline.pth [default: "
+                                 "$PANOWORLD_WEIGHTS/cotracker3/scaled_offline.pth].", show_default=False)

@@ -36,14 +36,16 @@ def generate(
     seconds: Optional[float] = o.SECONDS, extend_prompt: Optional[List[str]] = o.EXTEND_PROMPT,
     extend_frames: Optional[int] = o.EXTEND_FRAMES, extend_reference: str = o.EXTEND_REF,
     context_parallel: Optional[str] = o.CONTEXT_PARALLEL, cfg_parallel: bool = o.CFG_PARALLEL,
+    annotate: str = o.ANNOTATE, annotate_frames: int = o.ANNOTATE_FRAMES, annotate_grid: int = o.ANNOTATE_GRID,
+    dap_weights: Optional[Path] = o.DAP_WEIGHTS, cotracker_weights: Optional[Path] = o.COTRACKER_WEIGHTS,
 ) -> None:
     """Generate a 360-degree equirectangular video from one perspective photo and prompts (PanoWorld).
 
     Writes into the output folder: pano.mp4 (ERP, spherical metadata), preview.mp4 (input beside output),
-    depth.npz (models with a depth head), round1.mp4 (chained runs) and run.json (arguments, settings key, model
-    fingerprints, versions, timings); failed.json instead when a clip fails. Exit code 1 when any clip of a batch
-    failed. --rounds / --seconds make long videos from chained extension rounds. Several GPUs: launch with
-    `torchrun --nproc-per-node N -m panoworld generate ...` (docs/multigpu.md).
+    depth.npz (models with a depth head), depth_dap.npz / tracks.npz (--annotate), round1.mp4 (chained runs) and
+    run.json (arguments, settings key, model fingerprints, versions, timings); failed.json instead when a clip fails.
+    Exit code 1 when any clip of a batch failed. --rounds / --seconds make long videos from chained extension
+    rounds. Several GPUs: launch with `torchrun --nproc-per-node N -m panoworld generate ...` (docs/multigpu.md).
     """
     arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
     if batch is not None and image is not None:
@@ -73,11 +75,17 @@ def generate(
 
     check_parallel_options(context_parallel=context_parallel, cfg_parallel=cfg_parallel, offload=offload,
                            compile=compile_blocks, step_cache=given.get("step_cache", 0.0), sampler=sampler)
+    from panoworld.pipelines.annotate_outputs import AnnotateRequest, ClipAnnotator, parse_annotate_kinds
     from panoworld.pipelines.batch import generate_clips
     from panoworld.pipelines.config import check_sampler
     from panoworld.pipelines.jobs import check_jobs, read_batch, single_job
     from panoworld.pipelines.loading import TINY_RANDOM, ModelPaths, resolve_model
 
+    kinds = parse_annotate_kinds(annotate)  # the annotation weights are checked before any model loads
+    annotator = ClipAnnotator(AnnotateRequest(
+        kinds, annotate_frames, annotate_grid, dap_weights=str(dap_weights) if dap_weights else None,
+        cotracker_weights=str(cotracker_weights) if cotracker_weights else None, tiny_random=tiny_random),
+        load.torch_device()) if kinds else None
     single = None if batch else single_job(image, prompt, pano_prompt, prompt_file, out or Path("outputs") / image.stem)
     source = resolve_model(TINY_RANDOM if tiny_random else model,
                            ModelPaths(checkpoint, base_model, text_encoder, siglip, vae), need_base=motion == "base-i2v")
@@ -90,5 +98,6 @@ def generate(
     ranks = generate_ranks(context_parallel, cfg_parallel, load.device)
     report = generate_clips(jobs, source, ranks.place(load), force=force, arguments=arguments,
                             summary_dir=(out or Path("outputs")) if batch is not None else None,
-                            progress=progress_bar if ranks.rank == 0 else None, say=rank_say(say), ranks=ranks)
+                            progress=progress_bar if ranks.rank == 0 else None, say=rank_say(say), ranks=ranks,
+                            annotator=annotator)
     raise_failures(report.failed, f"of {len(jobs)}; each has failed.json")

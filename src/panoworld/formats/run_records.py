@@ -4,8 +4,9 @@ Two different records, two names:
 
 - **generation record** ``<out>/run.json`` (format ``panoworld-generation``, version 1), written last beside
   ``pano.mp4``, ``preview.mp4``, ``round1.mp4`` (chained runs) and ``depth.npz`` (models with a depth head:
-  ``depth`` (T, h, w) metres, ``frame_indices`` (T,), the viewer's layout, docs/view.md); its presence marks a
-  finished clip::
+  ``depth`` (T, h, w) metres, ``frame_indices`` (T,), the viewer's layout, docs/view.md), and with ``--annotate``
+  ``depth_dap.npz`` / ``tracks.npz`` (``panoworld.pipelines.annotate_outputs``); its presence marks a finished
+  clip::
 
       {"format", "version", "created", "settings_key", "inputs_key", "arguments", "config", "models", "libraries",
        "device", "timings_s", "peak_gpu_memory_gib", "run_info", "outputs"}
@@ -67,10 +68,11 @@ GENERATION_RECORD = "run.json"
 GENERATION_FORMAT = "panoworld-generation"
 GENERATION_VERSION = 1
 #: Output files of one generated clip, by the key they have in the record's ``outputs``: the ERP video, its
-#: perspective preview, the chained run's Round-1 video, the depth head's ``depth`` (T, h, w) metres and (written by
-#: other tools next to a generation, e.g. annotation) ``tracks_2d`` (N, T, 2) pixels with ``visibility`` (N, T).
+#: perspective preview, the chained run's Round-1 video, the depth head's ``depth`` (T, h, w) metres and (``generate
+#: --annotate``, ``pipelines.annotate_outputs``) DAP's ``depth`` (T, H, W) metres and the tracker's ``tracks_2d``
+#: (N, T, 2) pixels with ``visibility`` (N, T).
 GENERATION_OUTPUTS = {"video": "pano.mp4", "preview": "preview.mp4", "round1": "round1.mp4", "depth": "depth.npz",
-                      "tracks": "tracks.npz"}
+                      "depth_dap": "depth_dap.npz", "tracks": "tracks.npz"}
 GENERATION_SUMMARY = "batch_summary.json"
 
 METHOD_RUN_RECORD = "method_run.json"

@@ -1,11 +1,11 @@
 """Generate many clips with one loaded model: settings-keyed resume, per-clip failure records, a batch summary.
 
 Each clip's result is determined by its settings (:func:`clip_settings`: the generation config, the prompts, the
-weights' fingerprints, dtype and RoPE variant) and its input (the image's content hash); both keys are written into
-the clip's generation record (``panoworld.formats.run_records``). A re-run skips clips whose keys match, redoes
-clips whose image changed, stops (naming ``--force``) when a finished clip was made with other settings, and runs
-the rest (:mod:`panoworld.formats.job_record`). A clip that fails at run time gets ``failed.json`` and the others go
-on; the caller turns failures into a non-zero exit code.
+weights' fingerprints, dtype and RoPE variant, and with ``--annotate`` the annotation settings) and its input (the
+image's content hash); both keys are written into the clip's generation record (``panoworld.formats.run_records``).
+A re-run skips clips whose keys match, redoes clips whose image changed, stops (naming ``--force``) when a finished
+clip was made with other settings, and runs the rest (:mod:`panoworld.formats.job_record`). A clip that fails at run
+time gets ``failed.json`` and the others go on; the caller turns failures into a non-zero exit code.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import time
 from pathlib import Path
-from typing import Callable, ContextManager
+from typing import TYPE_CHECKING, Callable, ContextManager
 
 from panoworld.formats.job_record import Item, Report, plan_items, settings_key, write_summary
 from panoworld.formats.run_records import GENERATION_RECORD, GENERATION_SUMMARY
@@ -24,6 +24,9 @@ from .jobs import Job
 from .loading import ModelSource, load_pipeline
 from .extend import FrameSink
 from .outputs import ClipWriter, write_outputs
+
+if TYPE_CHECKING:
+    from .annotate_outputs import ClipAnnotator
 
 __all__ = ["clip_settings", "generate_clips"]
 
@@ -44,10 +47,13 @@ def _content(fingerprints: dict) -> dict:
             for name, info in fingerprints.items()}
 
 
-def clip_settings(job: Job, config: GenerationConfig, models: dict, *, dtype: str, rope: str | None) -> dict:
-    """The settings that determine one clip's result besides its image (the input of its settings key)."""
-    return {"config": config.to_dict(), "prompt": job.prompt, "pano_prompt": job.pano_prompt,
-            "models": _content(models), "dtype": dtype, "rope": rope}
+def clip_settings(job: Job, config: GenerationConfig, models: dict, *, dtype: str, rope: str | None,
+                  annotate: dict | None = None) -> dict:
+    """The settings that determine one clip's result besides its image (the input of its settings key);
+    ``annotate``: the annotation settings (``ClipAnnotator.settings``), absent without annotation."""
+    settings = {"config": config.to_dict(), "prompt": job.prompt, "pano_prompt": job.pano_prompt,
+                "models": _content(models), "dtype": dtype, "rope": rope}
+    return settings if annotate is None else {**settings, "annotate": annotate}
 
 
 def _peak_gib(device) -> float | None:
@@ -66,7 +72,7 @@ class _Discard(FrameSink):
 
 
 def _run_one(pipe, job: Job, cfg: GenerationConfig, item: Item, *, arguments: dict, models: dict, load_s: float,
-             progress: Progress | None, write: bool = True) -> dict:
+             progress: Progress | None, write: bool = True, annotator: ClipAnnotator | None = None) -> dict:
     import torch
 
     from .record import run_record
@@ -86,18 +92,25 @@ def _run_one(pipe, job: Job, cfg: GenerationConfig, item: Item, *, arguments: di
     if not write:
         return {}
     timings = {"load_models": load_s, **result.timings, "generate_total": time.perf_counter() - start}
+    files, info = dict(writer.files), dict(result.info)
+    if annotator is not None:
+        start = time.perf_counter()
+        files.update(annotator(job.out))
+        timings["annotate"] = time.perf_counter() - start
+        info["annotate"] = annotator.settings()
     record = run_record(
         arguments={**arguments, "image": str(job.image), "prompt": job.prompt, "pano_prompt": job.pano_prompt},
-        config=cfg.to_dict(), models=models, timings=timings, info=result.info, outputs={}, device=device,
+        config=cfg.to_dict(), models=models, timings=timings, info=info, outputs={}, device=device,
         peak_memory_gib=_peak_gib(device),
     )
     return write_outputs(job.out, result, fps=cfg.fps, record=record, settings_key=item.key, inputs_key=item.inputs,
-                         streamed=writer.files)
+                         streamed=files)
 
 
 def generate_clips(jobs: list[Job], source: ModelSource, load: LoadConfig, *,
                    force: bool = False, arguments: dict | None = None, summary_dir: Path | None = None,
-                   progress: Progress | None = None, say: Callable[[str], None] = print, ranks=None) -> Report:
+                   progress: Progress | None = None, say: Callable[[str], None] = print, ranks=None,
+                   annotator: ClipAnnotator | None = None) -> Report:
     """Generate every job not finished with the same settings; see the module docstring for the rules.
 
     Args:
@@ -110,13 +123,16 @@ def generate_clips(jobs: list[Job], source: ModelSource, load: LoadConfig, *,
         say: status lines.
         ranks: this process's part of a ``torchrun`` job (``panoworld.parallel.GenerateRanks``): its share of the
             clips, or its part of every clip (only rank 0 writes); None for a single process.
+        annotator: ``generate --annotate``: annotates each clip's video after it is written, before its record.
     """
     load = load.validate()
     device = load.torch_device()
     dtype = str(load.torch_dtype(device)).replace("torch.", "")
     models = source.fingerprints()
+    annotate = annotator.settings() if annotator is not None else None
     items = [Item(job.name, job.out / GENERATION_RECORD,
-                  settings_key(clip_settings(job, job.config, models, dtype=dtype, rope=load.rope)), (job, job.config),
+                  settings_key(clip_settings(job, job.config, models, dtype=dtype, rope=load.rope, annotate=annotate)),
+                  (job, job.config),
                   inputs=settings_key({"image_sha256": _file_sha256(job.image)})) for job in jobs]
     plan = plan_items(items, force=force, shard=getattr(ranks, "shard", None))
     say(plan.summary("clip"))
@@ -132,7 +148,7 @@ def generate_clips(jobs: list[Job], source: ModelSource, load: LoadConfig, *,
             job, cfg = item.payload
             try:
                 files = _run_one(pipe, job, cfg, item, arguments=arguments or {}, models=models, load_s=load_s,
-                                 progress=progress, write=write)
+                                 progress=progress, write=write, annotator=annotator)
                 report.done.append(item.name)
                 if write:
                     say(f"{item.name}: wrote {files['video']}")

@@ -102,10 +102,13 @@ def _times(npz, n: int, fps: float) -> np.ndarray:
     return np.arange(n, dtype=np.float64) / fps
 
 
-def _from_npz(folder: Path, video: Path) -> Geometry | None:
-    """Geometry from ``depth.npz`` (``depth`` (T, H, W) metres) and ``tracks.npz`` (``tracks_2d`` (N, T, 2) px,
-    ``visibility`` (N, T)), each with optional ``frame_indices`` (video frames) or ``times`` (seconds)."""
-    depth_file, tracks_file = folder / GENERATION_OUTPUTS["depth"], folder / GENERATION_OUTPUTS["tracks"]
+def _from_npz(folder: Path, video: Path, depth: str = "depth") -> Geometry | None:
+    """Geometry from ``depth.npz`` (``depth`` (T, H, W) metres; else DAP's ``depth_dap.npz``, the same layout) and
+    ``tracks.npz`` (``tracks_2d`` (N, T, 2) px, ``visibility`` (N, T)), each with optional ``frame_indices`` (video
+    frames) or ``times`` (seconds). ``depth="depth_dap"``: DAP's depth even where the depth head's is there."""
+    depth_file, tracks_file = folder / GENERATION_OUTPUTS[depth], folder / GENERATION_OUTPUTS["tracks"]
+    if not depth_file.is_file():
+        depth_file = folder / GENERATION_OUTPUTS["depth_dap"]
     if not depth_file.is_file() and not tracks_file.is_file():
         return None
     info = probe_video(video)
@@ -135,6 +138,14 @@ def _geometry_of(folder: Path, video: Path, **kinds) -> Callable[[], Geometry | 
     return lambda: _from_npz(folder, video) or _from_annotations(folder, video, **kinds)
 
 
+def _dap_view(folder: Path, video: Path) -> list[ViewVideo]:
+    """The generated video once more with DAP's depth (``generate --annotate depth``) when the depth head's
+    ``depth.npz`` is shown first; nothing otherwise (DAP's depth is then the generated video's own)."""
+    if not ((folder / GENERATION_OUTPUTS["depth"]).is_file() and (folder / GENERATION_OUTPUTS["depth_dap"]).is_file()):
+        return []
+    return [ViewVideo("generated, DAP depth", video, lambda: _from_npz(folder, video, depth="depth_dap"))]
+
+
 def _input_image(folder: Path, record: dict) -> Path | None:
     for path in sorted(folder.glob("input.*")):
         if path.suffix.lower() in IMAGE_SUFFIXES:
@@ -152,7 +163,7 @@ def read_generation(folder: Path) -> list[ViewClip]:
     record = readers.read_json(folder / readers.RUN_RECORD)
     config, args = record.get("config") or {}, record.get("arguments") or {}
     video = folder / readers.GENERATION_VIDEO
-    videos = [ViewVideo("generated", video, _geometry_of(folder, video))]
+    videos = [ViewVideo("generated", video, _geometry_of(folder, video)), *_dap_view(folder, video)]
     round1 = folder / readers.GENERATION_ROUND1
     if round1.is_file():
         videos.append(ViewVideo("round 1", round1))
