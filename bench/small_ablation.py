@@ -118,8 +118,7 @@ def stage_infer(args) -> None:
     jobs += [("infer", "--master", subset, "--results", str(args.out / "ablation" / v), "--methods", "panoworld",
               "--runner-config", str(_variant_config(args, v))) for v in args.variants]
     with ThreadPoolExecutor(args.jobs) as pool:
-        list(pool.map(lambda job: panoworld("eval", *job, logfile=logs / f"infer_{abs(hash(job)) % 10**8}.log"),
-                      jobs))
+        list(pool.map(lambda i: panoworld("eval", *jobs[i], logfile=logs / f"infer{i:02d}.log"), range(len(jobs))))
 
 
 def stage_score(args) -> None:
