@@ -111,21 +111,24 @@ def stage_infer(args) -> None:
     data, logs = args.out / "data", args.out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     master = str(data / "master.csv")
-    jobs = [("infer", "--master", master, "--results", str(args.out / "shipped"), "--methods", "oracle,static,fov-only")]
+    jobs = [("infer", "--master", master, "--results", str(args.out / "shipped"), "--methods",
+             "oracle,static,fov-only")]
     jobs += [("infer", "--master", master, "--results", str(args.out / "shipped"), "--methods", "panoworld",
               "--model", args.model, "--shard", f"{i}/{args.jobs}") for i in range(args.jobs)]
     subset = str(data / f"master_first{args.ablation_clips}.csv")
     jobs += [("infer", "--master", subset, "--results", str(args.out / "ablation" / v), "--methods", "panoworld",
               "--runner-config", str(_variant_config(args, v))) for v in args.variants]
     with ThreadPoolExecutor(args.jobs) as pool:
-        list(pool.map(lambda i: panoworld("eval", *jobs[i], logfile=logs / f"infer{i:02d}.log"), range(len(jobs))))
+        list(pool.map(lambda i: panoworld("eval", *jobs[i], "--device", args.device,
+                                          logfile=logs / f"infer{i:02d}.log"), range(len(jobs))))
 
 
 def stage_score(args) -> None:
     data, logs = args.out / "data", args.out / "logs"
     shipped = args.out / "shipped"
     panoworld("eval", "run", "--master", str(data / "master.csv"), "--results", str(shipped), "--methods",
-              "panoworld,oracle,static,fov-only", "--frames", "33", *NO_NETWORKS, logfile=logs / "run_shipped.log")
+              "panoworld,oracle,static,fov-only", "--frames", "33", "--device", args.device, *NO_NETWORKS,
+              logfile=logs / "run_shipped.log")
     panoworld("eval", "report", "--in", str(shipped / "results_long.csv"), "--out", str(shipped / "report"),
               "--methods", "panoworld,oracle,static,fov-only", logfile=logs / "report_shipped.log")
     subset = str(data / f"master_first{args.ablation_clips}.csv")
@@ -133,7 +136,8 @@ def stage_score(args) -> None:
     for v in args.variants:
         results = args.out / "ablation" / v
         panoworld("eval", "run", "--master", subset, "--results", str(results), "--methods", "panoworld",
-                  "--frames", str(args.ablation_frames), *NO_NETWORKS, logfile=logs / f"run_{v}.log")
+                  "--frames", str(args.ablation_frames), "--device", args.device, *NO_NETWORKS,
+                  logfile=logs / f"run_{v}.log")
         with open(results / "results_long.csv", newline="") as fh:
             reader = csv.DictReader(fh)
             fields = reader.fieldnames
@@ -239,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ablation-steps", type=int, default=15, help="sampling steps of the variants [15]")
     parser.add_argument("--ablation-frames", type=int, default=33, help="frames (4k+1) of the variants [33]")
     parser.add_argument("--jobs", type=int, default=1, help="generation processes at once [1]")
+    parser.add_argument("--device", default="cpu", help="torch device of generation and scoring, e.g. cuda [cpu]")
     parser.add_argument("--threads", type=int, default=2, help="render threads of panoworld synth [2]")
     parser.add_argument("--stages", default="synth,infer,score,summary", help="comma list of stages [all]")
     parser.add_argument("--sheet", type=Path, default=None, help="contact sheet PNG to write (summary stage)")

@@ -56,6 +56,10 @@ def run_case(pipe, inputs, chained: bool, seed: int) -> dict:
             "steps": config.num_steps, "stages_s": {k: round(v, 2) for k, v in result.timings.items()}}
 
 
+def _seconds(value) -> str:
+    return "n/a" if value is None else f"{value:.1f} s"
+
+
 def markdown(results: dict) -> str:
     """The docs/benchmarks.md section of ``results``."""
     meta = results["meta"]
@@ -74,7 +78,8 @@ def markdown(results: dict) -> str:
         vae = sum(v for k, v in stages.items() if k.endswith(("_conditioning", "_decode")))
         reps = ", ".join(f"{r['wall_s']:.1f} s ({r['load_before']:.1f}/{r['load_after']:.1f})" for r in runs)
         lines.append(f"| {name} | {best['frames']} | {best['size'][0]}x{best['size'][1]} | {best['steps']} | "
-                     f"{best['wall_s']:.1f} s | {best.get('cpu_s', float('nan')):.1f} s | {reps} | {sampling:.1f} s | {vae:.1f} s |")
+                     f"{best['wall_s']:.1f} s | {_seconds(best.get('cpu_s'))} | {reps} | {sampling:.1f} s | "
+                     f"{vae:.1f} s |")
     lines += ["", "Stages of the best single round (s): "
               + ", ".join(f"{k} {v:.2f}" for k, v in min(results["cases"]["single"],
                                                          key=lambda r: r["wall_s"])["stages_s"].items()), ""]
