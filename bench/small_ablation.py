@@ -43,12 +43,15 @@ SPLIT = "smallheldout"
 NO_NETWORKS = ["--lpips", "none", "--clip", "none", "--inception", "none", "--video-model", "none",
                "--autoencoder", "none", "--annotate", "none"]
 #: (metric, title, format) of the ablation table.
-ABLATION_METRICS = (("seam/discontinuity_gap", "seam disc. gap", ".3f"), ("psnr/pole", "PSNR pole (dB)", ".2f"),
-                    ("ssim/pole", "SSIM pole", ".3f"), ("depth/abs_rel/raw@median", "depth-head AbsRel@median", ".3f"),
-                    ("depth/abs_rel/pole", "depth AbsRel pole (raw)", ".3f"),
+ABLATION_METRICS = (("seam/discontinuity", "seam disc.", ".3f"), ("seam/discontinuity_gap", "seam disc. gap", ".3f"),
+                    ("psnr/pole", "PSNR pole (dB)", ".2f"), ("ssim/pole", "SSIM pole", ".3f"),
+                    ("depth/abs_rel/raw@median", "depth-head AbsRel@median", ".3f"),
+                    ("depth/abs_rel/pole", "depth AbsRel pole", ".3f"),
+                    ("consistency/depth_temporal_cv", "depth temporal CV", ".3f"),
                     ("temporal/flicker_gap", "flicker gap", ".4f"), ("temporal/motion_gap", "motion gap", ".4f"),
-                    ("psnr/erp_sw", "PSNR sw (dB)", ".2f"), ("tracks/delta_avg", "tracks δavg", ".3f"),
-                    ("camera/ate", "camera ATE (m)", ".3f"))
+                    ("psnr/erp_sw", "PSNR sw (dB)", ".2f"), ("ssim/erp_sw", "SSIM sw", ".3f"))
+#: Metric families reported as NaN with the reason when no variant has a value (they need the annotators).
+NAN_FAMILIES = ("tracks/", "camera/", "temporal/warp_error")
 VISUAL = ("psnr/erp", "psnr/erp_sw", "psnr/views", "psnr/pole", "ssim/erp", "ssim/erp_sw", "ssim/views", "ssim/pole")
 
 
@@ -151,13 +154,19 @@ def stage_score(args) -> None:
               "--methods", ",".join(args.variants), logfile=logs / "report_ablation.log")
 
 
-def per_clip(long_csv: Path) -> dict:
-    """{(method, metric): {clip_id: value}} of the per-clip rows of a long CSV (finite values only)."""
+def per_clip(long_csv: Path, notes: dict | None = None) -> dict:
+    """{(method, metric): {clip_id: value}} of the per-clip rows of a long CSV (finite values only); the notes of
+    the NaN rows go into ``notes`` {metric: note} when given."""
     out: dict = {}
     with open(long_csv, newline="") as fh:
         for r in csv.DictReader(fh):
-            if r["clip_id"] and r["value"] not in ("", "nan", "NaN") and math.isfinite(float(r["value"])):
-                out.setdefault((r["method"], r["metric"]), {})[r["clip_id"]] = float(r["value"])
+            if not r["clip_id"]:
+                continue
+            value = float(r["value"]) if r["value"] not in ("", "nan", "NaN") else math.nan
+            if math.isfinite(value):
+                out.setdefault((r["method"], r["metric"]), {})[r["clip_id"]] = value
+            elif notes is not None and r["note"]:
+                notes[r["metric"]] = r["note"]
     return out
 
 
@@ -177,13 +186,16 @@ def _cell(stat: tuple[float, float, int], spec: str) -> str:
     mean, ci, n = stat
     if n == 0:
         return "n/a"
-    return f"{mean:{spec}} ± {ci:{spec}} ({n})" if math.isfinite(ci) else f"{mean:{spec}} ({n})"
+    return f"{mean:{spec}} ± {ci:{spec.lstrip('+')}} ({n})" if math.isfinite(ci) else f"{mean:{spec}} ({n})"
 
 
 def summary(args) -> str:
     shipped = per_clip(args.out / "shipped" / "results_long.csv")
-    lines = [f"\n### Held-out synthetic split ({args.clips} clips, seeds from {args.seed:,}; 128x256, 33 frames)\n",
-             "Mean ± 95 % CI over clips (n clips); `panoworld` = the shipped small model at its defaults.\n"]
+    clips = set(shipped.get(("panoworld", "seam/discontinuity"), {}))
+    shipped = {k: {c: v for c, v in d.items() if c in clips} for k, d in shipped.items()}
+    lines = [f"\n### Held-out synthetic split (seeds from {args.seed:,}; 128x256, 33 frames; {len(clips)} clips "
+             "generated)\n", "Mean ± 95 % CI over clips (n clips), every method on the clips the shipped model "
+             "generated; `panoworld` = the shipped small model at its defaults (15 steps, single round).\n"]
     seam_p, seam_g = shipped.get(("panoworld", "seam/discontinuity"), {}), shipped.get(("oracle",
                                                                                         "seam/discontinuity"), {})
     ratio = mean_ci(seam_p[c] / seam_g[c] for c in seam_p if c in seam_g and seam_g[c] > 0)
@@ -199,7 +211,8 @@ def summary(args) -> str:
         p, f = shipped.get(("panoworld", metric), {}), shipped.get(("fov-only", metric), {})
         diff = mean_ci(p[c] - f[c] for c in p if c in f)
         lines.append(f"| {metric} | " + " | ".join(cells) + f" | {_cell(diff, '+.3f')} |")
-    abl = per_clip(args.out / "ablation" / "results_long.csv")
+    notes: dict = {}
+    abl = per_clip(args.out / "ablation" / "results_long.csv", notes)
     lines += ["", f"### Ablation ({args.ablation_clips} clips, {args.ablation_frames} frames, {args.ablation_steps} "
               "sampling steps for all four; equal wall-clock training budgets, not equal steps)\n",
               "| variant | " + " | ".join(t for _, t, _ in ABLATION_METRICS) + " |",
@@ -207,6 +220,9 @@ def summary(args) -> str:
     for v in args.variants:
         lines.append(f"| {v} | " + " | ".join(_cell(mean_ci(abl.get((v, m), {}).values()), spec)
                                              for m, _, spec in ABLATION_METRICS) + " |")
+    missing = sorted(m for m in notes if m.startswith(NAN_FAMILIES) and not any((v, m) in abl for v in args.variants))
+    if missing:
+        lines += ["", f"NaN for every variant: {', '.join(missing)} ({notes[missing[0]]})."]
     lines.append("")
     return "\n".join(lines)
 
