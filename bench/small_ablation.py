@@ -17,7 +17,7 @@ losses on vs off) on exact synthetic ground truth, with ``panoworld synth`` and 
    ``static``, ``fov-only`` on every clip, and of each variant on the first ``--ablation-clips`` clips with
    ``--ablation-steps`` steps and ``--ablation-frames`` frames (the same for all four); up to ``--jobs`` processes
    at once (the shipped model in ``--jobs`` shards).
-3. ``score``: ``panoworld eval run`` with no learned network (``--annotate none``: depth comes from the model's
+3. ``score``: ``panoworld eval run`` (``--jobs`` at once) with no learned network (``--annotate none``: depth comes from the model's
    depth head; tracks and camera need the annotators and are NaN with the reason) on a clock of the videos' own
    length, then ``panoworld eval report`` for the shipped model and for the four variants together.
 4. ``summary``: the headline numbers (seam discontinuity ratio to the GT's, depth-head AbsRel after median
@@ -127,24 +127,27 @@ def stage_infer(args) -> None:
 
 
 def stage_score(args) -> None:
+    """``eval run`` of the shipped model and of every variant (``--jobs`` at once), then the two reports."""
     data, logs = args.out / "data", args.out / "logs"
     shipped = args.out / "shipped"
-    panoworld("eval", "run", "--master", str(data / "master.csv"), "--results", str(shipped), "--methods",
-              "panoworld,oracle,static,fov-only", "--frames", "33", "--device", args.device, *NO_NETWORKS,
-              logfile=logs / "run_shipped.log")
+    subset = str(data / f"master_first{args.ablation_clips}.csv")
+    runs = [(("--master", str(data / "master.csv"), "--results", str(shipped), "--methods",
+              "panoworld,oracle,static,fov-only", "--frames", "33"), logs / "run_shipped.log")]
+    runs += [(("--master", subset, "--results", str(args.out / "ablation" / v), "--methods", "panoworld", "--frames",
+               str(args.ablation_frames)), logs / f"run_{v}.log") for v in args.variants]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        list(pool.map(lambda run: panoworld("eval", "run", *run[0], "--device", args.device, *NO_NETWORKS,
+                                            logfile=run[1]), runs))
     panoworld("eval", "report", "--in", str(shipped / "results_long.csv"), "--out", str(shipped / "report"),
               "--methods", "panoworld,oracle,static,fov-only", logfile=logs / "report_shipped.log")
-    subset = str(data / f"master_first{args.ablation_clips}.csv")
-    rows = []
+    rows, fields = [], None
     for v in args.variants:
-        results = args.out / "ablation" / v
-        panoworld("eval", "run", "--master", subset, "--results", str(results), "--methods", "panoworld",
-                  "--frames", str(args.ablation_frames), "--device", args.device, *NO_NETWORKS,
-                  logfile=logs / f"run_{v}.log")
-        with open(results / "results_long.csv", newline="") as fh:
+        with open(args.out / "ablation" / v / "results_long.csv", newline="") as fh:
             reader = csv.DictReader(fh)
             fields = reader.fieldnames
             rows += [{**r, "method": v} for r in reader]
+    if fields is None:
+        return
     combined = args.out / "ablation" / "results_long.csv"
     with open(combined, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
