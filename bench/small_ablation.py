@@ -19,7 +19,8 @@ losses on vs off) on exact synthetic ground truth, with ``panoworld synth`` and 
    at once (the shipped model in ``--jobs`` shards).
 3. ``score``: ``panoworld eval run`` (``--jobs`` at once) with no learned network (``--annotate none``: depth
    comes from the model's depth head; tracks and camera need the annotators and are NaN with the reason) on a
-   clock of the videos' own length, then ``panoworld eval report`` for the shipped model and for the four variants together.
+   clock of the videos' own length, then ``panoworld eval report`` for the shipped model and for the four
+   variants together.
 4. ``summary``: the headline numbers (seam discontinuity ratio to the GT's, depth-head AbsRel after median
    alignment, full-reference metrics vs ``fov-only``) and the ablation table, each mean +- 95 % CI (Student t
    over clips), written to ``<out>/summary.md`` (and appended to ``--out-md``); ``--sheet`` draws a contact sheet
