@@ -231,6 +231,19 @@ def summary(args) -> str:
     return "\n".join(lines)
 
 
+def _header(labels: list[str], step: int, width: int, height: int = 14):
+    """(3, height, width) white strip with ``labels`` at every ``step`` pixels (Pillow's default font)."""
+    import numpy as np
+    import torch
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    for i, label in enumerate(labels):
+        draw.text((i * step + 3, 1), label, fill="black")
+    return torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1).float() / 255
+
+
 def contact_sheet(args, path: Path, rows: int = 4, frames=(0, 16, 32)) -> None:
     """Input (the crop on the sphere, fov-only's frame 0), generated and ground-truth frames of the first clips."""
     import torch
@@ -247,7 +260,10 @@ def contact_sheet(args, path: Path, rows: int = 4, frames=(0, 16, 32)) -> None:
         gap = torch.ones(3, tiles[0].shape[1], 4)
         lines.append(torch.cat([t for tile in tiles for t in (tile, gap)][:-1], dim=2))
     sep = torch.ones(3, 4, lines[0].shape[2])
-    write_image(path, torch.cat([t for line in lines for t in (line, sep)][:-1], dim=1))
+    sheet = torch.cat([_header(["input", *(f"generated {f / 16:.1f} s" for f in frames),
+                                *(f"ground truth {f / 16:.1f} s" for f in frames)], tiles[0].shape[2] + 4,
+                               lines[0].shape[2]), *[t for line in lines for t in (line, sep)][:-1]], dim=1)
+    write_image(path, sheet)
     log(f"contact sheet {path}: rows = clips; columns = input, generated frames {frames}, ground truth {frames}")
 
 
