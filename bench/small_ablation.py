@@ -252,7 +252,8 @@ def contact_sheet(args, path: Path, rows: int = 4, frames=(0, 16, 32)) -> None:
 
     shipped = args.out / "shipped"
     lines = []
-    for clip in sorted(p.name for p in (shipped / "panoworld").iterdir() if p.is_dir())[:rows]:
+    done = sorted(p.name for p in (shipped / "panoworld").iterdir() if (p / "method_run.json").is_file())
+    for clip in done[:rows]:
         crop = read_video(shipped / "fov-only" / clip / "video.mp4", frame_indices=[0])
         gen = read_video(shipped / "panoworld" / clip / "video.mp4", frame_indices=list(frames))
         gt = read_video(shipped / "oracle" / clip / "video.mp4", frame_indices=list(frames))
