@@ -11,7 +11,7 @@ losses on vs off) on exact synthetic ground truth, with ``panoworld synth`` and 
 1. ``synth``: the held-out split ``smallheldout``: ``--clips`` clips, 128x256, 33 frames at 16 fps, every frame
    annotated (exact depth, 16x16 tracks, camera), split seed ``--seed`` (default 4,000,000: outside training
    1,000,000-1,999,999, validation 2,000,000-2,999,999, ``bench/fast_quality.py``'s 3,000,000+ and every test
-   seed, which stay below 1,000,000 apart from one unit test at 1,234,567). Scene seeds are drawn from the split
+   seed, which stay below 1,000,000). Scene seeds are drawn from the split
    seed; the stage checks that none of them is a scene of the training or validation splits.
 2. ``infer``: ``panoworld eval infer`` of the shipped model (``--model``, default settings) with ``oracle``,
    ``static``, ``fov-only`` on every clip, and of each variant on the first ``--ablation-clips`` clips with
