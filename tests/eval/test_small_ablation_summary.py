@@ -1,0 +1,56 @@
+"""``bench/small_ablation.py``'s summary: ratios and paired differences over the clips the model generated,
+Student-t intervals, and the reason of metrics no variant could be scored on."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import math
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+COLUMNS = ("method", "clip_id", "split", "scene_type", "motion_kind", "bucket", "metric", "value", "n_clips",
+           "run_id", "note")
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("small_ablation", ROOT / "bench" / "small_ablation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write(path: Path, rows: list[tuple]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer.writeheader()
+        for method, clip, metric, value, note in rows:
+            writer.writerow({"method": method, "clip_id": clip, "metric": metric, "value": value, "note": note})
+
+
+def test_summary_pairs_clips_and_names_the_missing_metrics(tmp_path):
+    bench = _bench()
+    shipped = []
+    for i, (pred, gt) in enumerate([(1.2, 1.0), (0.9, 1.0)]):
+        clip = f"s::clip{i}"
+        shipped += [("panoworld", clip, "seam/discontinuity", pred, ""), ("oracle", clip, "seam/discontinuity", gt, ""),
+                    ("panoworld", clip, "psnr/erp", 12.0 + i, ""), ("fov-only", clip, "psnr/erp", 10.0, "")]
+    # a clip the model never generated: its baselines must not enter the table
+    shipped += [("oracle", "s::clip9", "seam/discontinuity", 5.0, ""), ("fov-only", "s::clip9", "psnr/erp", 99.0, "")]
+    _write(tmp_path / "shipped" / "results_long.csv", shipped)
+    _write(tmp_path / "ablation" / "results_long.csv",
+           [("main", "s::clip0", "depth/abs_rel/raw@median", 0.3, ""), ("main", "s::clip1", "depth/abs_rel/raw@median",
+            0.5, ""), ("main", "s::clip0", "tracks/delta_avg", "nan", "no prediction annotations")])
+    args = argparse.Namespace(out=tmp_path, seed=4_000_000, ablation_clips=2, ablation_frames=9, ablation_steps=15,
+                              variants=["main"])
+    text = bench.summary(args)
+    assert "2 clips generated" in text
+    assert "generated ÷ ground truth's (goal 0.8–1.25): 1.050 ± 1.906 (2)" in text  # t(0.975, 1) = 12.706
+    assert "| psnr/erp | 12.500 ± 6.353 (2) | 10.000 ± 0.000 (2) |" in text
+    assert text.count("+2.500 ± 6.353 (2)") == 1
+    assert "| main | n/a | n/a | n/a | n/a | 0.400 ± 1.271 (2) |" in text
+    assert "NaN for every variant: tracks/delta_avg (no prediction annotations)" in text
+    mean, ci, n = bench.mean_ci([1.0])
+    assert (mean, n) == (1.0, 1) and math.isnan(ci)
