@@ -58,6 +58,11 @@ def split_cases(world: int) -> list[tuple[str, str | None, bool]]:
     return cases + [("cfg+ulysses", "ulysses", True), ("cfg+ring", "ring", True)]
 
 
+def _case_file(case: str) -> str:
+    """File-name part of a split case's saved latent ("cfg+ring" -> "cfg_ring.pt")."""
+    return f"{case.replace('+', '_').replace(' ', '_')}.pt"
+
+
 def _inputs(small: bool, device, dtype):
     from panoworld.pipelines import DenoiserInputs
 
@@ -168,7 +173,7 @@ def worker(args) -> None:
         result = generation_case(model, inputs, name, mode, cfg_parallel, args.evals, device)
         latent = result.pop("latent")
         if ctx.is_main:
-            torch.save(latent, out.with_name(f"{out.stem}_{name.replace('+', '_').replace(' ', '_')}.pt"))
+            torch.save(latent, out.with_name(f"{out.stem}_{_case_file(name)}"))
             results["generation"].append(result)
             print(json.dumps(result), flush=True)
     del model, inputs
@@ -195,11 +200,10 @@ def markdown(runs: dict[int, dict], folder: Path, args) -> str:
              "| processes | split | s / round | speed-up vs 1 | peak GiB / process | max abs latent diff vs 1 |",
              "|---|---|---|---|---|---|"]
     base = next((g for g in runs.get(1, {}).get("generation", [])), None)
-    reference = torch.load(folder / "run1_1_process.pt", weights_only=True) if base else None
+    reference = torch.load(folder / f"run1_{_case_file(base['case'])}", weights_only=True) if base else None
     for world, run in sorted(runs.items()):
         for g in run["generation"]:
-            latent = torch.load(folder / f"run{world}_{g['case'].replace('+', '_').replace(' ', '_')}.pt",
-                                weights_only=True)
+            latent = torch.load(folder / f"run{world}_{_case_file(g['case'])}", weights_only=True)
             diff = f"{float((latent - reference).abs().max()):.3g}" if reference is not None else "n/a"
             speed = f"{base['s_per_round'] / g['s_per_round']:.2f}x" if base else "n/a"
             peak = "n/a" if g["peak_gib"] != g["peak_gib"] else f"{g['peak_gib']:.1f}"

@@ -262,32 +262,16 @@ def test_generate_command_with_the_student_and_its_mismatches(student, tmp_path,
         assert err.startswith("error:") and "\n" not in err and message in err
 
 
-def _ddp_worker(rank: int, world: int, port: int, configs: list) -> None:
-    import os
-
-    import torch.distributed as dist
-
-    torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
-                      LOCAL_RANK=str(rank))
-    dist.init_process_group("gloo", rank=rank, world_size=world)
-    try:
-        for cfg in configs:
-            distill(cfg)
-    finally:
-        dist.destroy_process_group()
-
-
 def test_two_gloo_processes_distil_what_one_process_distils(make_distill, tmp_path):
     import torch.multiprocessing as mp
 
-    from .test_distributed import _free_port, _params
+    from .test_distributed import _free_port, _params, _worker
 
     common = dict(run={"max_steps": 2, "checkpoint_every": 2}, data={"batch_size": 4, "micro_batch_size": 1})
     distill(make_distill(tmp_path / "single", **common))
     configs = [make_distill(tmp_path / "ddp", **common),
                make_distill(tmp_path / "fsdp", **common, distributed={"strategy": "fsdp"})]
-    mp.start_processes(_ddp_worker, args=(2, _free_port(), configs), nprocs=2, join=True, start_method="fork")
+    mp.start_processes(_worker, args=(2, _free_port(), configs, distill), nprocs=2, join=True, start_method="fork")
     reference = _params(tmp_path / "single")
     assert any(k.startswith("critic.") for k in reference) and any(k.startswith("student.") for k in reference)
     for name in ("ddp", "fsdp"):

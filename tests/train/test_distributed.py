@@ -17,18 +17,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(rank: int, world: int, port: int, configs: list) -> None:
+def _worker(rank: int, world: int, port: int, configs: list, run=None) -> None:
+    """One gloo process: ``run(cfg)`` for every config (default: the trainer), then leave the group."""
     import torch.distributed as dist
 
     from panoworld.train.trainer import Trainer
 
+    run = run or (lambda cfg: Trainer(cfg).run())
     torch.set_num_threads(1)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
                       LOCAL_RANK=str(rank))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
         for cfg in configs:
-            Trainer(cfg).run()
+            run(cfg)
     finally:
         dist.destroy_process_group()
 
