@@ -69,9 +69,10 @@ def run_demo(out: str | Path, *, frames: int = 96, fps: int = 24, fov: float = 7
     return files
 
 
-def sample_job(out: str | Path, *, seed: int = 0, num_steps: int | None = None, source=None):
+def sample_job(out: str | Path, source, *, seed: int = 0, num_steps: int | None = None):
     """The generation job of the bundled sample: its photo, its short caption as the perspective prompt and its
-    medium caption as the 360-degree prompt, written to ``out/generated``; settings = the model's defaults."""
+    medium caption as the 360-degree prompt, written to ``out/generated``; settings = the defaults of ``source``
+    (a resolved ``ModelSource``)."""
     from panoworld.pipelines.jobs import check_jobs, single_job
 
     meta = json.loads(_asset(SAMPLE_META).read_text())
@@ -86,8 +87,8 @@ def run_demo_generation(out: str | Path, *, model: str | None = "small", device:
                         num_steps: int | None = None, progress=None, say: Callable[[str], None] = print) -> dict:
     """Generate a 360-degree video from the bundled sample photo and captions with ``model`` (default: the small
     PanoWorld shipped with the package) on ``device`` (None: CUDA when present, else the CPU), then write a viewer
-    page of the result. Re-running with the same
-    settings reuses the finished clip. Returns {"video", "depth" (when the model has a depth head), "viewer"}."""
+    page of the result. Re-running with the same settings reuses the finished clip. Returns {"video", "depth" (when the model has a depth head), "viewer"}."""
+    from panoworld.formats.run_records import GENERATION_OUTPUTS
     from panoworld.pipelines.batch import generate_clips
     from panoworld.pipelines.config import LoadConfig
     from panoworld.pipelines.loading import resolve_model
@@ -95,10 +96,8 @@ def run_demo_generation(out: str | Path, *, model: str | None = "small", device:
 
     source = resolve_model(model)
     load = LoadConfig(device=device).validate()
-    job = sample_job(out, seed=seed, num_steps=num_steps, source=source)
+    job = sample_job(out, source, seed=seed, num_steps=num_steps)
     generate_clips([job], source, load, arguments={"command": "demo", "model": model}, progress=progress, say=say)
-    from panoworld.formats.run_records import GENERATION_OUTPUTS
-
     files = {name: job.out / GENERATION_OUTPUTS[name] for name in ("video", "depth")
              if (job.out / GENERATION_OUTPUTS[name]).is_file()}
     files["viewer"] = write_viewer(job.out, Path(out) / "viewer")

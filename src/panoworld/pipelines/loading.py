@@ -134,15 +134,14 @@ def _model_folder_source(folder: Path, overrides: dict[str, str | None], need_ba
 
 
 def _small_source(overrides: dict[str, str | None], need_base: bool, note: str = "") -> ModelSource:
-    from panoworld.errors import MissingComponentError
+    """The shipped small model as a model-folder source, with ``note`` for the user."""
+    from panoworld.errors import InputError, MissingComponentError
     from panoworld.formats.model_folder import is_model_folder
 
     folder = small_model_folder()
     if not is_model_folder(folder):
         raise MissingComponentError(f"the small PanoWorld is not installed at {folder}; reinstall panoworld")
     if need_base:
-        from panoworld.errors import InputError
-
         raise InputError("the small PanoWorld has no base model; use --motion static (the default)")
     source = _model_folder_source(folder, overrides, need_base=False)
     source.note = note
@@ -167,11 +166,11 @@ def resolve_model(model: str | os.PathLike | None = None, paths: ModelPaths | No
     if model is None:
         from panoworld.models.components import ComponentPaths
 
-        paths = ComponentPaths()
-        if overrides.get("transformer") is None and not paths.expected(PANOWORLD).exists() \
+        root = ComponentPaths()
+        if overrides.get("transformer") is None and not root.expected(PANOWORLD).exists() \
                 and is_model_folder(small_model_folder()):
             return _small_source(overrides, need_base, note=(
-                f"no PanoWorld weights at {paths.expected(PANOWORLD)}: using the small PanoWorld shipped with the "
+                f"no PanoWorld weights at {root.expected(PANOWORLD)}: using the small PanoWorld shipped with the "
                 "package (synthetic rooms and streets only; --model picks another)"))
         return _weights_root_source(None, overrides, need_base)
     location = Path(model).expanduser()
