@@ -52,6 +52,7 @@ def reset_peak(device: str | torch.device) -> None:
     """:func:`free_memory`, then restart the CUDA peak-allocation counter."""
     free_memory(device)
     if is_cuda(device):
+        torch.zeros(1, device=device)  # before the allocator's first use the reset raises "Invalid device argument"
         torch.cuda.reset_peak_memory_stats(device)
 
 
