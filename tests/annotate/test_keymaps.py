@@ -141,3 +141,12 @@ def test_cotracker_bad_keys_fail_with_name(mutation):
         del state[key]
     with pytest.raises(CheckpointKeyError, match=key.replace(".", r"\.")):
         load_cotracker(state, cfg)
+
+
+def test_dap_erp_size_rounds_height_to_the_patch_and_keeps_two_to_one():
+    from panoworld.annotate.dap import dap_erp_size
+
+    assert dap_erp_size(512) == (512, 1024)
+    assert dap_erp_size(100) == (96, 192)  # 100 / 16 = 6.25 -> 6 patches
+    assert dap_erp_size(120) == (128, 256)  # 7.5 -> 8 patches (round half to even)
+    assert dap_erp_size(3) == (16, 32)  # at least one patch

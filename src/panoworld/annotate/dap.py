@@ -19,11 +19,18 @@ from panoworld.formats.annotations import DAP_METRES
 
 from .dpt import DPTHead
 
-__all__ = ["DAPConfig", "DAPModel", "DEPTH_SCALE_M"]
+__all__ = ["DAPConfig", "DAPModel", "DEPTH_SCALE_M", "dap_erp_size"]
 
 #: Metres per unit of the network's depth code (reference: 1.0 = 100 m); the annotation format reads older
 #: folders that stored this code with the same constant.
 DEPTH_SCALE_M = DAP_METRES
+
+
+def dap_erp_size(height: int, patch: int = 16) -> tuple[int, int]:
+    """(H, W) = (H, 2H) pixels at which a video of ``height`` rows is annotated: the height rounded to the nearest
+    multiple of DAP's ``patch`` (16) rows, at least one patch."""
+    rows = max(patch, int(round(height / patch)) * patch)
+    return rows, 2 * rows
 
 
 @dataclass

@@ -149,12 +149,12 @@ class Estimator:
                     on_compute: Callable[[], None] | None = None) -> Annotations:
         """The cached annotation folder of a method's clock video (``clock`` (T, 3, H, W), frame ``i`` showing
         source frame ``source_index[i]`` of a video at ``fps``), made first when missing or out of date."""
+        from panoworld.annotate.dap import dap_erp_size
         from panoworld.annotate.pipeline import AnnotateOptions, annotate_frames, write_annotation
 
         s = self.settings
         picks = annotation_frames(gt, cfg, s.frames)
-        height = max(16, int(round(clock.shape[-2] / 16)) * 16)
-        size = (height, 2 * height)
+        size = dap_erp_size(clock.shape[-2])
         queries = gt_queries(gt, size, s.grid)
         sources = [source_index[i] for i in picks]
         times = [float(v) / fps for v in sources]

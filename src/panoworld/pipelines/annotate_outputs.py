@@ -138,14 +138,14 @@ class ClipAnnotator:
         """Annotate ``out/pano.mp4``; write the asked-for files into ``out``; return {output key: path}."""
         import torch
 
+        from panoworld.annotate.dap import dap_erp_size
         from panoworld.annotate.pipeline import read_clip_frames
         from panoworld.annotate.tracking import track_erp
         from panoworld.io import probe_video
 
         r, out = self.request, Path(out)
         info = probe_video(out / GENERATION_OUTPUTS["video"])
-        height = max(16, int(round(info.height / 16)) * 16)
-        frames, indices, _ = read_clip_frames(out / GENERATION_OUTPUTS["video"], r.frames, (height, 2 * height))
+        frames, indices, _ = read_clip_frames(out / GENERATION_OUTPUTS["video"], r.frames, dap_erp_size(info.height))
         dap, tracker = self._networks()
         files, index = {}, np.asarray(indices, np.int64)
         with torch.inference_mode():

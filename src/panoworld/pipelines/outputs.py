@@ -8,6 +8,8 @@ preview.mp4     the perspective input (scaled to the ERP height) beside the ERP 
 depth.npz       models with a depth head: ``depth`` (T, H/8, W/8) float16 metres (range along the ray, the
                 head's grid, one map per video frame) and ``frame_indices`` (T,) (docs/view.md layout)
 round1.mp4      the Round-1 ERP video (chained runs only)
+depth_dap.npz   with ``--annotate depth``: DAP depth of the generated video (``pipelines.annotate_outputs``)
+tracks.npz      with ``--annotate tracks``: CoTracker3 tracks of the generated video (same module)
 run.json        the generation record (``panoworld.formats.run_records.GenerationRecord``) with
                 ``settings_key`` and ``inputs_key``; written last, its presence marks the clip done
 failed.json     instead of run.json when the clip failed (``job_record.write_failure``)
