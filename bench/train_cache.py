@@ -59,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     vae = components.load_vae(cfg.components.vae, device, cfg.components.dtype)
     image_encoder = components.load_image_encoder(cfg.components.image_encoder, device, cfg.components.dtype)
+    try:  # what build_cache sets (absent in checkouts before it)
+        from panoworld.train.cache import encode_chunk
+        vae.encode_chunk = encode_chunk(cfg)
+    except ImportError:
+        pass
     runner = vae._runner() if hasattr(vae, "_runner") else None
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
               "panoworld": str(Path(panoworld.__file__).parent), "threads": torch.get_num_threads(),
               "size": [cfg.data.num_frames, cfg.data.height, cfg.data.width],
               "views_per_clip": cfg.samples.views_per_clip, "vae_runner": runner is not None,
+              "encode_chunk": getattr(vae, "encode_chunk", 4),
               "circular_longitude": bool(getattr(vae, "circular_longitude", False)), "clips": rows,
               "mean_s": round(sum(walls) / len(walls), 2), "best_s": min(walls)}
     print(json.dumps({k: v for k, v in result.items() if k != "clips"}))
