@@ -87,6 +87,20 @@ def test_video_vae_uses_the_runner_for_still_and_moving_videos():
     assert torch.equal(fast, vae.decode(z))
 
 
+@torch.no_grad()
+def test_video_vae_chunk_lengths_reach_the_runner():
+    from panoworld.models.components import VideoVAE
+
+    vae = VideoVAE.tiny(seed=1, circular_longitude=True)
+    x, z = video(frames=17, seed=2), torch.randn(1, 16, 5, 4, 8, generator=torch.Generator().manual_seed(3))
+    exact = vae.encode(x), vae.decode(z)
+    vae.encode_chunk, vae.decode_chunk = 16, 4
+    runner = vae._runner()
+    assert (runner.encode_chunk, runner.decode_chunk) == (16, 4)
+    torch.testing.assert_close(vae.encode(x), exact[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(vae.decode(z), exact[1], atol=1e-5, rtol=1e-5)
+
+
 def test_unsupported_models_fall_back(wan):
     assert unsupported_reason(wan) is None
     handle = wan.encoder.conv_in.register_forward_pre_hook(lambda module, args: None)
