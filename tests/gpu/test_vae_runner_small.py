@@ -1,6 +1,7 @@
 """``WanVAERunner`` on the small model's VAE architecture at its real size (33 × 128 × 256, CUDA, bf16,
 channels-last, the fused kernel when Triton is there): the exact path stays within bf16 rounding of diffusers'
-loop — relative L2 below 2e-2, the bound the CPU bf16 test uses — for a moving and a still video and a decode."""
+loop — relative L2 below 2e-2, the bound the CPU bf16 test uses — for a moving and a still video and a decode, with
+the seam switch off and on (the shipped small VAE has it on)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,17 @@ def rel(a, b) -> float:
 
 
 @torch.no_grad()
-def test_small_vae_runner_within_bf16_rounding():
+@pytest.mark.parametrize("circular", [False, True])
+def test_small_vae_runner_within_bf16_rounding(circular):
     from diffusers import AutoencoderKLWan
 
     from panoworld.models.components import VideoVAE
     from panoworld.models.components.small import small_vae_config
 
     torch.manual_seed(0)
-    vae = VideoVAE(AutoencoderKLWan(**small_vae_config()).eval()).to("cuda", torch.bfloat16)
+    vae = VideoVAE(AutoencoderKLWan(**small_vae_config()).eval(), circular_longitude=circular)
+    vae = vae.to("cuda", torch.bfloat16)
+    assert vae._runner() is not None
     gen = torch.Generator(device="cuda").manual_seed(0)
     moving = torch.rand(1, 3, 33, 128, 256, device="cuda", generator=gen) * 2 - 1
     still = moving[:, :, :1].expand(-1, -1, 33, -1, -1)

@@ -101,3 +101,29 @@ def test_latitude_noise_keeps_unit_energy_and_stretches_near_the_poles():
 
     assert neighbour_corr(warped[..., :2, :]) > 0.8  # polar rows: strongly correlated along the row
     assert abs(neighbour_corr(warped[..., 15:17, :])) < 0.2  # equator: nearly white
+
+
+@pytest.mark.parametrize("still", [True, False])
+def test_batched_fov_conditionings_equal_single_calls(still):
+    """B views in one guide encode and one reference encode give each view's single-call result within float
+    rounding, for still images (one expanded still batch) and for moving perspective videos."""
+    from panoworld.models.components import VideoVAE
+    from panoworld.pipelines.conditioning import build_fov_conditioning, build_fov_conditionings
+
+    vae = VideoVAE.tiny(seed=3, circular_longitude=True)
+    g = torch.Generator().manual_seed(0)
+    frames = [torch.rand(1 if still else 9, 3, 16, 22, generator=g) for _ in range(3)]
+    cameras = [(90.0, -150.0, 5.0, 0.0), (70.0, 20.0, -10.0, 3.0), (110.0, 170.0, 0.0, -2.0)]
+    seeds = [11, 12, 13]
+    batched = build_fov_conditionings(frames, vae, num_frames=9, erp_size=(32, 64), cameras=cameras, seeds=seeds)
+    assert len(batched) == 3
+    for view, (fov_x, yaw, pitch, roll), seed, got in zip(frames, cameras, seeds, batched):
+        one = build_fov_conditioning(view, vae, num_frames=9, erp_size=(32, 64), fov_x=fov_x, yaw=yaw, pitch=pitch,
+                                     roll=roll, seed=seed)
+        assert got.guide.shape == one.guide.shape == (1, 16, 3, 4, 8)
+        torch.testing.assert_close(got.guide, one.guide, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(got.reference, one.reference, atol=1e-5, rtol=1e-5)
+        assert torch.equal(got.mask, one.mask) and torch.equal(got.erp, one.erp)
+    assert not torch.allclose(batched[0].reference, batched[1].reference)  # the views really differ
+    with pytest.raises(ValueError, match="as many cameras"):
+        build_fov_conditionings(frames, vae, num_frames=9, erp_size=(32, 64), cameras=cameras[:2], seeds=seeds)

@@ -87,6 +87,20 @@ def test_video_vae_uses_the_runner_for_still_and_moving_videos():
     assert torch.equal(fast, vae.decode(z))
 
 
+@torch.no_grad()
+def test_video_vae_chunk_lengths_reach_the_runner():
+    from panoworld.models.components import VideoVAE
+
+    vae = VideoVAE.tiny(seed=1, circular_longitude=True)
+    x, z = video(frames=17, seed=2), torch.randn(1, 16, 5, 4, 8, generator=torch.Generator().manual_seed(3))
+    exact = vae.encode(x), vae.decode(z)
+    vae.encode_chunk, vae.decode_chunk = 16, 4
+    runner = vae._runner()
+    assert (runner.encode_chunk, runner.decode_chunk) == (16, 4)
+    torch.testing.assert_close(vae.encode(x), exact[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(vae.decode(z), exact[1], atol=1e-5, rtol=1e-5)
+
+
 def test_unsupported_models_fall_back(wan):
     assert unsupported_reason(wan) is None
     handle = wan.encoder.conv_in.register_forward_pre_hook(lambda module, args: None)
@@ -101,6 +115,84 @@ def test_unsupported_models_fall_back(wan):
         wan.use_tiling = False
     with pytest.raises(ValueError):
         WanVAERunner(wan, encode_chunk=6)
+
+
+@pytest.fixture(scope="module")
+def wan_circular():
+    """A second tiny random Wan VAE with the seam switch on (its only hooks are the switch's)."""
+    from diffusers import AutoencoderKLWan
+
+    from panoworld.models.components._tiny import tiny_wan_vae_config
+    from panoworld.models.components.wan_circular import set_circular_longitude
+
+    torch.manual_seed(1)
+    model = AutoencoderKLWan(**tiny_wan_vae_config()).eval()
+    assert set_circular_longitude(model, True) > 0
+    return model
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("still", [False, True])
+def test_circular_encode_and_decode_equal_diffusers_with_the_hooks(wan_circular, still):
+    """The runner takes the seam-switched model and computes what diffusers computes through the hooks."""
+    assert unsupported_reason(wan_circular) is None and runner_for(wan_circular) is not None
+    x = video(frames=1, seed=5).expand(-1, -1, 25, -1, -1) if still else video(frames=13, seed=5)
+    ref = wan_circular._encode(x.contiguous())
+    runner = WanVAERunner(wan_circular)
+    torch.testing.assert_close(runner.encode(x, still=still), ref, atol=1e-6, rtol=1e-6)
+    assert (runner.reused_chunks > 0) == still
+    torch.testing.assert_close(WanVAERunner(wan_circular, encode_chunk=8).encode(x), ref, atol=1e-5, rtol=1e-5)
+    z = torch.randn(1, 16, 4, 4, 8, generator=torch.Generator().manual_seed(2))
+    ref = wan_circular._decode(z).sample
+    torch.testing.assert_close(WanVAERunner(wan_circular).decode(z), ref, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(WanVAERunner(wan_circular, decode_chunk=2).decode(z), ref, atol=1e-5, rtol=1e-5)
+
+
+@torch.no_grad()
+def test_circular_runner_differs_from_zero_padding_and_switching_off_restores_it(wan_circular):
+    """The wrap is real (zero padding gives other numbers at the seam) and off is the plain runner again."""
+    from panoworld.models.components.wan_circular import set_circular_longitude
+
+    x = video(frames=5, seed=6)
+    wrapped = WanVAERunner(wan_circular).encode(x)
+    set_circular_longitude(wan_circular, False)
+    try:
+        assert unsupported_reason(wan_circular) is None
+        plain = WanVAERunner(wan_circular).encode(x)
+        assert torch.equal(plain, wan_circular._encode(x))
+    finally:
+        set_circular_longitude(wan_circular, True)
+    seam = (wrapped - plain).abs()
+    assert seam[..., 0].max() > 1e-3 and seam[..., -1].max() > 1e-3
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("k", [1, 3])
+def test_circular_runner_commutes_with_rolls(wan_circular, k):
+    """Rolling the input by 8k columns rolls the latent by k (encode) and vice versa (decode), through the runner
+    for a moving and a still video."""
+    runner = WanVAERunner(wan_circular)
+    for x, still in ((video(frames=9, seed=7), False), (video(frames=1, seed=8).expand(-1, -1, 21, -1, -1), True)):
+        z = runner.encode(x, still=still)
+        torch.testing.assert_close(runner.encode(torch.roll(x, 8 * k, dims=-1), still=still),
+                                   torch.roll(z, k, dims=-1), atol=1e-5, rtol=1e-5)
+    z = torch.randn(1, 16, 3, 4, 8, generator=torch.Generator().manual_seed(9))
+    torch.testing.assert_close(runner.decode(torch.roll(z, k, dims=-1)), torch.roll(runner.decode(z), 8 * k, dims=-1),
+                               atol=1e-5, rtol=1e-5)
+
+
+def test_circular_model_with_another_hook_falls_back(wan_circular):
+    handle = wan_circular.decoder.conv_in.register_forward_pre_hook(lambda module, args: None)
+    try:
+        assert "hooks on decoder.conv_in" == unsupported_reason(wan_circular) and runner_for(wan_circular) is None
+    finally:
+        handle.remove()
+    handle = wan_circular.encoder.conv_in.register_forward_hook(lambda module, args, out: None)
+    try:
+        assert "hooks" in unsupported_reason(wan_circular)
+    finally:
+        handle.remove()
+    assert unsupported_reason(wan_circular) is None
 
 
 KERNEL_CHECK = textwrap.dedent("""

@@ -144,3 +144,49 @@ def test_dropout_and_collate(tiny_cache, tmp_path):
     assert batch.seeds[: batch.image.shape[0]] == [s.seed for s in samples if s.image is not None]
     again = build_sample(entry, cache.texts, cfg.samples, 3, uncond)
     assert torch.equal(again.reference, samples[3].reference) and again.kind == samples[3].kind
+
+
+def test_cache_entry_equals_the_one_view_at_a_time_path(tiny_cache, tmp_path):
+    """The cache batches each clip's K guides, K references and K proxies into one VAE encode each (and the K SigLIP
+    inputs into one call); every tensor equals the one-view-at-a-time computation with the same random draws
+    (view, noise seed, proxy speed / blur / noise, in that order per view) within float rounding."""
+    import hashlib
+
+    from safetensors import safe_open
+
+    from panoworld.train import components
+    from panoworld.train.cache import collect_clips
+    from panoworld.train.data import read_clip_video
+    from panoworld.train.samples import draw_view, round1_conditioning
+
+    make_config, _ = tiny_cache
+    cfg = make_config(tmp_path)
+    d, s = cfg.data, cfg.samples
+    clip = collect_clips(cfg)["train"][1]
+    with safe_open(str(TrainCache.open(cfg).entry(clip.name).path), framework="pt") as fh:
+        cached = {k: fh.get_tensor(k) for k in fh.keys()}
+    frames, _ = read_clip_video(clip, num_frames=d.num_frames, fps=d.fps, size=(d.height, d.width))
+    vae = components.load_vae(cfg.components.vae, torch.device("cpu"), "fp32")
+    image_encoder = components.load_image_encoder(cfg.components.image_encoder, torch.device("cpu"), "fp32")
+    gen = torch.Generator().manual_seed(int(hashlib.sha256(f"{cfg.run.seed}:{clip.name}".encode()).hexdigest()[:12],
+                                            16))
+    expected = {"r1_guide": [], "r1_reference": [], "r1_mask": [], "r1_tokens": [], "r1_views": [],
+                "r2_reference": []}
+    for _ in range(s.views_per_clip):
+        view = draw_view(s, gen)
+        fov, tokens, _ = round1_conditioning(frames, view, vae, image_encoder, num_frames=d.num_frames,
+                                             persp_size=(d.persp_height, d.persp_width),
+                                             fill_noise_std=s.fill_noise_std,
+                                             seed=int(torch.randint(2**31, (), generator=gen)),
+                                             orientation=s.siglip_orientation)
+        proxy = round2_proxy(frames, view, s, gen, persp_size=(d.persp_height, d.persp_width))
+        for key, value in (("r1_guide", fov.guide[0]), ("r1_reference", fov.reference[0]),
+                           ("r1_mask", fov.mask[0].to(torch.uint8)), ("r1_tokens", tokens),
+                           ("r1_views", torch.tensor(view.as_list(), dtype=torch.float64)),
+                           ("r2_reference", vae.encode((proxy * 2 - 1).permute(1, 0, 2, 3)[None])[0])):
+            expected[key].append(value)
+    assert s.views_per_clip == 2 and cached["r1_guide"].shape[0] == 2
+    for key, values in expected.items():
+        torch.testing.assert_close(cached[key], torch.stack(values).to(cached[key].dtype), atol=1e-5, rtol=1e-5,
+                                   msg=lambda m, key=key: f"{key}: {m}")
+    assert not torch.allclose(cached["r2_reference"][0], cached["r2_reference"][1])

@@ -14,6 +14,7 @@ Video tensors follow the project convention (T, C, H, W) in [0, 1]; latents are 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ __all__ = [
     "latent_fov_mask",
     "project_to_erp",
     "build_fov_conditioning",
+    "build_fov_conditionings",
     "build_first_frame_conditioning",
 ]
 
@@ -115,6 +117,15 @@ def _expand_time(video: torch.Tensor, num_frames: int) -> torch.Tensor:
     return out.expand(-1, -1, num_frames, -1, -1) if out.shape[2] == 1 else out
 
 
+def _batch_videos(videos: list[torch.Tensor]) -> torch.Tensor:
+    """(1, C, T, H, W) videos -> (B, C, T, H, W); still ones (stride 0 over time) stay one expanded still batch."""
+    if len(videos) == 1:
+        return videos[0]
+    if videos[0].shape[2] > 1 and all(v.stride(2) == 0 for v in videos):
+        return torch.cat([v[:, :, :1] for v in videos]).expand(-1, -1, videos[0].shape[2], -1, -1)
+    return torch.cat(videos)
+
+
 @torch.no_grad()
 def build_fov_conditioning(
     frames: torch.Tensor,
@@ -141,28 +152,60 @@ def build_fov_conditioning(
         seed: seeds the reference latent's noise fill.
         noise_std: standard deviation of that fill in [-1, 1] pixel units (reference 0.5).
     """
-    if frames.shape[0] not in (1, num_frames):
-        raise InputError(f"the perspective video has {frames.shape[0]} frames, expected 1 or {num_frames}")
+    return build_fov_conditionings([frames], vae, num_frames=num_frames, erp_size=erp_size,
+                                   cameras=[(fov_x, yaw, pitch, roll)], seeds=[seed], noise_std=noise_std)[0]
+
+
+@torch.no_grad()
+def build_fov_conditionings(
+    frames: Sequence[torch.Tensor],
+    vae,
+    *,
+    num_frames: int,
+    erp_size: tuple[int, int],
+    cameras: Sequence[tuple[float, float, float, float]],
+    seeds: Sequence[int],
+    noise_std: float = 0.5,
+) -> list[FovConditioning]:
+    """:func:`build_fov_conditioning` of B views at once: the B guides in one VAE encode (one still batch when
+    every view is a still image) and the B references in another; the same results as B single calls within float
+    rounding (batched convolutions may round differently).
+
+    Args:
+        frames: B perspective videos, each (T, 3, h, w) or (1, 3, h, w) in [0, 1].
+        cameras: B (fov_x, yaw, pitch, roll) in degrees.
+        seeds: B seeds of the reference latents' noise fills.
+        vae, num_frames, erp_size, noise_std: as :func:`build_fov_conditioning`.
+    """
+    if not len(frames) == len(cameras) == len(seeds) or not len(frames):
+        raise ValueError(f"need as many cameras and seeds as views (>= 1), got {len(frames)}, {len(cameras)}, "
+                         f"{len(seeds)}")
+    for view in frames:
+        if view.shape[0] not in (1, num_frames):
+            raise InputError(f"the perspective video has {view.shape[0]} frames, expected 1 or {num_frames}")
     t_lat = latent_frames(num_frames)
     device = getattr(vae, "device", torch.device("cpu"))
     dtype = getattr(vae, "dtype", torch.float32)
     with ThreadPoolExecutor(max_workers=1) as pool:  # draw the CPU noise while the device projects and encodes
-        pending = pool.submit(fill_noise, (1, 3, num_frames, *erp_size), seed, std=noise_std)
-        erp, pmask = project_to_erp(frames.to(device, torch.float32), erp_size=erp_size, fov_x=fov_x, yaw=yaw,
-                                    pitch=pitch, roll=roll)
-        pix = (erp * 2.0 - 1.0) * pmask
-        guide_px = _expand_time(pix, num_frames)
-        # a still image stays an expanded (stride-0) video here: the VAE then skips the work stillness makes
+        pending = [pool.submit(fill_noise, (1, 3, num_frames, *erp_size), seed, std=noise_std) for seed in seeds]
+        placed = [project_to_erp(view.to(device, torch.float32), erp_size=erp_size, fov_x=fov_x, yaw=yaw,
+                                 pitch=pitch, roll=roll) for view, (fov_x, yaw, pitch, roll) in zip(frames, cameras)]
+        guide_px = [_expand_time((erp * 2.0 - 1.0) * pmask, num_frames) for erp, pmask in placed]
+        # still images stay an expanded (stride-0) batch here: the VAE then skips the work stillness makes
         # redundant (``VideoVAE.encode``); it converts to its own dtype
-        guide = vae.encode(guide_px).float()
-        noise = pending.result().to(device)
-    ref_px = torch.where(_expand_time(pmask, num_frames) > 0.5, guide_px, noise).to(dtype)
-    del noise
-    reference = vae.encode(ref_px).float()
+        guides = vae.encode(_batch_videos(guide_px)).float()
+        ref_px = [torch.where(_expand_time(pmask, num_frames) > 0.5, px, job.result().to(device)).to(dtype)
+                  for (_, pmask), px, job in zip(placed, guide_px, pending)]
+        del pending  # the noise fills live on in ``ref_px`` only
+    references = vae.encode(ref_px[0] if len(ref_px) == 1 else torch.cat(ref_px)).float()
     del ref_px
-    full_mask = pmask.expand(num_frames, -1, -1, -1) if pmask.shape[0] == 1 else pmask
-    mask = latent_fov_mask(full_mask, (t_lat, *guide.shape[-2:]))
-    return FovConditioning(guide=guide, reference=reference, mask=mask.to(guide.device), erp=erp.cpu())
+    out = []
+    for i, (erp, pmask) in enumerate(placed):
+        full_mask = pmask.expand(num_frames, -1, -1, -1) if pmask.shape[0] == 1 else pmask
+        mask = latent_fov_mask(full_mask, (t_lat, *guides.shape[-2:]))
+        out.append(FovConditioning(guide=guides[i : i + 1], reference=references[i : i + 1],
+                                   mask=mask.to(guides.device), erp=erp.cpu()))
+    return out
 
 
 @torch.no_grad()

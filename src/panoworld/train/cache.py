@@ -9,8 +9,9 @@ Layout of ``data.cache_dir`` (names and version: ``panoworld.formats.training``)
 
 Per clip (K = samples.views_per_clip, latents (16, T_lat, h, w)): ``x0`` VAE latent of the training window;
 ``r1_guide``, ``r1_reference`` (K, 16, ...), ``r1_mask`` (K, 1, ...) uint8 and ``r1_tokens`` (K, N, D) of K Round-1
-views (``samples.round1_conditioning``); ``r1_views`` (K, 4) fov/yaw/pitch/roll in degrees; ``r2_reference``
-(K, 16, ...) VAE latents of the Round-2 proxies (``samples.round2_proxy``); when annotated, ``depth_log``
+views (``samples.round1_conditionings``); ``r1_views`` (K, 4) fov/yaw/pitch/roll in degrees; ``r2_reference``
+(K, 16, ...) VAE latents of the Round-2 proxies (``samples.round2_proxy``; the K proxies, the K guides and the K
+references are each one batched VAE encode, with the random draws of one view after another); when annotated, ``depth_log``
 (T_lat, h, w) (NaN = unsupervised) and ``track_xy`` (N, T_lat, 2), ``track_visible`` (N, T_lat) uint8,
 ``track_static`` (N,) uint8 (``targets``). Re-runs follow the batch-job rule of ``panoworld.formats.job_record``:
 a clip whose record has the same settings key (everything its tensors depend on) and inputs key (its video,
@@ -45,7 +46,7 @@ from panoworld.io.atomic import atomic_path, atomic_write_json
 from . import components
 from .config import TrainConfig
 from .data import ClipRecord, list_clips, read_clip_annotations, read_clip_video
-from .samples import draw_view, perspective_size, round1_conditioning, round2_proxy
+from .samples import draw_view, perspective_size, round1_conditionings, round2_proxy
 from .targets import depth_targets, track_targets
 
 __all__ = ["CACHE_VERSION", "cache_settings", "TextStore", "CacheEntry", "TrainCache", "build_cache",
@@ -245,6 +246,19 @@ def _encode_texts(cfg: TrainConfig, store: TextStore, texts: list[str], device: 
     del encoder
 
 
+ENCODE_CHUNK_BUDGET = 2**24  # pixels x frames x batch items of one encoder chunk (K = 4 views at 128x256: 32 frames)
+
+
+def encode_chunk(cfg: TrainConfig) -> int:
+    """Pixel frames per VAE encoder chunk for the cache: the longest multiple of 4 (at most the clip's frames - 1,
+    at least 4) whose K-view batch stays within :data:`ENCODE_CHUNK_BUDGET`. Longer chunks compute the same latents
+    (other float rounding) faster: the small VAE's K = 4 batch at 128x256 x 33 frames encodes in 1 + 32 frames."""
+    d = cfg.data
+    per_frame = d.height * d.width * max(1, cfg.samples.views_per_clip)
+    frames = min(ENCODE_CHUNK_BUDGET // per_frame, d.num_frames - 1)
+    return max(4, frames // 4 * 4)
+
+
 def _build_entry(cfg: TrainConfig, clip: ClipRecord, vae, image_encoder, store: TextStore, path: Path) -> dict:
     d, s = cfg.data, cfg.samples
     dtype = _DTYPES[d.cache_dtype]
@@ -254,25 +268,24 @@ def _build_entry(cfg: TrainConfig, clip: ClipRecord, vae, image_encoder, store: 
     gen = torch.Generator().manual_seed(int(hashlib.sha256(f"{cfg.run.seed}:{clip.name}".encode()).hexdigest()[:12],
                                             16))
     persp_size = perspective_size(d)
-    guides, refs, masks, tokens, views, proxies = [], [], [], [], [], []
-    for k in range(s.views_per_clip):
-        view = draw_view(s, gen)
-        fov, toks, _ = round1_conditioning(frames, view, vae, image_encoder, num_frames=d.num_frames,
-                                           persp_size=persp_size, fill_noise_std=s.fill_noise_std,
-                                           seed=int(torch.randint(2**31, (), generator=gen)),
-                                           orientation=s.siglip_orientation)
-        proxy = round2_proxy(frames, view, s, gen, persp_size=persp_size)
-        proxy_px = (proxy * 2 - 1).permute(1, 0, 2, 3)[None].to(vae.device, vae.dtype)
-        guides.append(fov.guide[0].cpu())
-        refs.append(fov.reference[0].cpu())
-        masks.append(fov.mask[0].cpu().to(torch.uint8))
-        tokens.append(toks.float().cpu())
-        views.append(view.as_list())
-        proxies.append(vae.encode(proxy_px)[0].float().cpu())
-    tensors = {"x0": x0.to(dtype), "r1_guide": torch.stack(guides).to(dtype),
-               "r1_reference": torch.stack(refs).to(dtype), "r1_mask": torch.stack(masks),
-               "r1_tokens": torch.stack(tokens).to(dtype), "r1_views": torch.tensor(views, dtype=torch.float64),
-               "r2_reference": torch.stack(proxies).to(dtype)}
+    views, seeds, proxy_px = [], [], []
+    for _ in range(s.views_per_clip):  # every random draw in the order of the one-view-at-a-time cache
+        views.append(draw_view(s, gen))
+        seeds.append(int(torch.randint(2**31, (), generator=gen)))
+        proxy = round2_proxy(frames, views[-1], s, gen, persp_size=persp_size)
+        proxy_px.append((proxy * 2 - 1).permute(1, 0, 2, 3)[None].to(vae.device, vae.dtype))
+    round1 = round1_conditionings(frames, views, vae, image_encoder, num_frames=d.num_frames, persp_size=persp_size,
+                                  fill_noise_std=s.fill_noise_std, seeds=seeds, orientation=s.siglip_orientation)
+    proxies = vae.encode(torch.cat(proxy_px)).float().cpu()
+    del proxy_px
+    guides = torch.cat([fov.guide.cpu() for fov, _, _ in round1])
+    refs = torch.cat([fov.reference.cpu() for fov, _, _ in round1])
+    masks = torch.cat([fov.mask.cpu().to(torch.uint8) for fov, _, _ in round1])
+    tokens = torch.stack([toks.float().cpu() for _, toks, _ in round1])
+    tensors = {"x0": x0.to(dtype), "r1_guide": guides.to(dtype), "r1_reference": refs.to(dtype), "r1_mask": masks,
+               "r1_tokens": tokens.to(dtype),
+               "r1_views": torch.tensor([view.as_list() for view in views], dtype=torch.float64),
+               "r2_reference": proxies.to(dtype)}
     ann = read_clip_annotations(clip)
     flags = {"depth": False, "tracks": False}
     if ann is not None:
@@ -334,6 +347,7 @@ def build_cache(cfg: TrainConfig, *, device: torch.device, force: bool = False,
     todo = plan.todo
     if todo:
         vae = components.load_vae(cfg.components.vae, device, cfg.components.dtype)
+        vae.encode_chunk = encode_chunk(cfg)
         image_encoder = components.load_image_encoder(cfg.components.image_encoder, device, cfg.components.dtype)
     if progress is not None:
         progress(len(plan.done), len(items))

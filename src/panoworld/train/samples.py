@@ -7,6 +7,7 @@ Cache time (once per clip, K views):
 - :func:`round1_conditioning`: the view of the clip's first frame (``erp_to_perspective``) fed to the *inference*
   builder ``build_fov_conditioning`` (placement, guide = VAE(FOV, 0 elsewhere), reference = VAE(FOV, N(0, 0.5^2)
   elsewhere), latent FOV mask) and its SigLIP tokens seen as at inference (``siglip_input_view``);
+  :func:`round1_conditionings` does K views with one VAE encode per kind and one SigLIP call (the cache's path);
 - :func:`round2_proxy`: what Round 1 would hand Round 2 as ``ref = VAE(Round-1 video)``, without the target: the
   clip slowed down (frame i shows frame round(s i), s ~ U(proxy_speed), so the motion never matches the target),
   the view's FOV frozen to frame 0 (Round 1 pastes a still FOV guide into every frame), blurred (Round-1 detail is
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from panoworld.pipelines.conditioning import build_fov_conditioning, project_to_erp
+from panoworld.pipelines.conditioning import build_fov_conditionings, project_to_erp
 from panoworld.sphere import erp_to_perspective, resize_erp
 
 from .config import DataConfig, SamplesConfig
@@ -37,6 +38,7 @@ __all__ = [
     "draw_view",
     "perspective_size",
     "round1_conditioning",
+    "round1_conditionings",
     "round2_proxy",
     "sample_seed",
     "TrainingSample",
@@ -86,16 +88,27 @@ def round1_conditioning(frames: torch.Tensor, view: View, vae, image_encoder, *,
 
     ``frames``: (T, 3, H, W) ERP clip in [0, 1]; only frame 0 is used (the still source of the paper's path).
     """
+    return round1_conditionings(frames, [view], vae, image_encoder, num_frames=num_frames, persp_size=persp_size,
+                                fill_noise_std=fill_noise_std, seeds=[seed], orientation=orientation)[0]
+
+
+@torch.no_grad()
+def round1_conditionings(frames: torch.Tensor, views: list[View], vae, image_encoder, *, num_frames: int,
+                         persp_size: tuple[int, int], fill_noise_std: float, seeds: list[int], orientation: str):
+    """:func:`round1_conditioning` of K views (``seeds``: one noise seed each) with the K guides in one VAE encode,
+    the K references in another and the K SigLIP inputs in one image-encoder call: a list of K (FovConditioning,
+    (N, D) tokens, (1, 3, h, w) view), equal to K single calls within float rounding."""
     from panoworld.models.components.image_encoder import siglip_input_view
 
     height, width = frames.shape[-2:]
-    persp = erp_to_perspective(frames[:1].float(), fov_x=view.fov_x, yaw=view.yaw, pitch=view.pitch,
-                               roll=view.roll, size=persp_size).clamp(0, 1)
-    fov = build_fov_conditioning(persp, vae, num_frames=num_frames, erp_size=(height, width), fov_x=view.fov_x,
-                                 yaw=view.yaw, pitch=view.pitch, roll=view.roll, seed=seed, noise_std=fill_noise_std)
-    encoder_input = siglip_input_view(persp, orientation).to(image_encoder.device, image_encoder.dtype)
-    tokens = image_encoder.encode(encoder_input)[0]
-    return fov, tokens, persp
+    persps = [erp_to_perspective(frames[:1].float(), fov_x=view.fov_x, yaw=view.yaw, pitch=view.pitch,
+                                 roll=view.roll, size=persp_size).clamp(0, 1) for view in views]
+    fovs = build_fov_conditionings(persps, vae, num_frames=num_frames, erp_size=(height, width),
+                                   cameras=[(v.fov_x, v.yaw, v.pitch, v.roll) for v in views], seeds=seeds,
+                                   noise_std=fill_noise_std)
+    encoder_input = torch.cat([siglip_input_view(persp, orientation) for persp in persps])
+    tokens = image_encoder.encode(encoder_input.to(image_encoder.device, image_encoder.dtype))
+    return [(fov, tokens[i], persp) for i, (fov, persp) in enumerate(zip(fovs, persps))]
 
 
 @torch.no_grad()

@@ -76,6 +76,11 @@ class VideoVAE(ComponentBase):
         #: run encode / decode with :class:`~.wan_vae_fast.WanVAERunner` where it supports the model (same
         #: function, less work); False = diffusers' own loop
         self.fast = True
+        #: the runner's pixel frames per encoder chunk (a multiple of 4) and latent frames per decoder chunk; the
+        #: defaults are diffusers' chunking (bit-identical on the CPU), longer chunks compute the same function
+        #: (other float rounding) faster and with more memory (2-core CPU, small VAE, 33 x 128 x 256: encode
+        #: 17.4 s at 4, 9.4 s at 32)
+        self.encode_chunk, self.decode_chunk = 4, 1
         if tiling:
             self.enable_tiling()
         if slicing:
@@ -265,7 +270,7 @@ class VideoVAE(ComponentBase):
             return None
         from .wan_vae_fast import runner_for
 
-        return runner_for(self.model)
+        return runner_for(self.model, encode_chunk=self.encode_chunk, decode_chunk=self.decode_chunk)
 
     def _slices(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Batch items one at a time with ``enable_slicing``, else the whole batch."""

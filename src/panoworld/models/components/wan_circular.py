@@ -12,6 +12,9 @@ columns; height padding (zeros) and time padding (causal zeros / the chunk cache
 Attention, norms and 1×1 convolutions have no padding. Consequence (tested): for a width that is a multiple of 8,
 rolling a video by ``8k`` columns rolls its latents by ``k`` columns and vice versa for decoding, exactly up to float
 rounding. Spatial tiling splits the width into tiles, which must not wrap, so the two are exclusive.
+
+The hooks are the switch's only change to a module, and :func:`seam_padding` / :func:`is_seam_hook` tell them apart
+from anything else, so ``WanVAERunner`` (:mod:`.wan_vae_fast`) can run the same wrapped padding natively.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["circular_longitude_enabled", "set_circular_longitude", "wrap_columns"]
+__all__ = ["circular_longitude_enabled", "is_seam_hook", "seam_padding", "set_circular_longitude", "wrap_columns"]
 
 _HANDLES = "_panoworld_circular_handles"
 _SAVED = "_panoworld_saved_padding"
+_MARK = "_panoworld_seam_hook"
 
 
 def wrap_columns(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
@@ -44,6 +48,7 @@ def _causal_conv_hook(left: int, right: int):
             kwargs = {**kwargs, "cache_x": wrap_columns(kwargs["cache_x"], left, right)}
         return tuple(args), kwargs
 
+    setattr(hook, _MARK, True)
     return hook
 
 
@@ -51,7 +56,20 @@ def _input_hook(left: int, right: int):
     def hook(module, args):
         return (wrap_columns(args[0], left, right), *args[1:])
 
+    setattr(hook, _MARK, True)
     return hook
+
+
+def is_seam_hook(hook) -> bool:
+    """Whether ``hook`` (a forward pre-hook) is one of :func:`set_circular_longitude`'s wrapping hooks."""
+    return bool(getattr(hook, _MARK, False))
+
+
+def seam_padding(module: nn.Module) -> tuple | None:
+    """The architecture's own padding of a module whose width padding the switch wraps (``_padding`` of a
+    ``WanCausalConv3d``, ``padding`` of an ``nn.Conv2d`` or ``nn.ZeroPad2d``), or None when it does not wrap."""
+    saved = module.__dict__.get(_SAVED)
+    return None if saved is None else tuple(saved[1])
 
 
 def _wrap_module(module: nn.Module) -> tuple | None:

@@ -19,9 +19,14 @@ with less memory traffic and less work:
 * encode chunks may hold more frames (``encode_chunk``, a multiple of 4; Wan's temporal strides make any such
   chunking compute the same function) and decode chunks more latent frames (``decode_chunk``).
 
+The circular-longitude seam switch (:mod:`.wan_circular`) is run natively: for every layer the switch wraps, the
+runner pads the width with wrapped columns itself (written into the convolution's input buffer next to the cached
+frames; the chunk caches then hold wrapped frames, as the switch's hooks make diffusers' caches hold them) and
+zeros in height and time as without it, so it computes what diffusers computes with the hooks on.
+
 Supported: the Wan2.1 layout (``is_residual=False``, no patchify), eval mode, no tiling, and no hooks on any
-submodule (the circular-longitude seam switch and offload hooks change what a module call does, so such a model
-falls back to diffusers' own path). :func:`runner_for` returns None for anything else.
+submodule except the seam switch's (offload hooks and any other hook change what a module call does, so such a
+model falls back to diffusers' own path). :func:`runner_for` returns None for anything else.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .wan_circular import is_seam_hook, seam_padding, wrap_columns
 from .wan_vae_kernels import norm_silu
 
 __all__ = ["WanVAERunner", "runner_for", "unsupported_reason"]
@@ -51,7 +57,8 @@ def unsupported_reason(model) -> str | None:
     if getattr(model, "use_tiling", False):
         return "tiling enabled"
     for name, module in model.named_modules():
-        if module._forward_hooks or module._forward_pre_hooks or "forward" in module.__dict__:
+        foreign = [h for h in module._forward_pre_hooks.values() if not is_seam_hook(h)]
+        if module._forward_hooks or foreign or "forward" in module.__dict__:
             return f"hooks on {name or 'the model'}"
         if isinstance(module, nn.Dropout) and module.p > 0:
             return "dropout"
@@ -166,24 +173,47 @@ class WanVAERunner:
         return norm_silu(x, norm.gamma, norm.scale, norm.bias, out=out, fused=self.fused)
 
     def _conv(self, conv, x: torch.Tensor, *, norm=None) -> torch.Tensor:
-        """``conv(SiLU(norm(x)))`` (or ``conv(x)``) of a ``WanCausalConv3d`` with its causal frame history."""
-        pad_w, _, pad_h, _, pad_t, _ = conv._padding
+        """``conv(SiLU(norm(x)))`` (or ``conv(x)``) of a ``WanCausalConv3d`` with its causal frame history; its
+        width padding wrapped when the seam switch wraps it (see the module docstring)."""
+        wrapped = seam_padding(conv)
+        pad_w, _, pad_h, _, pad_t, _ = conv._padding if wrapped is None else wrapped
+        wrap = pad_w if wrapped is not None else 0
         if pad_t == 0:
             inp = x if norm is None else self._norm(norm, x)
-            return F.conv3d(inp, conv.weight, conv.bias, conv.stride, (0, pad_h, pad_w))
+            return F.conv3d(wrap_columns(inp, wrap, wrap), conv.weight, conv.bias, conv.stride,
+                            (0, pad_h, pad_w - wrap))
         b, c, t, h, w = x.shape
-        buf = torch.empty((b, c, pad_t + t, h, w), device=x.device, dtype=x.dtype, memory_format=self._layout(x))
+        buf = torch.empty((b, c, pad_t + t, h, w + 2 * wrap), device=x.device, dtype=x.dtype,
+                          memory_format=self._layout(x))
         history = self._history.get(id(conv))
         if history is None:
             buf[:, :, :pad_t].zero_()
         else:
             buf[:, :, :pad_t].copy_(history)
+        body = buf[:, :, pad_t:]
         if norm is None:
-            buf[:, :, pad_t:].copy_(x)
+            body[..., wrap:wrap + w].copy_(x)
+        elif wrap:  # the fused kernel writes dense rows only: normalise, then place between the wrapped columns
+            body[..., wrap:wrap + w].copy_(self._norm(norm, x))
         else:
-            self._norm(norm, x, out=buf[:, :, pad_t:])
+            self._norm(norm, x, out=body)
+        if wrap:
+            body[..., :wrap].copy_(body[..., w:w + wrap])
+            body[..., wrap + w:].copy_(body[..., wrap:2 * wrap])
         self._history[id(conv)] = buf[:, :, -pad_t:].clone()
-        return F.conv3d(buf, conv.weight, conv.bias, conv.stride, (0, pad_h, pad_w))
+        return F.conv3d(buf, conv.weight, conv.bias, conv.stride, (0, pad_h, pad_w - wrap))
+
+    @staticmethod
+    def _spatial(module, frames: torch.Tensor) -> torch.Tensor:
+        """One layer of a resample's per-frame ``nn.Sequential`` on (N, C, H, W) frames; the width padding of an
+        ``nn.Conv2d`` / ``nn.ZeroPad2d`` that the seam switch wraps is wrapped here, its height padding zeros."""
+        wrapped = seam_padding(module)
+        if wrapped is None:
+            return module(frames)
+        if isinstance(module, nn.ZeroPad2d):  # (left, right, top, bottom)
+            return F.pad(wrap_columns(frames, wrapped[0], wrapped[1]), (0, 0, wrapped[2], wrapped[3]))
+        return F.conv2d(wrap_columns(frames, wrapped[1], wrapped[1]), module.weight, module.bias, module.stride,
+                        (wrapped[0], 0), module.dilation, module.groups)
 
     def _resblock(self, block, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if isinstance(block.conv_shortcut, nn.Identity) else self._conv(block.conv_shortcut, x)
@@ -217,9 +247,10 @@ class WanVAERunner:
                 frames = F.interpolate(frames, scale_factor=up.scale_factor, mode=up.mode)
             else:
                 frames = up(frames)
-            frames = conv(frames)
+            frames = self._spatial(conv, frames)
         elif resample.mode.startswith("downsample"):
-            frames = resample.resample(frames)
+            for module in resample.resample:
+                frames = self._spatial(module, frames)
         out = frames.view(b, t, *frames.shape[1:]).permute(0, 2, 1, 3, 4)
         if resample.mode == "downsample3d":
             out = self._time_downsample(resample.time_conv, out)
