@@ -83,11 +83,13 @@ def sample_job(out: str | Path, source, *, seed: int = 0, num_steps: int | None 
     return check_jobs([job], base)[0]
 
 
-def run_demo_generation(out: str | Path, *, model: str | None = "small", device: str | None = None, seed: int = 0,
-                        num_steps: int | None = None, progress=None, say: Callable[[str], None] = print) -> dict:
+def run_demo_generation(out: str | Path, *, model: str | None = "small-4step", device: str | None = None,
+                        seed: int = 0, num_steps: int | None = None, progress=None,
+                        say: Callable[[str], None] = print) -> dict:
     """Generate a 360-degree video from the bundled sample photo and captions with ``model`` (default: the small
-    PanoWorld shipped with the package) on ``device`` (None: CUDA when present, else the CPU), then write a viewer
-    page of the result. Re-running with the same settings reuses the finished clip. Returns {"video", "depth" (when the model has a depth head), "viewer"}."""
+    PanoWorld's 4-step student shipped with the package) on ``device`` (None: CUDA when present, else the CPU),
+    then write a viewer page of the result. Re-running with the same settings reuses the finished clip. Returns
+    {"video", "depth" (when the model has a depth head), "viewer"}."""
     from panoworld.formats.run_records import GENERATION_OUTPUTS
     from panoworld.pipelines.batch import generate_clips
     from panoworld.pipelines.config import LoadConfig

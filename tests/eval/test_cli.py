@@ -241,11 +241,11 @@ def test_panoworld_defaults_to_the_packaged_small_model(tmp_path, small_random_m
     from panoworld.pipelines import loading
 
     monkeypatch.setenv("PANOWORLD_WEIGHTS", str(tmp_path / "no-weights"))
-    monkeypatch.setattr(loading, "small_model_folder", lambda: small_random_model)
+    monkeypatch.setattr(loading, "small_model_folder", lambda student=False: small_random_model)
     assert runner.with_default_model({}) == {"weights": str(small_random_model)}
     assert runner.with_default_model({"weights": "elsewhere"}) == {"weights": "elsewhere"}
     runner.check_panoworld_config(runner.with_default_model({}))
-    monkeypatch.setattr(loading, "small_model_folder", lambda: tmp_path / "absent")
+    monkeypatch.setattr(loading, "small_model_folder", lambda student=False: tmp_path / "absent")
     assert runner.default_model() is None
 
 

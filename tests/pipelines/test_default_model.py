@@ -23,7 +23,7 @@ def small_folder(tmp_path_factory):
 @pytest.fixture
 def shipped(monkeypatch, small_folder, tmp_path):
     """The shipped small model is ``small_folder``; the weights root is an empty folder."""
-    monkeypatch.setattr(loading, "small_model_folder", lambda: small_folder)
+    monkeypatch.setattr(loading, "small_model_folder", lambda student=False: small_folder)
     monkeypatch.setenv("PANOWORLD_WEIGHTS", str(tmp_path / "weights"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return small_folder

@@ -101,6 +101,34 @@ def test_video_vae_chunk_lengths_reach_the_runner():
     torch.testing.assert_close(vae.decode(z), exact[1], atol=1e-5, rtol=1e-5)
 
 
+@torch.no_grad()
+def test_video_vae_chunk_budget_picks_the_longest_chunks_within_it():
+    from panoworld.models.components import VideoVAE
+
+    vae = VideoVAE.tiny(seed=1, circular_longitude=True)
+    assert vae.chunk_lengths((1, 3, 33, 128, 256)) == (4, 1)  # no budget: the fixed lengths
+    vae.chunk_budget = 2**22
+    assert vae.chunk_lengths((1, 3, 33, 128, 256)) == (32, 8)  # capped by the video's own length
+    assert vae.chunk_lengths((1, 3, 93, 512, 1024)) == (8, 2)
+    assert vae.chunk_lengths((2, 3, 93, 512, 1024)) == (4, 1)  # the batch shares the budget
+    assert vae.chunk_lengths((1, 3, 9, 2048, 4096)) == (4, 1)  # never below the minimum
+    x, z = video(frames=17, seed=2), torch.randn(1, 16, 5, 4, 8, generator=torch.Generator().manual_seed(3))
+    vae.chunk_budget = None
+    exact = vae.encode(x), vae.decode(z)
+    vae.chunk_budget = 16 * 32 * 64  # 16 frames of this 32 x 64 video
+    assert vae.chunk_lengths(tuple(x.shape)) == (16, 4)
+    torch.testing.assert_close(vae.encode(x), exact[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(vae.decode(z), exact[1], atol=1e-5, rtol=1e-5)
+
+
+def test_cpu_generation_loads_the_vae_with_the_chunk_budget():
+    from panoworld.pipelines.config import LoadConfig
+    from panoworld.pipelines.loading import CPU_VAE_CHUNK_BUDGET, load_pipeline, resolve_model
+
+    pipe = load_pipeline(resolve_model("small"), LoadConfig(device="cpu"))
+    assert pipe.vae.chunk_budget == CPU_VAE_CHUNK_BUDGET
+
+
 def test_unsupported_models_fall_back(wan):
     assert unsupported_reason(wan) is None
     handle = wan.encoder.conv_in.register_forward_pre_hook(lambda module, args: None)

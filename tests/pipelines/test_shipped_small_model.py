@@ -3,6 +3,8 @@ the depth of its head in metres next to the video (a short clip: 5 frames, 2 ste
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +13,7 @@ from panoworld.cli import main
 from panoworld.formats.model_folder import is_model_folder, read_model_index
 from panoworld.io import probe_video, read_image
 from panoworld.pipelines import PanoWorldPipeline
-from panoworld.pipelines.loading import SMALL, resolve_model, small_model_folder
+from panoworld.pipelines.loading import SMALL, SMALL_STUDENT, resolve_model, small_model_folder
 
 pytest.importorskip("diffusers")
 SAMPLE = small_model_folder().parent / "sample_room_persp.png"
@@ -53,3 +55,31 @@ def test_generate_writes_the_video_and_its_depth_in_metres(tmp_path, monkeypatch
         metres = depth["depth"].astype(np.float32)
     assert metres.shape == (5, 16, 32) and np.isfinite(metres).all()
     assert 0.05 < float(np.median(metres)) < 100.0  # a range along the ray in metres, not a [0, 1] code
+
+
+def test_the_shipped_student_is_a_four_step_model_on_the_small_models_components():
+    student, teacher = small_model_folder(student=True), small_model_folder()
+    index = read_model_index(student)
+    assert index.family == "panoworld-small-4step"
+    assert (index.sampler.kind, index.sampler.num_steps, index.sampler.guidance) == ("few-step", 4, 0.0)
+    assert index.defaults == read_model_index(teacher).defaults
+    source = resolve_model(SMALL_STUDENT)
+    assert source.sampler["kind"] == "few-step" and source.sampler["num_steps"] == 4
+    for slot in ("vae", "text_encoder", "image_encoder"):  # shared with the teacher, not copied
+        assert Path(source.components[slot]).resolve() == (teacher / slot).resolve()
+    assert Path(source.components["transformer"]).resolve() == (student / "transformer").resolve()
+    assert sum(p.stat().st_size for p in student.rglob("*") if p.is_file()) <= 16 * 2**20
+
+
+def test_the_student_generates_with_its_own_sampler_and_refuses_cfg(tmp_path, capsys):
+    source = resolve_model(SMALL_STUDENT)
+    pipe = PanoWorldPipeline.from_pretrained(SMALL_STUDENT, device="cpu")
+    config = source.generation_config(num_frames=5, seed=7)
+    assert (config.sampler, config.num_steps, config.guidance) == ("few-step", 4, 0.0)
+    image = read_image(SAMPLE)
+    video = pipe(image, "A living room with a red fabric sofa.", None, config).video
+    assert video.shape == (5, 3, 128, 256) and torch.isfinite(video).all()
+    code = main(["generate", str(SAMPLE), "--prompt", "A living room.", "--model", SMALL_STUDENT, "--guidance", "7",
+                 "--device", "cpu", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "error:" in err and "Traceback" not in err

@@ -27,7 +27,8 @@ BATCH = typer.Option(None, "--batch", exists=True, dir_okay=False, help="CSV or 
                      "checked before the first runs; finished rows are skipped, so re-running resumes.")
 FORCE = typer.Option(False, "--force", help="Redo clips already finished (needed when their settings changed).")
 MODEL = typer.Option(None, "--model", help="PanoWorld model folder (model_index.json), weights root laid out as "
-                     "`panoworld weights` shows, or 'small' (the small model shipped with the package) [default: "
+                     "`panoworld weights` shows, 'small' (the small model shipped with the package) or "
+                     "'small-4step' (its 4-step student) [default: "
                      "$PANOWORLD_WEIGHTS, else ./weights; the small model when neither holds PanoWorld weights].",
                      show_default=False)
 RESOLUTION = typer.Option(None, "--resolution", help="ERP output size HEIGHTxWIDTH in pixels (width = 2 x height, "

@@ -15,8 +15,9 @@ def demo(
                              help="Folder for the demo outputs (created if needed)."),
     generate: bool = typer.Option(True, "--generate/--no-generate",
                                   help="Generate a 360-degree video from the sample photo (with --model)."),
-    model: str = typer.Option("small", "--model", help="Model that generates: 'small' (shipped with the package), "
-                              "a PanoWorld model folder or a weights root."),
+    model: str = typer.Option("small-4step", "--model", help="Model that generates: 'small-4step' (the small "
+                              "PanoWorld's 4-step student, shipped with the package), 'small' (its 15-step "
+                              "teacher), a PanoWorld model folder or a weights root."),
     device: str = typer.Option(None, "--device", help="Torch device (default cuda if available, else cpu)."),
     steps: int = typer.Option(None, "--steps", min=1, help="Sampling steps [default: the model's].",
                               show_default=False),

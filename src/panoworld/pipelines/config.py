@@ -279,7 +279,8 @@ _FLAGS = {"fov_x": "fov", "num_frames": "frames", "num_steps": "steps", "height"
 
 @dataclass
 class LoadConfig:
-    """How the models are loaded and run; none of these changes the result except ``dtype`` and ``rope``.
+    """How the models are loaded and run; none of these changes the result except ``dtype`` and ``rope`` (and
+    float rounding: on the CPU the VAE runs longer chunks, ``loading.CPU_VAE_CHUNK_BUDGET``).
 
     Attributes:
         device: torch device name; None = cuda if available, else cpu.

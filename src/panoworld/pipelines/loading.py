@@ -40,6 +40,11 @@ SLOTS = {"transformer": PANOWORLD, "text_encoder": TEXT, "image_encoder": SIGLIP
 TINY_RANDOM = "tiny-random"
 #: ``resolve_model`` argument selecting the small PanoWorld shipped inside the package.
 SMALL = "small"
+SMALL_STUDENT = "small-4step"  # the small model's 4-step distilled student, shipped beside it
+#: pixels x frames of one VAE chunk when generating on the CPU (``VideoVAE.chunk_budget``): the small model's
+#: 33 x 128 x 256 video encodes in 1 + 32 frames and decodes its 9 latent frames in 1 + 8; 512 x 1024 in chunks of
+#: 8 frames / 2 latent frames. Same function as diffusers' 4 / 1 chunking, other float rounding.
+CPU_VAE_CHUNK_BUDGET = 2**22
 
 
 @dataclass
@@ -82,13 +87,19 @@ class ModelSource:
 
     def generation_config(self, **values) -> GenerationConfig:
         """A validated :class:`GenerationConfig`: the model's sampler and defaults, overridden by ``values``
-        (None values are ignored)."""
+        (None values are ignored); one that the model's sampler cannot run (a few-step student's steps or
+        guidance changed) raises ``InputError`` here, before any model is loaded."""
+        from .config import check_sampler
+
         base = {"sampler": self.sampler["kind"], "num_steps": self.sampler["num_steps"],
                 "guidance": float(self.sampler["guidance"])}
         known = set(GenerationConfig.__dataclass_fields__)
         base.update({k: v for k, v in self.defaults.items() if k in known})
         base.update({k: v for k, v in values.items() if v is not None})
-        return GenerationConfig().replace(**base)
+        config = GenerationConfig().replace(**base)
+        check_sampler(self.sampler["kind"], config.sampler, model=self.location or "this model",
+                      num_steps=config.num_steps, guidance=config.guidance, timesteps=self.sampler.get("timesteps"))
+        return config
 
     def fingerprints(self) -> dict:
         """Component name -> cheap identity of its weights (:func:`panoworld.pipelines.record.fingerprint`)."""
@@ -133,12 +144,13 @@ def _model_folder_source(folder: Path, overrides: dict[str, str | None], need_ba
     return ModelSource("model-folder", str(folder), components, sampler, dict(index.defaults), index.family)
 
 
-def _small_source(overrides: dict[str, str | None], need_base: bool, note: str = "") -> ModelSource:
-    """The shipped small model as a model-folder source, with ``note`` for the user."""
+def _small_source(overrides: dict[str, str | None], need_base: bool, note: str = "",
+                  student: bool = False) -> ModelSource:
+    """The shipped small model (or its 4-step ``student``) as a model-folder source, with ``note`` for the user."""
     from panoworld.errors import InputError, MissingComponentError
     from panoworld.formats.model_folder import is_model_folder
 
-    folder = small_model_folder()
+    folder = small_model_folder(student)
     if not is_model_folder(folder):
         raise MissingComponentError(f"the small PanoWorld is not installed at {folder}; reinstall panoworld")
     if need_base:
@@ -161,8 +173,8 @@ def resolve_model(model: str | os.PathLike | None = None, paths: ModelPaths | No
     overrides = (paths or ModelPaths()).by_slot()
     if str(model) == TINY_RANDOM:
         return ModelSource(TINY_RANDOM, "", family="tiny-random")
-    if str(model) == SMALL:
-        return _small_source(overrides, need_base)
+    if str(model) in (SMALL, SMALL_STUDENT):
+        return _small_source(overrides, need_base, student=str(model) == SMALL_STUDENT)
     if model is None:
         from panoworld.models.components import ComponentPaths
 
@@ -203,6 +215,8 @@ def load_pipeline(source: ModelSource, load: LoadConfig | None = None):
         text = TextEncoder.from_pretrained(parts["text_encoder"], dtype=dtype, cache_dir=load.text_cache)
         image = ImageEncoder.from_pretrained(parts["image_encoder"], dtype=dtype)
         vae = VideoVAE.from_pretrained(parts["vae"], dtype=dtype)
+        if device.type == "cpu":  # the VAE is most of a CPU round: long chunks, memory is not the limit there
+            vae.chunk_budget = CPU_VAE_CHUNK_BUDGET
         if load.compile:
             for net in (transformer, base):
                 if net is not None:

@@ -157,8 +157,8 @@ class PanoWorldPipeline:
         Args:
             weights_root_or_folder: a folder laid out as ``$PANOWORLD_WEIGHTS`` (``panoworld weights``), a
                 PanoWorld model folder (``model_index.json``, :mod:`panoworld.formats.model_folder`) or
-                "tiny-random" or "small" (shipped with the package); None = ``$PANOWORLD_WEIGHTS`` (default
-                ``./weights``), or the small model when that holds no PanoWorld weights.
+                "tiny-random", "small" or "small-4step" (shipped with the package); None = ``$PANOWORLD_WEIGHTS``
+                (default ``./weights``), or the small model when that holds no PanoWorld weights.
             device, dtype, offload, attention, compile, rope, text_cache: see
                 :class:`~panoworld.pipelines.config.LoadConfig`.
             need_base: also load the base Cosmos transformer (for ``motion="base-i2v"``).

@@ -163,9 +163,11 @@ def resolve_component(name: str, override: str | os.PathLike | None = None) -> s
     return ComponentPaths().resolve(name, override)
 
 
-def small_model_folder() -> Path:
+def small_model_folder(student: bool = False) -> Path:
     """The model folder of the small PanoWorld shipped inside the package (``panoworld/assets/small_model``:
-    model_index.json, transformer/, vae/, text_encoder/, image_encoder/; see docs/small_model.md)."""
+    model_index.json, transformer/, vae/, text_encoder/, image_encoder/; see docs/small_model.md), or with
+    ``student`` its 4-step distilled student (``assets/small_model_4step``: its own transformer, the small
+    model's other components)."""
     from importlib import resources
 
-    return Path(str(resources.files("panoworld") / "assets" / "small_model"))
+    return Path(str(resources.files("panoworld") / "assets" / ("small_model_4step" if student else "small_model")))

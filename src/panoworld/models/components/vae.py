@@ -81,6 +81,9 @@ class VideoVAE(ComponentBase):
         #: (other float rounding) faster and with more memory (2-core CPU, small VAE, 33 x 128 x 256: encode
         #: 17.4 s at 4, 9.4 s at 32)
         self.encode_chunk, self.decode_chunk = 4, 1
+        #: when set: pixels x frames x batch items of one runner chunk, from which :meth:`chunk_lengths` picks the
+        #: chunk lengths per call (overriding the two above); None keeps them
+        self.chunk_budget: int | None = None
         if tiling:
             self.enable_tiling()
         if slicing:
@@ -239,7 +242,7 @@ class VideoVAE(ComponentBase):
         if video.ndim != 5 or video.shape[1] != 3:
             raise InputError(f"VAE encode: expected a (B, 3, T, H, W) video, got {tuple(video.shape)}")
         self.latent_shape(*video.shape[2:])
-        runner = self._runner()
+        runner = self._runner(video.shape)
         if runner is None:
             x = self._fast_layout(video.to(self.device, self.dtype))
             mu = self.model.encode(x).latent_dist.mode().float().contiguous()
@@ -258,19 +261,44 @@ class VideoVAE(ComponentBase):
             raise InputError(f"VAE decode: expected (B, 16, T, h, w) latents, got {tuple(latents.shape)}")
         z = latents.float() * self.latents_std.to(latents.device) + self.latents_mean.to(latents.device)
         z = self._fast_layout(z.to(self.device, self.dtype))
-        runner = self._runner()
+        s = self.spatial_compression
+        runner = self._runner((z.shape[0], 3, 1 + self.temporal_compression * (z.shape[2] - 1), z.shape[3] * s,
+                               z.shape[4] * s))
         if runner is None:
             return self.model.decode(z).sample.float().contiguous()
         return torch.cat([runner.decode(v) for v in self._slices(z)]).float().contiguous()
 
     # ------------------------------------------------------------------ fast path
-    def _runner(self):
-        """The :class:`~.wan_vae_fast.WanVAERunner` when ``fast`` is on and it supports the model, else None."""
+    def chunk_lengths(self, video_shape: tuple[int, ...]) -> tuple[int, int]:
+        """(pixel frames per encoder chunk, latent frames per decoder chunk) for a (B, 3, T, H, W) video.
+
+        Without :attr:`chunk_budget`: :attr:`encode_chunk`, :attr:`decode_chunk`. With it: the longest chunks whose
+        B x H x W pixels x frames stay within the budget (an encoder chunk a multiple of 4, at least 4, at most
+        T - 1; a decoder chunk of latent frames counted as 4 pixel frames each, at least 1, at most T_lat - 1).
+        Longer chunks compute the same function with other float rounding (Wan's temporal strides)."""
+        if self.chunk_budget is None:
+            return self.encode_chunk, self.decode_chunk
+        batch, _, frames, height, width = video_shape
+        items = 1 if getattr(self.model, "use_slicing", False) else batch  # slicing encodes one item at a time
+        per_frame = items * height * width
+        latent_frames = 1 + (frames - 1) // self.temporal_compression
+        encode = max(4, min(self.chunk_budget // per_frame, max(4, frames - 1)) // 4 * 4)
+        decode = max(1, min(self.chunk_budget // (per_frame * self.temporal_compression), latent_frames - 1))
+        return encode, decode
+
+    def _runner(self, video_shape: tuple[int, ...] | None = None):
+        """The :class:`~.wan_vae_fast.WanVAERunner` when ``fast`` is on and it supports the model, else None;
+        its chunk lengths from :meth:`chunk_lengths` of the (B, 3, T, H, W) video it encodes or decodes (None:
+        :attr:`encode_chunk` and :attr:`decode_chunk`)."""
         if not self.fast:
             return None
         from .wan_vae_fast import runner_for
 
-        return runner_for(self.model, encode_chunk=self.encode_chunk, decode_chunk=self.decode_chunk)
+        if video_shape is None:
+            encode, decode = self.encode_chunk, self.decode_chunk
+        else:
+            encode, decode = self.chunk_lengths(tuple(video_shape))
+        return runner_for(self.model, encode_chunk=encode, decode_chunk=decode)
 
     def _slices(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Batch items one at a time with ``enable_slicing``, else the whole batch."""
