@@ -115,7 +115,7 @@ def distill_step_case(device: torch.device, sizes: dict, steps: int, small: bool
     return result
 
 
-def generation_case(device: torch.device, sizes: dict, repeats: int, small: bool) -> dict:
+def generation_case(device: torch.device, sizes: dict, repeats: int, small: bool, compile_blocks: bool = False) -> dict:
     """Warm seconds of one 4-step Round 1 (with its stages) and per-evaluation times of student and teacher."""
     from panoworld.models.components import VideoVAE
     from panoworld.pipelines import DenoiserInputs, GenerationConfig, GuidedDenoiser, PanoWorldPipeline
@@ -136,6 +136,8 @@ def generation_case(device: torch.device, sizes: dict, repeats: int, small: bool
     reset_peak(device)
     vae = VideoVAE(vae_model.to(device, dtype))
     transformer = build_random(PanoWorldTransformer, sizes["net"], device, dtype)
+    if compile_blocks:  # as `panoworld generate --compile`; the warm-up round below compiles
+        transformer.compile_blocks()
     pipe = PanoWorldPipeline(transformer, vae, None, None, device=device)
     pipe.sampler_kind, pipe.sampler_timesteps = "few-step", DFD
     cfg = GenerationConfig(height=sizes["erp"][0], width=sizes["erp"][1], num_frames=sizes["frames"],
@@ -179,7 +181,8 @@ def markdown(r: dict, device, args) -> str:
     d, g = r.get("distill", {}), r.get("generate", {})
     lines = [f"\n### `bench/distill.py` on {machine_name(device)} ({stamp})\n",
              f"Command: `python bench/distill.py --device {device.type} --steps {args.steps} --repeats {args.repeats}"
-             f"{' --small' if args.small else ''}`; torch {torch.__version__}; random weights; "
+             f"{' --small' if args.small else ''}{' --compile' if args.compile else ''}`; torch {torch.__version__}; "
+             "random weights; "
              f"{'tiny sizes' if args.small else '512x1024x93'}.\n"]
     if "error" in d or not d:
         lines.append(f"- distillation step: {d.get('error', 'not run')}")
@@ -210,7 +213,7 @@ def write_json(path: str | None, results: dict, device, args) -> None:
 
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "device": machine_name(device), "torch": torch.__version__, "steps": args.steps,
-            "repeats": args.repeats, "small": args.small}
+            "repeats": args.repeats, "small": args.small, "compile": args.compile}
     atomic_write_json(path, json_ready({"meta": meta, **results}))
 
 
@@ -221,6 +224,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="timed warm rounds of generation (median)")
     parser.add_argument("--only", default="distill,generate", help="comma-separated cases")
     parser.add_argument("--small", action="store_true", help="tiny network, VAE and video (a CPU check)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the transformer blocks for the "
+                        "generation case (as `panoworld generate --compile`)")
     parser.add_argument("--out-md", default=None, help="append a Markdown section to this file")
     parser.add_argument("--out-json", default=None, help="write every figure here (after each case)")
     args = parser.parse_args()
@@ -229,7 +234,7 @@ def main() -> None:
         device = torch.device("cuda:0")
     sizes, results, started = sizes_for(args.small), {}, time.perf_counter()
     for name, run in (("distill", lambda: distill_step_case(device, sizes, args.steps, args.small)),
-                      ("generate", lambda: generation_case(device, sizes, args.repeats, args.small))):
+                      ("generate", lambda: generation_case(device, sizes, args.repeats, args.small, args.compile))):
         if name not in args.only.split(","):
             continue
         results[name] = guarded(run, device)
