@@ -22,6 +22,7 @@ Stages (each resumes: rendered clips, VAE checkpoints, cached clips and training
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import subprocess
@@ -128,8 +129,10 @@ print("finished", result.step, result.checkpoint, flush=True)
 
 
 def pack(out: Path, variants: list[str], dest: Path) -> None:
-    """``<variant>.tar`` (model_index.json + transformer/) per trained variant, and ``components.tar`` (the exported
-    VAE, its held-out scores, every log and metrics file) into ``dest``; whatever exists (after a failure too)."""
+    """``<variant>.tar`` (model_index.json with portable provenance paths + transformer/) per trained variant, and
+    ``components.tar`` (the exported VAE, its held-out scores, every log and metrics file) into ``dest``; whatever
+    exists (after a failure too)."""
+    from panoworld.formats.model_folder import portable_paths, read_model_index
     from panoworld.train.checkpoint import find_latest
 
     dest.mkdir(parents=True, exist_ok=True)
@@ -138,9 +141,14 @@ def pack(out: Path, variants: list[str], dest: Path) -> None:
         if ckpt is None:
             log(f"pack: {name} has no checkpoint")
             continue
+        index = read_model_index(ckpt)
+        index.provenance = portable_paths(index.provenance)
+        data = (json.dumps(index.to_json(), indent=2) + "\n").encode()
         with tarfile.open(dest / f"{name}.tar", "w") as tar:
-            for part in ("model_index.json", "transformer"):
-                tar.add(ckpt / part, arcname=f"{name}/{part}")
+            info = tarfile.TarInfo(f"{name}/model_index.json")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+            tar.add(ckpt / "transformer", arcname=f"{name}/transformer")
     with tarfile.open(dest / "components.tar", "w") as tar:
         for path in (out / "components" / "vae", out / "vae_eval.json", out / "logs"):
             if path.exists():

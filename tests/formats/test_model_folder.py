@@ -89,3 +89,15 @@ def test_component_references(tmp_path):
     assert local_reference(tmp_path, "Wan-AI/Wan2.1-T2V-1.3B-Diffusers") == "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
     with pytest.raises(ValueError):
         local_reference(tmp_path, "component:wan2.1-vae")
+
+
+def test_portable_paths_rewrites_absolute_paths_relative_to_their_common_folder():
+    from panoworld.formats.model_folder import portable_paths
+
+    tree = {"run": {"out_dir": "/work/dist/run", "seed": 0}, "data": {"train": [{"path": "/work/dist/data/a/"}],
+            "cache_dir": "/work/dist/run-cache"}, "init": "src/panoworld/assets/small_model", "note": "a/b"}
+    assert portable_paths(tree) == {"run": {"out_dir": "run", "seed": 0}, "data": {
+        "train": [{"path": "data/a"}], "cache_dir": "run-cache"}, "init": "src/panoworld/assets/small_model",
+        "note": "a/b"}
+    assert portable_paths({"only": "/tmp/x/cache"}) == {"only": "cache"}
+    assert portable_paths({"none": "relative", "n": [1, 2.5]}) == {"none": "relative", "n": [1, 2.5]}

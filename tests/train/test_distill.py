@@ -5,16 +5,19 @@ generating through ``from_pretrained`` and ``panoworld generate --model`` with t
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from panoworld.errors import InputError
+from panoworld.formats.model_folder import read_model_index
 from panoworld.train.cache import NEGATIVE, TrainCache
 from panoworld.train.checkpoint import find_latest
 from panoworld.train.distill import distill, distillation_objective
 from panoworld.train.distill_config import distill_config_from_dict
+from panoworld.train.distill_export import export_model_folder
 from panoworld.train.distill_objective import DMD
 from panoworld.train.distributed import DistContext
 from panoworld.train.samples import build_sample, collate
@@ -177,6 +180,10 @@ def test_one_step_changes_the_student_and_critic_not_the_teacher(make_distill, t
     assert {"dmd", "critic", "depth", "grad_norm/student", "grad_norm/critic", "loss"} <= set(lines[0])
     val = [x for x in lines if "val/seam/discontinuity" in x]  # the student validated with its few-step sampler
     assert val and "val/depth/abs_rel/raw" in val[0] and (tmp_path / "run" / "validation" / "step_0000001").is_dir()
+    exported = Path(export_model_folder(tmp_path / "run", tmp_path / "student")["model"])
+    provenance = json.dumps(read_model_index(exported).provenance)
+    assert str(tmp_path) not in provenance and read_model_index(exported).sampler.kind == "few-step"
+    assert str(tmp_path) in json.dumps(read_model_index(result.checkpoint).provenance)  # the run keeps its own
 
 
 def test_resume_after_a_kill_matches_an_uninterrupted_run(make_distill, tmp_path):

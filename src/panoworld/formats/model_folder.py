@@ -57,6 +57,7 @@ __all__ = [
     "write_model_index",
     "component_name",
     "local_reference",
+    "portable_paths",
 ]
 
 MODEL_INDEX = "model_index.json"
@@ -210,3 +211,36 @@ def local_reference(folder: str | os.PathLike, reference: str) -> str:
     if not Path(reference).is_absolute() and local.exists():
         return str(local)
     return reference
+
+
+def portable_paths(tree):
+    """``tree`` (JSON-like: dicts, lists, strings, numbers) with every absolute path string rewritten relative to
+    the deepest folder holding all of them ("/work/dist/run" and "/work/dist/data/val" -> "run", "data/val"), so
+    a model folder's provenance names its run's layout, not one machine's directories. Other values unchanged."""
+    found: list[str] = []
+
+    def collect(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+        elif isinstance(value, str) and os.path.isabs(value):
+            found.append(value)
+
+    collect(tree)
+    if not found:
+        return tree
+    root = os.path.commonpath([os.path.dirname(os.path.normpath(p)) for p in found])
+
+    def rewrite(value):
+        if isinstance(value, dict):
+            return {key: rewrite(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [rewrite(item) for item in value]
+        if isinstance(value, str) and os.path.isabs(value):
+            return Path(os.path.relpath(os.path.normpath(value), root)).as_posix()
+        return value
+
+    return rewrite(tree)

@@ -1,5 +1,6 @@
 """Export a checkpoint (or a run's newest one) as a stand-alone PanoWorld model folder: everything but
-``training_state/``, copied into a temporary sibling and renamed, so the destination is complete or absent.
+``training_state/``, copied into a temporary sibling and renamed, so the destination is complete or absent; the
+absolute paths in its provenance become relative to the run's own layout (``portable_paths``).
 
     python -m panoworld.train.distill_export runs/distill-small models/panoworld-small-4step --max-mb 16
 
@@ -16,7 +17,7 @@ import sys
 from pathlib import Path
 
 from panoworld.errors import InputError
-from panoworld.formats.model_folder import is_model_folder, read_model_index
+from panoworld.formats.model_folder import is_model_folder, portable_paths, read_model_index, write_model_index
 from panoworld.formats.training import TRAINING_STATE
 
 __all__ = ["export_model_folder"]
@@ -47,6 +48,9 @@ def export_model_folder(source: str | Path, dest: str | Path, *, max_mb: float |
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(folder, tmp, ignore=shutil.ignore_patterns(TRAINING_STATE))
+    index = read_model_index(tmp)  # a stand-alone folder: its provenance names no directory of this machine
+    index.provenance = portable_paths(index.provenance)
+    write_model_index(tmp, index)
     if dest.exists():
         shutil.rmtree(dest)
     tmp.rename(dest)
