@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     import panoworld
     from panoworld.synth import write_split
     from panoworld.train import components
+    from panoworld.train import cache
     from panoworld.train.cache import TextStore, _build_entry
     from panoworld.train.config import load_config
     from panoworld.train.data import list_clips
@@ -57,13 +58,9 @@ def main(argv: list[str] | None = None) -> int:
                     seed=1_000_000, ann_frames=0, grid_size=16, split="bench")
     clips = list_clips(str(data))[: args.clips]
     device = torch.device(args.device)
-    vae = components.load_vae(cfg.components.vae, device, cfg.components.dtype)
+    load_vae = getattr(cache, "load_cache_vae", None)  # the VAE as build_cache runs it (older checkouts: plain)
+    vae = load_vae(cfg, device) if load_vae else components.load_vae(cfg.components.vae, device, cfg.components.dtype)
     image_encoder = components.load_image_encoder(cfg.components.image_encoder, device, cfg.components.dtype)
-    try:  # what build_cache sets (absent in checkouts before it)
-        from panoworld.train.cache import encode_chunk
-        vae.encode_chunk = encode_chunk(cfg)
-    except ImportError:
-        pass
     runner = vae._runner() if hasattr(vae, "_runner") else None
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
               "panoworld": str(Path(panoworld.__file__).parent), "threads": torch.get_num_threads(),
               "size": [cfg.data.num_frames, cfg.data.height, cfg.data.width],
               "views_per_clip": cfg.samples.views_per_clip, "vae_runner": runner is not None,
-              "encode_chunk": getattr(vae, "encode_chunk", 4),
+              "encode_chunk": vae.chunk_lengths((cfg.samples.views_per_clip, 3, cfg.data.num_frames, cfg.data.height,
+                                                 cfg.data.width))[0] if hasattr(vae, "chunk_lengths") else 4,
               "circular_longitude": bool(getattr(vae, "circular_longitude", False)), "clips": rows,
               "mean_s": round(sum(walls) / len(walls), 2), "best_s": min(walls)}
     print(json.dumps({k: v for k, v in result.items() if k != "clips"}))

@@ -137,16 +137,17 @@ def test_sharded_cache_equals_one_process_and_the_last_call_writes_the_manifest(
         assert torch.equal(joined.entry(name).x0(), reference.entry(name).x0())
 
 
-def test_encode_chunk_fits_the_budget():
+def test_the_cache_vae_chunks_fit_the_budget(monkeypatch):
     """The cache's encoder chunk: 1 + 32 frames for the small model's K = 4 views at 128x256 x 33, the diffusers
     minimum of 4 for large videos, never longer than the clip."""
-    from panoworld.train.cache import ENCODE_CHUNK_BUDGET, encode_chunk
+    from panoworld.models.components import VideoVAE
+    from panoworld.train import cache
     from panoworld.train.config import load_config
 
-    small = load_config("tiny-synth")
-    assert encode_chunk(small) == 32
-    big = load_config("tiny-synth", ["data.height=720", "data.width=1440", "data.num_frames=93"])
-    assert encode_chunk(big) == 4
-    mid = load_config("tiny-synth", ["data.height=256", "data.width=512", "data.num_frames=93"])
-    chunk = encode_chunk(mid)
-    assert chunk % 4 == 0 and 4 < chunk < 92 and chunk * 256 * 512 * 4 <= ENCODE_CHUNK_BUDGET
+    monkeypatch.setattr(cache.components, "load_vae", lambda *args: VideoVAE.tiny(seed=0))
+    vae = cache.load_cache_vae(load_config("tiny-synth"), torch.device("cpu"))
+    assert vae.chunk_budget == cache.ENCODE_CHUNK_BUDGET
+    assert vae.chunk_lengths((4, 3, 33, 128, 256))[0] == 32
+    assert vae.chunk_lengths((4, 3, 93, 720, 1440))[0] == 4
+    chunk = vae.chunk_lengths((4, 3, 93, 256, 512))[0]
+    assert chunk % 4 == 0 and 4 < chunk < 92 and chunk * 256 * 512 * 4 <= cache.ENCODE_CHUNK_BUDGET

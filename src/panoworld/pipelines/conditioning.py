@@ -197,7 +197,7 @@ def build_fov_conditionings(
         ref_px = [torch.where(_expand_time(pmask, num_frames) > 0.5, px, job.result().to(device)).to(dtype)
                   for (_, pmask), px, job in zip(placed, guide_px, pending)]
         del pending  # the noise fills live on in ``ref_px`` only
-    references = vae.encode(ref_px[0] if len(ref_px) == 1 else torch.cat(ref_px)).float()
+    references = vae.encode(_batch_videos(ref_px)).float()
     del ref_px
     out = []
     for i, (erp, pmask) in enumerate(placed):

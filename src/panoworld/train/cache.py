@@ -11,8 +11,8 @@ Per clip (K = samples.views_per_clip, latents (16, T_lat, h, w)): ``x0`` VAE lat
 ``r1_guide``, ``r1_reference`` (K, 16, ...), ``r1_mask`` (K, 1, ...) uint8 and ``r1_tokens`` (K, N, D) of K Round-1
 views (``samples.round1_conditionings``); ``r1_views`` (K, 4) fov/yaw/pitch/roll in degrees; ``r2_reference``
 (K, 16, ...) VAE latents of the Round-2 proxies (``samples.round2_proxy``; the K proxies, the K guides and the K
-references are each one batched VAE encode, with the random draws of one view after another); when annotated, ``depth_log``
-(T_lat, h, w) (NaN = unsupervised) and ``track_xy`` (N, T_lat, 2), ``track_visible`` (N, T_lat) uint8,
+references are each one batched VAE encode, with the random draws of one view after another); when annotated,
+``depth_log`` (T_lat, h, w) (NaN = unsupervised) and ``track_xy`` (N, T_lat, 2), ``track_visible`` (N, T_lat) uint8,
 ``track_static`` (N,) uint8 (``targets``). Re-runs follow the batch-job rule of ``panoworld.formats.job_record``:
 a clip whose record has the same settings key (everything its tensors depend on) and inputs key (its video,
 annotation folder and captions) is skipped, one whose inputs changed is redone, and one made with other settings
@@ -246,17 +246,17 @@ def _encode_texts(cfg: TrainConfig, store: TextStore, texts: list[str], device: 
     del encoder
 
 
-ENCODE_CHUNK_BUDGET = 2**24  # pixels x frames x batch items of one encoder chunk (K = 4 views at 128x256: 32 frames)
+ENCODE_CHUNK_BUDGET = 2**24  # pixels x frames x batch items of one VAE chunk (K = 4 views at 128x256: 32 frames)
 
 
-def encode_chunk(cfg: TrainConfig) -> int:
-    """Pixel frames per VAE encoder chunk for the cache: the longest multiple of 4 (at most the clip's frames - 1,
-    at least 4) whose K-view batch stays within :data:`ENCODE_CHUNK_BUDGET`. Longer chunks compute the same latents
-    (other float rounding) faster: the small VAE's K = 4 batch at 128x256 x 33 frames encodes in 1 + 32 frames."""
-    d = cfg.data
-    per_frame = d.height * d.width * max(1, cfg.samples.views_per_clip)
-    frames = min(ENCODE_CHUNK_BUDGET // per_frame, d.num_frames - 1)
-    return max(4, frames // 4 * 4)
+def load_cache_vae(cfg: TrainConfig, device: torch.device):
+    """The ``VideoVAE`` of ``cfg.components.vae`` as the cache runs it: chunks as long as
+    :data:`ENCODE_CHUNK_BUDGET` allows for each encode (``VideoVAE.chunk_budget``; the small VAE's K = 4 batch at
+    128x256 x 33 frames encodes in 1 + 32 frames, a 720x1440 one in diffusers' 4). Longer chunks compute the same
+    latents (other float rounding) faster."""
+    vae = components.load_vae(cfg.components.vae, device, cfg.components.dtype)
+    vae.chunk_budget = ENCODE_CHUNK_BUDGET
+    return vae
 
 
 def _build_entry(cfg: TrainConfig, clip: ClipRecord, vae, image_encoder, store: TextStore, path: Path) -> dict:
@@ -346,8 +346,7 @@ def build_cache(cfg: TrainConfig, *, device: torch.device, force: bool = False,
     report = Report(skipped=[item.name for item in plan.done])
     todo = plan.todo
     if todo:
-        vae = components.load_vae(cfg.components.vae, device, cfg.components.dtype)
-        vae.encode_chunk = encode_chunk(cfg)
+        vae = load_cache_vae(cfg, device)
         image_encoder = components.load_image_encoder(cfg.components.image_encoder, device, cfg.components.dtype)
     if progress is not None:
         progress(len(plan.done), len(items))
