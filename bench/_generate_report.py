@@ -38,7 +38,7 @@ def _header(meta: dict, results: dict) -> list[str]:
         lines += ["", f"Card ceilings measured in this run: {dt} matmul {c['matmul_bf16']:.4g}{fp8}, {dt} SDPA "
                   f"{c['sdpa_bf16']:.4g} TFLOP/s. One guided evaluation (batched CFG) is "
                   f"{f['step_matmul_tflop']:.4g} TFLOP of matmuls + {f['step_attention_tflop']:.4g} TFLOP of "
-                  f"attention: floor {_s(f['step_bf16_s'], 3)} in bf16"
+                  f"attention: floor {_s(f['step_bf16_s'], 3)} in {dt}"
                   + (f", {_s(f['step_fp8_s'], 3)} with FP8 matmuls" if f.get("step_fp8_s") else "") + "."]
     return lines
 
