@@ -14,7 +14,7 @@
    guided evaluation of the teacher's sampler (CFG 7, batched) and one student evaluation, from which the
    teacher's 35-step round (36 evaluations) is extrapolated as ``round - 4 student evals + 36 teacher evals``.
 
-    python bench/distill.py --device cuda --out-md docs/benchmarks.md        # H100 / H200: about 3 minutes
+    python bench/distill.py --device cuda --out-md docs/benchmarks.md        # H100 / H200: about 5 minutes
     python bench/distill.py --device cuda --out-json OUT/distill.json --out-md OUT/distill.md
     python bench/distill.py --device cpu --small                              # the same code at tiny sizes
 """
