@@ -51,6 +51,15 @@ def sizes_for(small: bool) -> dict:
                 text=(512, 100352), image=(729, 1152))
 
 
+def progress(case: str, event: str, **figures) -> None:
+    """One JSON line per stage of a case (flushed), so a run cut by a time limit still says how far it got."""
+    print(json.dumps({"progress": case, "event": event, "t_s": round(time.perf_counter() - _STARTED, 1), **figures}),
+          flush=True)
+
+
+_STARTED = time.perf_counter()
+
+
 def _network(cfg, net_cfg: dict, device, *, seed: int, heads: bool):
     keys = ("depth_head_block", "descriptor_head_block", "head_hidden_dim", "descriptor_dim")
     config = {**net_cfg, **{k: getattr(cfg.model, k) for k in keys}}
@@ -81,6 +90,7 @@ def distill_step_case(device: torch.device, sizes: dict, steps: int, small: bool
     optimizers = {k: _make_optimizer(v, cfg, device) for k, v in groups.items()}
     ema = EMA(objective.ema_parameters(), cfg.ema.decay)
     batch = synthetic_batch(cfg, net_cfg, sizes["latent"], sizes["text"][0], sizes["image"][0], 1, device)
+    progress("distill", "networks built (student, critic, teacher, optimizers, EMA, batch)")
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     times: dict[str, list[float]] = {"student": [], "critic": []}
     peak = float("nan")
@@ -102,6 +112,8 @@ def distill_step_case(device: torch.device, sizes: dict, steps: int, small: bool
             sync(device)
             if i:
                 times[update].append(time.perf_counter() - start)
+            progress("distill", f"{update} update", round=i, warm_up=not i,
+                     seconds=round(time.perf_counter() - start, 3))
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device) / 2**30
     k = cfg.distill.critic_updates
@@ -140,6 +152,7 @@ def generation_case(device: torch.device, sizes: dict, repeats: int, small: bool
         transformer.compile_blocks()
     pipe = PanoWorldPipeline(transformer, vae, None, None, device=device)
     pipe.sampler_kind, pipe.sampler_timesteps = "few-step", DFD
+    progress("generate", "networks built (transformer, VAE)")
     cfg = GenerationConfig(height=sizes["erp"][0], width=sizes["erp"][1], num_frames=sizes["frames"],
                            persp_height=sizes["persp"][0], persp_width=sizes["persp"][1], sampler="few-step",
                            num_steps=len(DFD), guidance=0.0)
@@ -158,6 +171,7 @@ def generation_case(device: torch.device, sizes: dict, repeats: int, small: bool
     m = measure(round1, device, repeats=repeats, warmup=1)
     out["round_s"], out["round_peak_gib"] = m.median, m.peak_gib
     out["round_stages_s"] = {k: round(v, 3) for k, v in m.result.items()}
+    progress("generate", "4-step round (after one warm-up round)", seconds=round(m.median, 3))
     shape = (1, 16, *sizes["latent"])
     mask = torch.zeros(1, 1, *shape[2:], device=device)
     inputs = DenoiserInputs(text=text, negative_text=negative, image=tokens,
