@@ -91,13 +91,14 @@ def test_component_references(tmp_path):
         local_reference(tmp_path, "component:wan2.1-vae")
 
 
-def test_portable_paths_rewrites_absolute_paths_relative_to_their_common_folder():
+def test_portable_paths_rewrites_absolute_paths_relative_to_their_common_folder(tmp_path):
     from panoworld.formats.model_folder import portable_paths
 
-    tree = {"run": {"out_dir": "/work/dist/run", "seed": 0}, "data": {"train": [{"path": "/work/dist/data/a/"}],
-            "cache_dir": "/work/dist/run-cache"}, "init": "src/panoworld/assets/small_model", "note": "a/b"}
+    root = tmp_path / "dist"
+    tree = {"run": {"out_dir": str(root / "run"), "seed": 0}, "data": {"train": [{"path": f"{root}/data/a/"}],
+            "cache_dir": str(root / "run-cache")}, "init": "src/panoworld/assets/small_model", "note": "a/b"}
     assert portable_paths(tree) == {"run": {"out_dir": "run", "seed": 0}, "data": {
         "train": [{"path": "data/a"}], "cache_dir": "run-cache"}, "init": "src/panoworld/assets/small_model",
         "note": "a/b"}
-    assert portable_paths({"only": "/tmp/x/cache"}) == {"only": "cache"}
+    assert portable_paths({"only": str(tmp_path / "x" / "cache")}) == {"only": "cache"}
     assert portable_paths({"none": "relative", "n": [1, 2.5]}) == {"none": "relative", "n": [1, 2.5]}

@@ -215,7 +215,7 @@ def local_reference(folder: str | os.PathLike, reference: str) -> str:
 
 def portable_paths(tree):
     """``tree`` (JSON-like: dicts, lists, strings, numbers) with every absolute path string rewritten relative to
-    the deepest folder holding all of them ("/work/dist/run" and "/work/dist/data/val" -> "run", "data/val"), so
+    the deepest folder holding all of them (``<root>/run`` and ``<root>/data/val`` -> "run", "data/val"), so
     a model folder's provenance names its run's layout, not one machine's directories. Other values unchanged."""
     found: list[str] = []
 
