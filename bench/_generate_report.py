@@ -21,14 +21,20 @@ def _err(e: dict | None) -> str:
     return "—" if not e else f"{e['rel_l2']:.2e} / {e['max_abs']:.3g}"
 
 
+def _wall(meta: dict, results: dict) -> str:
+    budget = f" (budget {meta['budget_s']:g} s)" if meta.get("budget_s") else ""
+    if "wall_s" not in results:
+        return f"The run was cut before its end{budget}: the rows below are the cases it finished"
+    return f"Wall time of the run: {results['wall_s']:.0f} s{budget}"
+
+
 def _header(meta: dict, results: dict) -> list[str]:
     mode = "compiled blocks" if meta.get("compile") else "eager"
     sizes = "64×128, 9 frames, tiny models" if meta.get("small") else "512×1024, 93 frames, full-size models"
     lines = ["", f"### Generation: {meta['device']} ({meta['date']}, torch {meta['torch']}, {mode}, attention "
              f"{meta['attention']})", "",
              f"`{meta['command']}` — {sizes}, CFG 7, random weights (text encoder and SigLIP replaced by random "
-             "embeddings with weight-sized buffers). Wall time of the run: "
-             f"{results.get('wall_s', 0):.0f} s{' (budget ' + str(meta['budget_s']) + ' s)' if meta.get('budget_s') else ''}; "
+             f"embeddings with weight-sized buffers). {_wall(meta, results)}; "
              f"building the models (random init on the device): {results.get('build_s', 0):.1f} s."]
     c = results["cases"].get("ceilings")
     f = results["cases"].get("floors")

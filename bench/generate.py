@@ -24,7 +24,7 @@ Every figure is printed as a JSON line when measured, written to ``--out-json`` 
 ``--out-md`` at the end (``--from-json`` renders a saved run). The run ends by printing every like-for-like ratio
 (``like for like, …``: both sides measured in this run, same card, dtype, attention kernel and compile mode).
 
-Usage: ``bash bench/gpu_speed.sh OUT_DIR`` (issue 21's run, <= 8 minutes on one H100), or
+Usage: ``bash bench/gpu_speed.sh OUT_DIR`` (issue 21's run, about 10 minutes on one H100), or
 ``python bench/generate.py --device cuda --compile --budget-s 450 --out-md docs/benchmarks.md``;
 ``python bench/generate.py --device cpu --small --steps 2`` runs the same code on tiny sizes.
 """
@@ -285,7 +285,9 @@ class GenerationBench:
             i = index[0] = index[0] % 34 + 1 if reuse else 0
             return den(x, i)
 
-        with torch.inference_mode(), attention_backend(backend or self.args.attention, self.device), \
+        # no_grad, as the pipeline samples: inference-mode tensors would make the compiled blocks guard on another
+        # dispatch key set and compile graphs the rounds cannot reuse
+        with torch.no_grad(), attention_backend(backend or self.args.attention, self.device), \
                 fast_paths(self.transformer, cache, fp8):
             if reuse:
                 den(x, 0)  # a full evaluation fills the cache
@@ -459,6 +461,8 @@ class GenerationBench:
                 self.record(which, {"rows": list(rows)})
                 continue
             run_reuse = spread_reuse(len(reuse), steps + 1) if reuse and steps != self.args.steps else reuse
+            if run_reuse is not reuse:
+                label = label.split(" (")[0] + f" ({len(run_reuse)} of {steps + 1} evaluations reused)"
             rows.append(self.round_row(label, self.pipe, self.config(steps, **values), reuse=run_reuse))
             self.record(which, {"rows": list(rows)})
 

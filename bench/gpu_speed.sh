@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 21's GPU measurements in one command, <= 8 minutes on one H100 / H200 (run from the repository root):
+# Issue 21's GPU measurements in one command, about 10 minutes on one H100 / H200 (run from the repository root):
 #
 #   bash bench/gpu_speed.sh OUT_DIR [MODEL_FOLDER]
 #
@@ -9,17 +9,18 @@
 #    none / group, fitted into a wall-clock budget (rounds that do not fit run fewer steps, labelled as
 #    extrapolated) -> OUT_DIR/generate.json, generate.md, generate.log (JSON lines + the like-for-like ratios).
 # 2. If MODEL_FOLDER (default: the packaged small model, src/panoworld/assets/small_model) has a model_index.json:
-#    bench/fast_quality.py (cache at the default threshold 0.08, fp8, both) on up to 12 held-out synthetic worlds
-#    within the time left (the table says how many ran) -> fast_quality.json / .md.
+#    bench/fast_quality.py (cache and cache+fp8 at thresholds 0.08 and 0.12, 35 steps like the full model: the
+#    reuse count depends on the step count) on up to 12 held-out synthetic worlds within the time left (the table
+#    says how many ran) -> fast_quality.json / .md.
 # 3. If pytest is importable and time is left: the GPU-marked tests of the fast switches -> gpu_tests.txt.
 #
 # Every step has a hard time limit; a step that is cut keeps what it saved (the JSON files are written after every
-# case / input) and the Markdown is rendered from it. TOTAL_S (default 470) is the whole script's budget.
-# A dry run of the same steps on the CPU at tiny sizes: DEVICE=cpu BENCH_EXTRA="--small --steps 1" (no --compile).
+# case / input) and the Markdown is rendered from it. TOTAL_S (default 600) is the whole script's budget.
+# A dry run of the same steps on the CPU at tiny sizes: DEVICE=cpu BENCH_EXTRA="--small --steps 1" FQ_STEPS=2.
 set -u
 out=${1:?usage: bash bench/gpu_speed.sh OUT_DIR [MODEL_FOLDER]}
 model=${2:-src/panoworld/assets/small_model}
-total=${TOTAL_S:-470}
+total=${TOTAL_S:-600}
 device=${DEVICE:-cuda}
 compile=""
 [ "$device" = cuda ] && compile="--compile"
@@ -43,7 +44,7 @@ python bench/generate.py --from-json "$out/generate.json" --out-md "$out/generat
 if [ "$have_model" = 1 ] && [ "$(left)" -gt 60 ]; then
     q_budget=$(($(left) - 40))
     timeout -k 10 $((q_budget + 30)) python bench/fast_quality.py --model "$model" --device "$device" --inputs 12 \
-        --fast cache,fp8,cache+fp8 --thresholds 0.08 --budget-s "$q_budget" \
+        --steps "${FQ_STEPS:-35}" --fast cache,cache+fp8 --thresholds 0.08,0.12 --budget-s "$q_budget" \
         --bench-json "$out/generate.json" --out-json "$out/fast_quality.json" > "$out/fast_quality.log" 2>&1
     echo "fast_quality.py: exit $? after $((SECONDS - start)) s" | tee -a "$out/fast_quality.log"
     [ -f "$out/fast_quality.json" ] && python bench/fast_quality.py --from-json "$out/fast_quality.json" \

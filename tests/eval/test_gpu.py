@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import shutil
 
@@ -18,6 +19,7 @@ from panoworld.formats.testset import read_master
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.skipif(importlib.util.find_spec("av") is None, reason="the split's videos need PyAV")
 def test_scoring_with_annotation_on_cuda_matches_cpu(tmp_path, tiny_split):
     clip = read_master(tiny_split)[1]
     spec = get_method("fov-only")

@@ -54,6 +54,8 @@ def test_like_for_like_pairs_only_what_was_measured_alike(report):
                 "transformer_ours_vs_stock"} & set(ratios)
     text = report.render(results)
     assert "Like-for-like ratios of this run" in text and "= **0.500×**" in text
+    assert "cut before its end" in text and "Wall time" not in text  # no wall_s: the run did not finish
+    assert "Wall time of the run: 300 s" in report.render({**results, "wall_s": 300.0})
 
 
 @pytest.mark.slow

@@ -51,6 +51,20 @@ __all__ = [
     "cosmos_predict25_2b_config",
 ]
 
+#: Graphs dynamo may keep for the shared block ``forward``: 2 batch sizes x FP8 off / on x gradients off / on need
+#: 12 (switching a layer to FP8 changes its class once), inference mode adds more; see ``compile_blocks``.
+BLOCK_RECOMPILE_LIMIT = 32
+
+
+def raise_recompile_limit(limit: int) -> None:
+    """Let dynamo keep at least ``limit`` graphs per code object (``recompile_limit``; ``cache_size_limit`` on
+    older torch). Never lowers a larger setting."""
+    import torch._dynamo.config as dynamo_config
+
+    name = "recompile_limit" if hasattr(dynamo_config, "recompile_limit") else "cache_size_limit"
+    if getattr(dynamo_config, name) < limit:
+        setattr(dynamo_config, name, limit)
+
 
 def _modulate(norm: nn.LayerNorm, x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """``LN(x) (1 + scale) + shift`` per latent frame; x (B, T*S, D), shift/scale (B, T, D) float32 -> float32."""
@@ -302,8 +316,14 @@ class PanoWorldTransformer(ModelMixin, ConfigMixin):
         ``torch.compile``). All blocks share one attention-processor object, so one graph serves the 28
         blocks; block 0 gets a second one when it runs at batch 1 (shared-latent CFG). Only ``forward`` is
         compiled, not the module call: hooks around a block (group offloading, the step cache) run eagerly
-        outside the graph, so they cannot make it recompile per block."""
+        outside the graph, so they cannot make it recompile per block.
+
+        Legitimate variants of that one code object: batch 1 / 2, FP8 matmuls off / on, gradients off / on
+        (training); a process that uses them all (a benchmark, a notebook) needs more than dynamo's default of 8
+        graphs, past which every block silently falls back to eager. The limit is raised to
+        :data:`BLOCK_RECOMPILE_LIMIT` (never lowered)."""
         kwargs.setdefault("dynamic", False)
+        raise_recompile_limit(BLOCK_RECOMPILE_LIMIT)
         for block in self.transformer_blocks:
             block.forward = torch.compile(block.forward, **kwargs)
         return self
