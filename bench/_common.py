@@ -9,6 +9,7 @@ checkout's code without installing it.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import platform
 import statistics
@@ -25,8 +26,9 @@ if _SRC not in sys.path:
 import torch  # noqa: E402
 
 __all__ = [
-    "Budget", "Timing", "append_markdown", "build_random", "card_ceilings", "free_memory", "guarded", "is_cuda",
-    "machine_name", "measure", "parse_hw", "random_init_", "reset_peak", "stock_cosmos_config", "sync", "throughput",
+    "Budget", "Timing", "append_markdown", "build_random", "card_ceilings", "free_memory", "full_fp32", "guarded",
+    "is_cuda", "machine_name", "measure", "parse_hw", "random_init_", "reset_peak", "stock_cosmos_config", "sync",
+    "throughput",
 ]
 
 
@@ -123,6 +125,17 @@ def guarded(fn: Callable[[], dict], device: str | torch.device) -> dict:
         return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"}
     finally:
         free_memory(device)
+
+
+@contextlib.contextmanager
+def full_fp32():
+    """No TF32 in cuDNN convolutions and matmuls (cuDNN allows it by default): a true float32 reference."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def append_markdown(path: str | Path, text: str) -> None:

@@ -12,7 +12,8 @@
 #    bench/fast_quality.py (cache and cache+fp8 at thresholds 0.08 and 0.12, 35 steps like the full model: the
 #    reuse count depends on the step count) on up to 12 held-out synthetic worlds within the time left (the table
 #    says how many ran) -> fast_quality.json / .md.
-# 3. If pytest is importable and time is left: the GPU-marked tests of the fast switches -> gpu_tests.txt.
+# 3. On CUDA, if time is left: bench/vae_precision.py (the bf16 VAE paths against fp32) -> vae_precision.json / .md.
+# 4. If pytest is importable and time is left: the GPU-marked tests of the fast switches -> gpu_tests.txt.
 #
 # Every step has a hard time limit; a step that is cut keeps what it saved (the JSON files are written after every
 # case / input) and the Markdown is rendered from it. TOTAL_S (default 600) is the whole script's budget.
@@ -51,6 +52,12 @@ if [ "$have_model" = 1 ] && [ "$(left)" -gt 60 ]; then
         --bench-json "$out/generate.json" --out-md "$out/fast_quality.md" > /dev/null
 else
     echo "fast_quality.py: skipped (no model_index.json in $model, or no time left)" | tee "$out/fast_quality.log"
+fi
+
+if [ "$device" = cuda ] && [ "$(left)" -gt 100 ]; then
+    timeout -k 5 80 python bench/vae_precision.py --device cuda --out-json "$out/vae_precision.json" \
+        --out-md "$out/vae_precision.md" > "$out/vae_precision.log" 2>&1
+    echo "vae_precision.py: exit $? after $((SECONDS - start)) s" | tee -a "$out/vae_precision.log"
 fi
 
 if python -c "import pytest" 2> /dev/null && [ "$(left)" -gt 40 ]; then

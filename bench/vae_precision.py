@@ -22,7 +22,7 @@ import json
 import sys
 
 import torch
-from _common import append_markdown, machine_name, parse_hw  # bench/ (and src/) on sys.path
+from _common import append_markdown, full_fp32, machine_name, parse_hw  # bench/ (and src/) on sys.path
 
 from panoworld.models.components import VideoVAE
 
@@ -30,17 +30,6 @@ from panoworld.models.components import VideoVAE
 def rel_l2(a: torch.Tensor, b: torch.Tensor) -> float:
     """||a - b|| / ||b|| in float64."""
     return float((a.double() - b.double()).norm() / b.double().norm().clamp_min(1e-30))
-
-
-@contextlib.contextmanager
-def full_fp32():
-    """No TF32 in cuDNN convolutions and matmuls (cuDNN allows it by default): a true float32 reference."""
-    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def build(source: str | None, small: bool, device: str, dtype: torch.dtype) -> VideoVAE:

@@ -3,7 +3,6 @@ bf16), reuses a still video's early stages exactly, and steps aside for models i
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -15,6 +14,8 @@ import pytest
 import torch
 
 from panoworld.models.components.wan_vae_fast import WanVAERunner, runner_for, unsupported_reason
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -31,15 +32,14 @@ def video(frames=17, seed=0):
     return torch.rand(1, 3, frames, 32, 64, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
-@contextlib.contextmanager
-def full_fp32():
-    """No TF32 in cuDNN convolutions and matmuls (cuDNN allows it by default): a true float32 reference."""
-    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+def bench_helpers():
+    """``bench/_common.py`` (shared with ``bench/vae_precision.py``)."""
+    sys.path.insert(0, str(ROOT / "bench"))
     try:
-        yield
+        import _common
     finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+        sys.path.remove(str(ROOT / "bench"))
+    return _common
 
 
 #: The runner's bf16 error against fp32 may be this many times diffusers' bf16 error (test above).
@@ -283,7 +283,7 @@ def test_runner_on_gpu_within_bf16_rounding(wan):
     x = video().cuda()
     z = torch.randn(1, 16, 5, 4, 8, device="cuda")
     for op, arg in (("encode", x), ("decode", z)):
-        with full_fp32():
+        with bench_helpers().full_fp32():
             exact = getattr(reference, op)(arg)
         vae.fast = True
         fast = getattr(vae, op)(arg)
@@ -296,10 +296,9 @@ def test_runner_on_gpu_within_bf16_rounding(wan):
 def test_precision_bench_measures_bf16_against_fp32(tmp_path):
     """``bench/vae_precision.py`` on the CPU, tiny VAE: both bf16 paths are diffusers' there (the runner needs
     CUDA), so their errors against fp32 are equal, non-zero and of bf16 size."""
-    root = Path(__file__).resolve().parents[2]
     out = tmp_path / "p.json"
     done = subprocess.run([sys.executable, "bench/vae_precision.py", "--device", "cpu", "--small", "--size", "32x64",
-                           "--frames", "17", "--out-json", str(out)], cwd=root, capture_output=True, text=True,
+                           "--frames", "17", "--out-json", str(out)], cwd=ROOT, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     errors = json.loads(out.read_text())["errors"]
