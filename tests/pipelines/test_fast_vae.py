@@ -332,3 +332,19 @@ def test_cpu_convolutions_of_short_chunks_go_through_onednn():
     close(out, torch.nn.functional.conv3d(x, w, b, 1, (0, 1, 1)))
     half = conv3d(x.bfloat16(), w.bfloat16(), b.bfloat16(), (1, 2, 2), (0, 0, 0))  # other dtypes: F.conv3d
     assert half.dtype == torch.bfloat16 and half.shape == (1, 8, 1, 19, 31)
+
+
+@torch.no_grad()
+def test_cpu_convolution_falls_back_when_onednn_rejects_it(monkeypatch):
+    """A PyTorch whose oneDNN cannot run the convolution: the runner switches to ``F.conv3d`` for good."""
+    from panoworld.models.components import wan_vae_fast
+
+    def reject(*args):
+        raise RuntimeError("mkldnn_convolution: unsupported")
+
+    monkeypatch.setattr(torch.ops.aten, "mkldnn_convolution", reject)
+    monkeypatch.setitem(wan_vae_fast._ONEDNN_CONV3D, "usable", True)
+    x, w = torch.randn(1, 4, 3, 8, 8), torch.randn(4, 4, 3, 3, 3)
+    out = wan_vae_fast.conv3d(x, w, None, (1, 1, 1), (0, 1, 1))
+    close(out, torch.nn.functional.conv3d(x, w, None, 1, (0, 1, 1)))
+    assert wan_vae_fast._ONEDNN_CONV3D["usable"] is False

@@ -50,14 +50,21 @@ def conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, str
     causal chunk of a few frames is (e.g. 32 channels x 3 frames x 128 rows); oneDNN computes the same
     convolution 4-8x faster on an x86 CPU (relative difference ~1e-6, float rounding)."""
     if _onednn(x):
-        return torch.ops.aten.mkldnn_convolution(x, weight, bias, list(padding), list(stride), [1, 1, 1], 1)
+        try:
+            return torch.ops.aten.mkldnn_convolution(x, weight, bias, list(padding), list(stride), [1, 1, 1], 1)
+        except RuntimeError:  # a build whose oneDNN lacks 3-D convolutions: PyTorch's own choice from now on
+            _ONEDNN_CONV3D["usable"] = False
     return F.conv3d(x, weight, bias, stride, padding)
 
 
+#: Cleared when this PyTorch build's oneDNN rejects a 3-D convolution (then :func:`conv3d` is ``F.conv3d``).
+_ONEDNN_CONV3D = {"usable": True}
+
+
 def _onednn(x: torch.Tensor) -> bool:
-    """True for float32 CPU tensors where PyTorch has oneDNN (x86 / ARM builds): :func:`conv3d` uses it."""
-    return (x.device.type == "cpu" and x.dtype == torch.float32 and torch.backends.mkldnn.is_available()
-            and torch.backends.mkldnn.enabled)
+    """True for float32 CPU tensors where PyTorch has a working oneDNN (x86 / ARM builds): :func:`conv3d` uses it."""
+    return (x.device.type == "cpu" and x.dtype == torch.float32 and _ONEDNN_CONV3D["usable"]
+            and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled)
 
 
 def unsupported_reason(model) -> str | None:
