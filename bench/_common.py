@@ -27,8 +27,8 @@ import torch  # noqa: E402
 
 __all__ = [
     "Budget", "Timing", "append_markdown", "build_random", "card_ceilings", "free_memory", "full_fp32", "guarded",
-    "is_cuda", "machine_name", "measure", "parse_hw", "random_init_", "reset_peak", "stock_cosmos_config", "sync",
-    "throughput",
+    "is_cuda", "machine_name", "measure", "parse_hw", "random_init_", "rel_error", "reset_peak",
+    "stock_cosmos_config", "sync", "throughput",
 ]
 
 
@@ -125,6 +125,12 @@ def guarded(fn: Callable[[], dict], device: str | torch.device) -> dict:
         return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"}
     finally:
         free_memory(device)
+
+
+def rel_error(a: torch.Tensor, b: torch.Tensor) -> dict:
+    """Relative L2 error and max absolute difference of ``a`` against ``b`` (in float64)."""
+    diff = a.double() - b.double()
+    return {"rel_l2": float(diff.norm() / b.double().norm().clamp_min(1e-30)), "max_abs": float(diff.abs().max())}
 
 
 @contextlib.contextmanager

@@ -42,7 +42,8 @@ from pathlib import Path
 
 import torch
 from _common import (
-    Budget, build_random, card_ceilings, free_memory, machine_name, measure, reset_peak, stock_cosmos_config,
+    Budget, build_random, card_ceilings, free_memory, machine_name, measure, rel_error, reset_peak,
+    stock_cosmos_config,
 )
 from _flops import forward_flops, step_floor_s
 from _generate_report import like_for_like, write_markdown
@@ -86,12 +87,6 @@ class RandomImageEncoder(RandomTextEncoder):
 
     def encode(self, images):
         return torch.randn(images.shape[0], self.length, self.embed_dim, device=self.device, dtype=self.dtype)
-
-
-def rel_error(a: torch.Tensor, b: torch.Tensor) -> dict:
-    """Relative L2 error and max absolute difference of ``a`` against ``b``."""
-    diff = a.double() - b.double()
-    return {"rel_l2": float(diff.norm() / b.double().norm().clamp_min(1e-30)), "max_abs": float(diff.abs().max())}
 
 
 @contextlib.contextmanager

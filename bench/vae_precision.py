@@ -22,14 +22,14 @@ import json
 import sys
 
 import torch
-from _common import append_markdown, full_fp32, machine_name, parse_hw  # bench/ (and src/) on sys.path
+from _common import append_markdown, full_fp32, machine_name, parse_hw, rel_error  # bench/ (and src/) on sys.path
 
 from panoworld.models.components import VideoVAE
 
 
 def rel_l2(a: torch.Tensor, b: torch.Tensor) -> float:
     """||a - b|| / ||b|| in float64."""
-    return float((a.double() - b.double()).norm() / b.double().norm().clamp_min(1e-30))
+    return rel_error(a, b)["rel_l2"]
 
 
 def build(source: str | None, small: bool, device: str, dtype: torch.dtype) -> VideoVAE:

@@ -131,15 +131,10 @@ def test_layout_rules_and_errors(tmp_path):
 
 def test_drift_bench_generates_scores_and_summarises_a_model_folder(tmp_path):
     """``bench/extend_drift.py`` (the docs' 20 s small-model report) at tiny size: generate, eval extension, table."""
-    import importlib.util
-    from pathlib import Path
-
+    from tests.bench_scripts import bench_module
     from tests.tiny_models import write_tiny_model_folder
 
-    path = Path(__file__).resolve().parents[2] / "bench" / "extend_drift.py"
-    spec = importlib.util.spec_from_file_location("extend_drift", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = bench_module("extend_drift")
     model = write_tiny_model_folder(tmp_path / "model")  # 5-frame rounds: 0.75 s = 12 frames = 3 rounds
     assert bench.main(["--model", str(model), "--out", str(tmp_path / "out"), "--seconds", "0.75",
                        "--out-md", str(tmp_path / "docs.md")]) == 0

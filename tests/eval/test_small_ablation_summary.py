@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import math
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench_scripts import bench_module
+
 COLUMNS = ("method", "clip_id", "split", "scene_type", "motion_kind", "bucket", "metric", "value", "n_clips",
            "run_id", "note")
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("small_ablation", ROOT / "bench" / "small_ablation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_module("small_ablation")
 
 
 def _write(path: Path, rows: list[tuple]) -> None:

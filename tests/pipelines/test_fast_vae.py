@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from panoworld.models.components.wan_vae_fast import WanVAERunner, runner_for, unsupported_reason
+from tests.bench_scripts import bench_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,17 +33,8 @@ def video(frames=17, seed=0):
     return torch.rand(1, 3, frames, 32, 64, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
-def bench_helpers():
-    """``bench/_common.py`` (shared with ``bench/vae_precision.py``)."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import _common
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
-    return _common
-
-
-#: The runner's bf16 error against fp32 may be this many times diffusers' bf16 error (test above).
+#: The runner's bf16 error against fp32 may be this many times diffusers' bf16 error
+#: (``test_runner_on_gpu_within_bf16_rounding``).
 BF16_ERROR_FACTOR = 1.5
 
 
@@ -289,7 +281,7 @@ def test_runner_on_gpu_within_bf16_rounding(wan):
     x = video().cuda()
     z = torch.randn(1, 16, 5, 4, 8, device="cuda")
     for op, arg in (("encode", x), ("decode", z)):
-        with bench_helpers().full_fp32():
+        with bench_module("_common").full_fp32():
             exact = getattr(reference, op)(arg)
         vae.fast = True
         fast = getattr(vae, op)(arg)

@@ -9,17 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.bench_scripts import bench_module
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def report():
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import _generate_report
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
-    return _generate_report
+    return bench_module("_generate_report")
 
 
 def row(label, steps, total, rounds=1):

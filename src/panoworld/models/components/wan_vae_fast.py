@@ -43,6 +43,10 @@ from .wan_vae_kernels import norm_silu
 __all__ = ["WanVAERunner", "conv3d", "runner_for", "unsupported_reason"]
 
 
+#: Cleared when this PyTorch build's oneDNN rejects a 3-D convolution (then :func:`conv3d` is ``F.conv3d``).
+_ONEDNN_CONV3D = {"usable": True}
+
+
 def conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride, padding) -> torch.Tensor:
     """``F.conv3d`` (dilation 1, one group); float32 CPU tensors always go through oneDNN.
 
@@ -55,10 +59,6 @@ def conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, str
         except RuntimeError:  # a build whose oneDNN lacks 3-D convolutions: PyTorch's own choice from now on
             _ONEDNN_CONV3D["usable"] = False
     return F.conv3d(x, weight, bias, stride, padding)
-
-
-#: Cleared when this PyTorch build's oneDNN rejects a 3-D convolution (then :func:`conv3d` is ``F.conv3d``).
-_ONEDNN_CONV3D = {"usable": True}
 
 
 def _onednn(x: torch.Tensor) -> bool:
