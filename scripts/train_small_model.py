@@ -10,8 +10,9 @@ Stages (each resumes: rendered clips, VAE checkpoints, cached clips and training
    test and evaluation seed, which stay below 1,000,000; validation uses 2,000,000+).
 2. ``vae``: the small VAE (``panoworld.train.vae``, circular longitude padding) on the GPU for ``--vae-minutes``
    (runs while stage 1 renders), exported with its latent mean/std; its round trip is scored on held-out clips.
+   ``--vae FOLDER`` skips it and uses an exported VAE instead (e.g. the shipped one, to retrain only the DiT).
 3. ``cache``: ``panoworld train cache`` of the ``tiny-synth`` preset with that VAE, shared by ``--cache-workers``
-   processes.
+   processes (each limited to its share of the CPU cores: the clips' projections run on the CPU).
 4. ``train``: one process per variant, all at once on the one GPU, for ``--train-minutes`` each
    (``run.max_minutes``): ``main`` (equirect RoPE, depth + track losses: the shipped model), ``linear`` (linear
    RoPE), ``nogeo`` (lambda_depth = lambda_track = 0), ``linear-nogeo``. Same data, steps budget and seed.
@@ -25,6 +26,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -166,6 +168,8 @@ def main() -> None:
     parser.add_argument("--val-clips", type=int, default=8, help="validation clips")
     parser.add_argument("--workers", type=int, default=12, help="synth processes (CPU cores)")
     parser.add_argument("--vae-minutes", type=float, default=2.5, help="VAE training budget, minutes")
+    parser.add_argument("--vae", type=Path, default=None,
+                        help="use this exported VAE folder instead of training one (stage 2 is skipped)")
     parser.add_argument("--vae-scenes", type=int, default=256, help="VAE training scenes (9 frames each)")
     parser.add_argument("--vae-eval-clips", type=int, default=8, help="held-out clips scoring the VAE round trip")
     parser.add_argument("--cache-workers", type=int, default=8, help="cache processes sharing the GPU")
@@ -205,8 +209,16 @@ def main() -> None:
     synth = [subprocess.Popen(cmd, stdout=open(out / "logs" / f"synth{i:02d}.log", "w"), stderr=subprocess.STDOUT,
                               env=env) for i, cmd in enumerate(synth_commands(data_root, args.workers, args.clips,
                                                                               args.val_clips))]
-    vae = train_vae_stage(out, args.vae_minutes, device, workers=max(2, 16 - args.workers),
-                           scenes=args.vae_scenes, eval_clips=args.vae_eval_clips)
+    if args.vae is not None:
+        vae = out / "components" / "vae"
+        if not (args.vae / "config.json").is_file():
+            raise SystemExit(f"--vae {args.vae}: not an exported VAE folder (no config.json)")
+        shutil.rmtree(vae, ignore_errors=True)
+        shutil.copytree(args.vae, vae)
+        log(f"stage 2 skipped: using the VAE of {args.vae}")
+    else:
+        vae = train_vae_stage(out, args.vae_minutes, device, workers=max(2, 16 - args.workers),
+                              scenes=args.vae_scenes, eval_clips=args.vae_eval_clips)
     log("stage 2 done; waiting for synth")
     if any(p.wait() != 0 for p in synth):
         raise SystemExit(f"synth failed; see {out / 'logs'}")
@@ -223,7 +235,9 @@ def train_stages(args, out: Path, data_root: Path, vae: Path, variants: list[str
     log("stage 3: cache")
     common = preset_overrides(out, data_root, vae, args.train_splits) + args.extra
     shards = max(1, args.cache_workers)
-    run_all([python_stage(CACHE_CODE, [str(i), str(shards), *common]) for i in range(shards)], env=env,
+    threads = str(max(1, (os.cpu_count() or 1) // shards))
+    shard_env = dict(env, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+    run_all([python_stage(CACHE_CODE, [str(i), str(shards), *common]) for i in range(shards)], env=shard_env,
             logs=out / "logs", name="cache")
     log("stage 3: shards done; joining")
     run_all([python_stage(CACHE_CODE, ["0", "0", *common])], env=env, logs=out / "logs", name="cache_join")

@@ -25,7 +25,7 @@ from torch import nn
 
 from .config import TrainConfig
 from .flow import flow_loss, interpolate, network_timestep, row_weights, sample_flow_time
-from .losses import depth_loss, rigidity_loss, track_loss
+from .geometry import geometry_terms
 from .samples import Batch
 
 __all__ = ["LossOutput", "Objective", "FlowMatchingObjective", "head_usage", "conditioned_forward"]
@@ -182,41 +182,6 @@ class FlowMatchingObjective(Objective):
         """Sums over the micro-batch of the active geometry terms: {name: (sum tensor, samples counted)}.
 
         ``out``: the network output with heads for ``batch`` at flow times ``t`` (B, T); ``gens``: one generator per
-        sample (track pairs); ``weights``: (h, 1) row weights."""
-        lo = self.cfg.loss
-        terms: dict[str, list] = {}
-        for i in range(batch.size):
-            if lo.depth_weight > 0 and batch.depth[i] is not None and float(t[i].max()) <= lo.depth_max_t:
-                target = batch.depth[i].to(out.depth.device)
-                if bool(torch.isfinite(target).any()):
-                    terms.setdefault("depth", []).append(
-                        depth_loss(out.depth[i, 0], target, weights, lo.depth_scale_invariance))
-            tracks = batch.tracks[i]
-            if tracks is None or not (lo.track_weight > 0 or lo.rigidity_weight > 0):
-                continue
-            for name, value in self._track_terms(out, i, tracks, gens[i]).items():
-                terms.setdefault(name, []).append(value)
-        return {k: (torch.stack(v).sum(), len(v)) for k, v in terms.items()}
-
-    def _track_terms(self, out, i: int, tracks, gen: torch.Generator) -> dict[str, torch.Tensor]:
-        lo = self.cfg.loss
-        xy, visible, static = (x.to(out.sample.device) for x in tracks)
-        frames = [k for k in range(visible.shape[1]) if int(visible[:, k].sum()) >= 2]
-        found: dict[str, list] = {}
-        for _ in range(lo.track_pairs if len(frames) >= 2 else 0):
-            pick = torch.randperm(len(frames), generator=gen)[:2]
-            a, b = frames[int(pick[0])], frames[int(pick[1])]
-            both = torch.nonzero(visible[:, a] & visible[:, b]).squeeze(1)
-            if both.numel() < 2:
-                continue
-            if lo.track_weight > 0:
-                idx = both[torch.randperm(both.numel(), generator=gen)[: lo.track_max_points].to(both.device)]
-                found.setdefault("track", []).append(track_loss(
-                    out.descriptors[i, :, a], out.descriptors[i, :, b], xy[idx, a], xy[idx, b],
-                    temperature=lo.track_temperature, negative_radius_deg=lo.track_negative_radius_deg))
-            still = both[static[both]]
-            if lo.rigidity_weight > 0 and still.numel() >= 2:
-                still = still[torch.randperm(still.numel(), generator=gen)[:64].to(still.device)]
-                found.setdefault("rigidity", []).append(
-                    rigidity_loss(out.depth[i, 0, a], out.depth[i, 0, b], xy[still, a], xy[still, b]))
-        return {k: torch.stack(v).mean() for k, v in found.items()}
+        sample (track pairs); ``weights``: (h, 1) row weights. Batched over samples and frame pairs
+        (``train.geometry``)."""
+        return geometry_terms(out, batch, t, gens, weights, self.cfg.loss)
