@@ -215,10 +215,12 @@ def summary(args) -> str:
         p, f = shipped.get(("panoworld", metric), {}), shipped.get(("fov-only", metric), {})
         diff = mean_ci(p[c] - f[c] for c in p if c in f)
         lines.append(f"| {metric} | " + " | ".join(cells) + f" | {_cell(diff, '+.3f')} |")
+    if not args.variants:
+        return "\n".join(lines + [""])
     notes: dict = {}
     abl = per_clip(args.out / "ablation" / "results_long.csv", notes)
     lines += ["", f"### Ablation ({args.ablation_clips} clips, {args.ablation_frames} frames, {args.ablation_steps} "
-              "sampling steps for all four; equal wall-clock training budgets, not equal steps)\n",
+              f"sampling steps for all {len(args.variants)})\n",
               "| variant | " + " | ".join(t for _, t, _ in ABLATION_METRICS) + " |",
               "| --- |" + " --- |" * len(ABLATION_METRICS)]
     for v in args.variants:

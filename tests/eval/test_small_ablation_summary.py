@@ -51,3 +51,12 @@ def test_summary_pairs_clips_and_names_the_missing_metrics(tmp_path):
     assert "NaN for every variant: tracks/delta_avg (no prediction annotations)" in text
     mean, ci, n = bench.mean_ci([1.0])
     assert (mean, n) == (1.0, 1) and math.isnan(ci)
+
+
+def test_summary_without_variants_scores_the_shipped_model_only(tmp_path):
+    _write(tmp_path / "shipped" / "results_long.csv",
+           [("panoworld", "s::clip0", "seam/discontinuity", 1.5, ""), ("oracle", "s::clip0", "seam/discontinuity", 1.0, "")])
+    args = argparse.Namespace(out=tmp_path, seed=4_000_000, ablation_clips=1, ablation_frames=9, ablation_steps=15,
+                              variants=[])
+    text = _bench().summary(args)
+    assert "1.500 (1)" in text and "Ablation" not in text

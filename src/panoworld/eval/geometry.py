@@ -86,7 +86,8 @@ def geometry_metrics(gt: Annotations, pred: Annotations, cfg: AlignConfig, *, gt
                      gt_clock: torch.Tensor | None = None) -> tuple[dict[str, float], dict[str, str]]:
     """The geometry metrics both sides have data for, and {family: why not} for the others (:func:`family_of`).
 
-    ``gt_video`` is the GT video file (its frames at the annotation times give the sky mask and texture weights);
+    ``gt_video`` is the GT video file (its frames at the annotation times give the heuristic sky mask and texture
+    weights); GT pixels that the GT's own ``sky_mask.npy`` marks have no depth (every depth metric leaves them out);
     ``pred_clock`` / ``gt_clock`` the videos on the evaluation clock, for the warping error along tracks.
     """
     keep, idx = pair_times(gt, pred, cfg)
@@ -96,8 +97,11 @@ def geometry_metrics(gt: Annotations, pred: Annotations, cfg: AlignConfig, *, gt
     out: dict[str, float] = {}
     why: dict[str, str] = {}
     pd = gd = None
-    if gt.depth is not None and pred.depth is not None:
+    if gt.depth is not None:
         gd = gt.depth[keep].to(device)
+        if gt.sky is not None:  # sky_mask.npy marks pixels without a valid depth (a synth dome, DAP's 100 m code)
+            gd = gd.masked_fill(torch.from_numpy(np.asarray(gt.sky[keep], bool)).to(device), float("nan"))
+    if gd is not None and pred.depth is not None:
         pd = pred.depth[idx].to(device)
         pd = resize_erp(pd[:, None], tuple(gd.shape[-2:]), antialias=False)[:, 0]
         indices = nearest_frames(gt.times[keep], max(1, gt_frames), gt_fps)
