@@ -74,12 +74,13 @@ def panoworld(*args: str, logfile: Path | None = None) -> None:
 
 
 def check_scene_seeds(clips: int, seed: int) -> None:
-    """Fail when a held-out scene seed is also a scene of the training (12 x 32 clips) or validation splits or of
-    the VAE's training and held-out scenes."""
+    """Fail when a held-out scene seed is also a scene of the training splits (up to 16 sub-splits of up to 32
+    clips: ``scripts/train_small_model.py``'s 12 x 32 and 15 x 26 layouts, a split's first clips being those of a
+    shorter one) or the validation splits or of the VAE's training and held-out scenes."""
     from panoworld.synth.dataset import plan_split
 
     held = {p.seed for p in plan_split(clips, seed)}
-    train = {p.seed for i in range(12) for p in plan_split(32, 1_000_000 + 10_000 * i)}
+    train = {p.seed for i in range(16) for p in plan_split(32, 1_000_000 + 10_000 * i)}
     train |= {p.seed for p in plan_split(64, 2_000_000)}
     train |= set(range(1_000_000, 1_000_256)) | set(range(2_000_000, 2_000_064))  # the VAE's scenes (direct seeds)
     if held & train:

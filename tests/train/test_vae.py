@@ -53,7 +53,7 @@ def test_seed_ranges_are_disjoint():
 @pytest.mark.parametrize("bad", [dict(frames=4), dict(size=(16, 48)), dict(size=(12, 24)), dict(crop_height=12),
                                  dict(frames=9, clip_frames=5), dict(scenes=0), dict(image_fraction=1.5),
                                  dict(crop_width=20),
-                                 dict(image_batch_size=0)])
+                                 dict(image_batch_size=0), dict(decoder_only=True)])
 def test_config_validation(tmp_path, bad):
     with pytest.raises(InputError):
         tiny_cfg(tmp_path, **bad)
@@ -166,6 +166,22 @@ def test_export_writes_a_loadable_fp16_folder_with_latent_statistics(tmp_path, d
     assert all(torch.equal(started[k], exported[k].float()) for k in exported)
     with pytest.raises(InputError, match="init_from"):
         train_vae(shared(tmp_path / "bad", data_dir, init_from=str(tmp_path)), log=lambda _: None)
+
+
+def test_decoder_only_keeps_the_encoder_and_its_latent_statistics(tmp_path, data_dir):
+    base = shared(tmp_path / "base", data_dir, steps=1)
+    train_vae(base, log=lambda _: None)
+    folder = export_vae(base, tmp_path / "base_vae")
+    cfg = shared(tmp_path / "dec", data_dir, steps=3, lr=1e-2, init_from=str(folder), decoder_only=True)
+    final = train_vae(cfg, log=lambda _: None)
+    before = load_file(str(folder / "diffusion_pytorch_model.safetensors"))
+    after = load_file(str(final / "model.safetensors"))
+    for key, value in before.items():
+        same = torch.equal(after[key], value.float())
+        assert same == key.startswith(("encoder.", "quant_conv.")), key  # only the decoder side moved
+    out = export_vae(cfg, tmp_path / "dec_vae")
+    kept, new = (json.loads((f / "config.json").read_text()) for f in (folder, out))
+    assert new["latents_mean"] == kept["latents_mean"] and new["latents_std"] == kept["latents_std"]
 
 
 class _IdentityVAE:

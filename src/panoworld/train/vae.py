@@ -111,9 +111,14 @@ class VAETrainConfig:
     threads: int = 0
     render_workers: int = 1
     time_limit_s: float = 0.0
+    #: train the decoder only (encoder frozen, ``init_from`` required): the latent space, its mean / std and so
+    #: every transformer trained on it stay valid, e.g. to teach the decoder longer clips
+    decoder_only: bool = False
 
     def __post_init__(self) -> None:
         self.size = tuple(int(v) for v in self.size)
+        if self.decoder_only and not self.init_from:
+            raise InputError("decoder_only needs init_from (the exported VAE whose encoder is kept)")
         h, w = self.size
         if w != 2 * h or h % 8:
             raise InputError(f"VAE training size must be H x 2H with H a multiple of 8, got {h}x{w}")
@@ -271,7 +276,8 @@ def _finite_differences(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def vae_loss(model, x: torch.Tensor, cfg: VAETrainConfig, generator: torch.Generator | None = None):
     """(loss, parts) for a batch ``x`` (B, 3, T, H, W) in [-1, 1]; ``parts`` holds floats l1, grad, kl."""
-    posterior = model.encode(x).latent_dist
+    with torch.set_grad_enabled(torch.is_grad_enabled() and not cfg.decoder_only):
+        posterior = model.encode(x).latent_dist
     z = posterior.sample(generator=generator)
     recon = model.decode(z).sample
     l1 = (recon - x).abs().mean()
@@ -405,7 +411,11 @@ def train_vae(cfg: VAETrainConfig, *, log: Callable[[str], None] = print) -> Pat
         model.load_state_dict(_exported_weights(cfg.init_from), strict=True)
         log(f"initialised from {cfg.init_from}")
     model = model.to(cfg.device).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    if cfg.decoder_only:
+        for module in (model.encoder, model.quant_conv):
+            module.requires_grad_(False)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=cfg.lr, weight_decay=0.0)
     step = 0
     if latest is not None:
         from safetensors.torch import load_file
@@ -436,7 +446,7 @@ def train_vae(cfg: VAETrainConfig, *, log: Callable[[str], None] = print) -> Pat
             loss, parts = vae_loss(model, batch, cfg, noise_gen)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        torch.nn.utils.clip_grad_norm_(trained, cfg.grad_clip)
         optimizer.step()
         step += 1
         window.append(parts)
@@ -469,14 +479,19 @@ def latent_statistics(model, clips: list[torch.Tensor]) -> tuple[list[float], li
 def export_vae(cfg: VAETrainConfig, folder: str | os.PathLike, *, checkpoint: str | os.PathLike | None = None,
                dtype: torch.dtype = torch.float16, stats_clips: int = 64) -> Path:
     """Write the trained VAE as a diffusers folder (``config.json`` + safetensors in ``dtype``) with its latent
-    mean/std (measured on the first ``stats_clips`` training clips) and circular longitude on in the config.
+    mean/std (measured on the first ``stats_clips`` training clips; ``decoder_only``: those of ``init_from``) and
+    circular longitude on in the config.
     Replaces ``folder`` only once the new one is complete."""
     from panoworld.models.components.vae import CIRCULAR_LONGITUDE_KEY
 
     model = load_checkpoint_model(checkpoint or cfg.out_dir, cfg).to(cfg.device)
-    data = SynthClipCache(dataclasses.replace(cfg, scenes=min(cfg.scenes, stats_clips)))
-    data.prepare()
-    mean, std = latent_statistics(model, [c.float() / 255.0 for c in data.clips])
+    if cfg.decoder_only:  # the encoder is init_from's: keep its normalisation exactly
+        init = json.loads((Path(cfg.init_from) / "config.json").read_text())
+        mean, std = init["latents_mean"], init["latents_std"]
+    else:
+        data = SynthClipCache(dataclasses.replace(cfg, scenes=min(cfg.scenes, stats_clips)))
+        data.prepare()
+        mean, std = latent_statistics(model, [c.float() / 255.0 for c in data.clips])
     model.register_to_config(latents_mean=[round(v, 5) for v in mean], latents_std=[round(v, 5) for v in std],
                              **{CIRCULAR_LONGITUDE_KEY: True})
     folder = Path(folder)
