@@ -17,7 +17,9 @@ Stages (each resumes: rendered clips, VAE checkpoints, cached clips and training
    (``run.max_minutes``): ``main`` (equirect RoPE, depth + track losses: the shipped model), ``linear`` (linear
    RoPE), ``nogeo`` (lambda_depth = lambda_track = 0), ``linear-nogeo``. Same data, steps budget and seed.
 5. Each variant's last checkpoint is a model folder (``<out>/runs/<variant>/checkpoints/step_*``);
-   ``--pack DIR`` also writes ``<variant>.tar`` (model_index.json + transformer/) and ``components.tar`` there.
+   ``--pack DIR`` also writes ``<variant>.tar`` (model_index.json + transformer/) and ``components.tar`` there;
+   with ``--equal-steps`` every variant is packed at the largest checkpointed step all of them reached, so the
+   ablation compares equal numbers of steps even when the geometry losses make some variants slower.
 """
 
 from __future__ import annotations
@@ -130,16 +132,44 @@ print("finished", result.step, result.checkpoint, flush=True)
 """
 
 
-def pack(out: Path, variants: list[str], dest: Path) -> None:
+def complete_steps(run_dir: Path) -> dict[int, Path]:
+    """Step -> folder of every complete checkpoint of one run."""
+    from panoworld.formats.training import CHECKPOINTS, TRAINING_STATE
+
+    found = {}
+    for path in (run_dir / CHECKPOINTS).glob("step_*"):
+        if not path.name.endswith(".tmp") and (path / TRAINING_STATE / "state.json").is_file():
+            found[int(path.name.split("_")[1])] = path
+    return found
+
+
+def equal_step_checkpoints(out: Path, variants: list[str]) -> dict[str, Path]:
+    """Each variant's checkpoint at the largest step that every variant reached (empty if there is none)."""
+    steps = {name: complete_steps(out / "runs" / name) for name in variants}
+    common = set.intersection(*(set(s) for s in steps.values())) if steps else set()
+    if not common:
+        return {}
+    step = max(common)
+    log(f"pack: equal steps, every variant at step {step} (reached: "
+        + ", ".join(f"{n} {max(s, default=0)}" for n, s in steps.items()) + ")")
+    return {name: steps[name][step] for name in variants}
+
+
+def pack(out: Path, variants: list[str], dest: Path, *, equal_steps: bool = False) -> None:
     """``<variant>.tar`` (model_index.json with portable provenance paths + transformer/) per trained variant, and
     ``components.tar`` (the exported VAE, its held-out scores, every log and metrics file) into ``dest``; whatever
-    exists (after a failure too)."""
+    exists (after a failure too). ``equal_steps``: every variant's checkpoint at the largest step all reached
+    (none packed if there is no such step), else each one's latest."""
     from panoworld.formats.model_folder import portable_paths, read_model_index
     from panoworld.train.checkpoint import find_latest
 
     dest.mkdir(parents=True, exist_ok=True)
+    chosen = equal_step_checkpoints(out, variants) if equal_steps else {}
     for name in variants:
-        ckpt = find_latest(out / "runs" / name) if (out / "runs" / name).is_dir() else None
+        if equal_steps:
+            ckpt = chosen.get(name)
+        else:
+            ckpt = find_latest(out / "runs" / name) if (out / "runs" / name).is_dir() else None
         if ckpt is None:
             log(f"pack: {name} has no checkpoint")
             continue
@@ -184,6 +214,9 @@ def main() -> None:
                         help="wall-clock budget of the whole script (0 = none): training is shortened to end 1 minute "
                              "before it, so packing still happens")
     parser.add_argument("--pack", type=Path, default=None, help="also write the tar files into this folder")
+    parser.add_argument("--equal-steps", action="store_true",
+                        help="pack every variant at the largest checkpointed step all of them reached (the ablation "
+                             "at equal steps; use with a small --checkpoint-every and --set run.keep_checkpoints=N)")
     args = parser.parse_args()
     variants = [v for v in args.variants.split(",") if v]
     unknown = [v for v in variants if v not in VARIANTS]
@@ -203,7 +236,7 @@ def main() -> None:
             train_stages(args, out, data_root, out / "components" / "vae", variants, env)
         finally:
             if args.pack:
-                pack(out, variants, args.pack)
+                pack(out, variants, args.pack, equal_steps=args.equal_steps)
         return
     log(f"stage 1+2: synth ({args.clips} clips, {args.workers} workers) while the VAE trains on {device}")
     synth = [subprocess.Popen(cmd, stdout=open(out / "logs" / f"synth{i:02d}.log", "w"), stderr=subprocess.STDOUT,
@@ -226,7 +259,7 @@ def main() -> None:
         train_stages(args, out, data_root, vae, variants, env)
     finally:
         if args.pack:
-            pack(out, variants, args.pack)
+            pack(out, variants, args.pack, equal_steps=args.equal_steps)
     log("done")
 
 
