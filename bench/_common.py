@@ -10,6 +10,7 @@ checkout's code without installing it.
 from __future__ import annotations
 
 import contextlib
+import math
 import gc
 import platform
 import statistics
@@ -238,3 +239,15 @@ def card_ceilings(device: str | torch.device, *, small: bool = False, sdpa_shape
                                       4.0 * batch * heads * tokens**2 * dim, device, inner=2 if not small else 5)
     free_memory(device)
     return out
+
+
+def mean_ci(values) -> tuple[float, float, int]:
+    """(mean, 95 % Student-t half-width, n) of a list of numbers."""
+    import numpy as np
+    from scipy import stats
+
+    arr = np.asarray(list(values), dtype=float)
+    if len(arr) == 0:
+        return float("nan"), float("nan"), 0
+    ci = float(stats.t.ppf(0.975, len(arr) - 1) * arr.std(ddof=1) / math.sqrt(len(arr))) if len(arr) > 1 else math.nan
+    return float(arr.mean()), ci, len(arr)

@@ -39,6 +39,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from _common import mean_ci
+
 VARIANTS = ("main", "linear", "nogeo", "linear-nogeo")
 SPLIT = "smallheldout"
 NO_NETWORKS = ["--lpips", "none", "--clip", "none", "--inception", "none", "--video-model", "none",
@@ -173,18 +175,6 @@ def per_clip(long_csv: Path, notes: dict | None = None) -> dict:
             elif notes is not None and r["note"]:
                 notes[r["metric"]] = r["note"]
     return out
-
-
-def mean_ci(values) -> tuple[float, float, int]:
-    """(mean, 95 % Student-t half-width, n) of a list of numbers."""
-    import numpy as np
-    from scipy import stats
-
-    arr = np.asarray(list(values), dtype=float)
-    if len(arr) == 0:
-        return float("nan"), float("nan"), 0
-    ci = float(stats.t.ppf(0.975, len(arr) - 1) * arr.std(ddof=1) / math.sqrt(len(arr))) if len(arr) > 1 else math.nan
-    return float(arr.mean()), ci, len(arr)
 
 
 def _cell(stat: tuple[float, float, int], spec: str) -> str:
