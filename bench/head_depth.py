@@ -109,8 +109,8 @@ def summary(rows: list[dict], args) -> str:
         lines += ["", f"Paired, generated − own latent at t = {args.times[0]:g}: AbsRel@median "
                       f"{diff[0]:+.3f} ± {diff[1]:.3f} ({diff[2]} clips)."]
     seconds = sorted(r["seconds"] for r in rows)
-    lines += ["", f"Measured {datetime.date.today()} on {machine_name(args.device)} ({args.threads} threads; median "
-                  f"{seconds[len(seconds) // 2]:.1f} s a clip): `python bench/head_depth.py --model {args.model} "
+    lines += ["", f"Measured {datetime.date.today()} on {machine_name(args.device)} (median "
+                  f"{seconds[len(seconds) // 2]:.1f} s a clip): `python bench/head_depth.py --model {args.model_arg} "
                   f"--split SPLIT --clips {args.clips} --times {','.join(f'{t:g}' for t in args.times)}`", ""]
     return "\n".join(lines)
 
@@ -151,6 +151,7 @@ def run(args) -> None:
     from panoworld.train.cache import NEGATIVE, TrainCache, build_cache
 
     device = torch.device(args.device)
+    args.model_arg = str(args.model)
     args.model, args.split, out = args.model.resolve(), args.split.resolve(), args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     cfg = cache_config(args.model, args.split, out)

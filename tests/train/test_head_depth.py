@@ -75,7 +75,7 @@ def test_bench_summary_pairs_generated_and_truth_per_clip():
              "truth@0.0099/depth/abs_rel/raw@median": 0.2 + 0.1 * i,
              "generated/depth/delta1/raw@median": 0.4, "truth@0.0099/depth/delta1/raw@median": 0.8}
             for i in range(3)]
-    args = SimpleNamespace(steps=15, guidance=7.0, times=[0.0099], device="cpu", threads=2, model="M", clips=3)
+    args = SimpleNamespace(steps=15, guidance=7.0, times=[0.0099], device="cpu", threads=2, model_arg="M", clips=3)
     text = bench.summary(rows, args)
     assert "| generated (15 steps, CFG 7, from noise) | 0.600 ± 0.248 (3) | 0.400 ± 0.000 (3) | n/a |" in text
     assert "| clip's own latent at t = 0.0099 | 0.300 ± 0.248 (3) |" in text
