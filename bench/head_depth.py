@@ -45,7 +45,7 @@ def cache_config(model: Path, split: Path, out: Path):
 
     sets = [f"data.train=[{{path = '{split}'}}]", "data.val=[]", f"data.cache_dir={out / 'cache'}",
             "validation.every=0"]
-    sets += [f"components.{slot}={model / slot}" for slot in ("vae", "text_encoder", "image_encoder")]
+    sets += [f"components.{slot}={(model / slot).resolve()}" for slot in ("vae", "text_encoder", "image_encoder")]
     return load_config("tiny-synth", sets)
 
 
