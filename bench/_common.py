@@ -10,8 +10,8 @@ checkout's code without installing it.
 from __future__ import annotations
 
 import contextlib
-import math
 import gc
+import math
 import platform
 import statistics
 import sys

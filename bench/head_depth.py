@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import sys
 import time
@@ -51,14 +50,11 @@ def cache_config(model: Path, split: Path, out: Path):
 
 def settings_key(args) -> str:
     """Identity of everything that changes a row (a changed one discards the old rows)."""
-    weights = sorted((args.model / "transformer").glob("*.safetensors"))
-    digest = hashlib.sha256()
-    for path in weights:
-        digest.update(path.name.encode())
-        digest.update(str(path.stat().st_size).encode())
-        digest.update(path.read_bytes()[-4096:])
-    return json.dumps({"model": digest.hexdigest()[:16], "times": args.times, "steps": args.steps,
-                       "guidance": args.guidance}, sort_keys=True)
+    from panoworld.pipelines.record import fingerprint
+
+    weights = fingerprint(str(args.model / "transformer"))["sha256_head_tail"]
+    return json.dumps({"model": weights[:16], "times": args.times, "steps": args.steps,
+                       "guidance": args.guidance, "caption_style": args.caption_style}, sort_keys=True)
 
 
 def clip_row(model, cache, name: str, index: int, args, negative, device) -> dict:

@@ -132,20 +132,11 @@ print("finished", result.step, result.checkpoint, flush=True)
 """
 
 
-def complete_steps(run_dir: Path) -> dict[int, Path]:
-    """Step -> folder of every complete checkpoint of one run."""
-    from panoworld.formats.training import CHECKPOINTS, TRAINING_STATE
-
-    found = {}
-    for path in (run_dir / CHECKPOINTS).glob("step_*"):
-        if not path.name.endswith(".tmp") and (path / TRAINING_STATE / "state.json").is_file():
-            found[int(path.name.split("_")[1])] = path
-    return found
-
-
 def equal_step_checkpoints(out: Path, variants: list[str]) -> dict[str, Path]:
     """Each variant's checkpoint at the largest step that every variant reached (empty if there is none)."""
-    steps = {name: complete_steps(out / "runs" / name) for name in variants}
+    from panoworld.train.checkpoint import complete_checkpoints
+
+    steps = {name: complete_checkpoints(out / "runs" / name) for name in variants}
     common = set.intersection(*(set(s) for s in steps.values())) if steps else set()
     if not common:
         return {}

@@ -33,7 +33,7 @@ from . import components
 from .config import TrainConfig, config_difference, config_to_dict
 from .distributed import DistContext, barrier
 
-__all__ = ["CHECKPOINTS", "LATEST", "step_folder", "find_latest", "save_checkpoint", "load_checkpoint",
+__all__ = ["CHECKPOINTS", "LATEST", "step_folder", "complete_checkpoints", "find_latest", "save_checkpoint", "load_checkpoint",
            "export_transformer", "gather_full"]
 
 STATE = TRAINING_STATE
@@ -141,6 +141,15 @@ def _write_model_index(folder: Path, cfg: TrainConfig, step: int, info: dict, ob
     write_model_index(folder, index)
 
 
+def complete_checkpoints(run_dir: Path) -> dict[int, Path]:
+    """{step: folder} of every complete checkpoint of a run (not a ``.tmp`` being written; its state saved)."""
+    found = {}
+    for path in (Path(run_dir) / CHECKPOINTS).glob("step_*"):
+        if not path.name.endswith(".tmp") and (path / STATE / "state.json").is_file():
+            found[int(path.name.removeprefix("step_"))] = path
+    return found
+
+
 def find_latest(run_dir: Path) -> Path | None:
     """The newest complete checkpoint of a run, or None."""
     run_dir = Path(run_dir)
@@ -149,9 +158,8 @@ def find_latest(run_dir: Path) -> Path | None:
         path = run_dir / json.loads(latest.read_text())["path"]
         if (path / STATE / "state.json").is_file():
             return path
-    found = sorted(p for p in (run_dir / CHECKPOINTS).glob("step_*") if (p / STATE / "state.json").is_file()
-                   and not p.name.endswith(".tmp"))
-    return found[-1] if found else None
+    found = complete_checkpoints(run_dir)
+    return found[max(found)] if found else None
 
 
 def save_checkpoint(ctx: DistContext, run_dir: Path, step: int, *, objective, optimizers: dict, ema,
