@@ -39,7 +39,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import mean_ci
+from _common import mean_ci, ratio_of_means
 
 VARIANTS = ("main", "linear", "nogeo", "linear-nogeo")
 SPLIT = "smallheldout"
@@ -177,6 +177,35 @@ def per_clip(long_csv: Path, notes: dict | None = None) -> dict:
     return out
 
 
+def _ratio_cell(stat: tuple[float, float, float, int]) -> str:
+    ratio, lo, hi, n = stat
+    if n == 0:
+        return "n/a"
+    return f"{ratio:.3f} [{lo:.3f}, {hi:.3f}] ({n})" if math.isfinite(lo) else f"{ratio:.3f} ({n})"
+
+
+def rolled_discontinuity(video, turns: int = 8) -> list[float]:
+    """Seam discontinuity of a (T, 3, H, W) ERP video rolled by k/turns of a turn, k = 1 … turns-1: what a generator
+    whose seam is like any other column boundary, but whose content there differs from the truth's, would score."""
+    import torch
+
+    from panoworld.eval.metrics.panorama import discontinuity_score
+
+    width = video.shape[-1]
+    return [discontinuity_score(torch.roll(video, k * width // turns, dims=-1)) for k in range(1, turns)]
+
+
+def seam_null(oracle: Path, clips: list[str]) -> dict[str, list[float]]:
+    """{clip: rolled_discontinuity of its ground-truth video} from ``oracle/<clip folder>/video.mp4`` (``eval infer``'s
+    oracle output); empty when any video is missing."""
+    from panoworld.io import read_video
+
+    paths = {c: oracle / c.replace("::", "__") / "video.mp4" for c in clips}
+    if not paths or not all(p.is_file() for p in paths.values()):
+        return {}
+    return {c: rolled_discontinuity(read_video(p)) for c, p in paths.items()}
+
+
 def _cell(stat: tuple[float, float, int], spec: str) -> str:
     mean, ci, n = stat
     if n == 0:
@@ -193,9 +222,19 @@ def summary(args) -> str:
              "generated; `panoworld` = the shipped small model at its defaults (15 steps, single round).\n"]
     seam_p, seam_g = shipped.get(("panoworld", "seam/discontinuity"), {}), shipped.get(("oracle",
                                                                                         "seam/discontinuity"), {})
-    ratio = mean_ci(seam_p[c] / seam_g[c] for c in seam_p if c in seam_g and seam_g[c] > 0)
+    paired = [c for c in seam_p if c in seam_g and seam_g[c] > 0]
+    ratio = mean_ci(seam_p[c] / seam_g[c] for c in paired)
     depth = mean_ci(shipped.get(("panoworld", "depth/abs_rel/raw@median"), {}).values())
     lines += [f"- seam discontinuity, generated ÷ ground truth's (goal 0.8–1.25): {_cell(ratio, '.3f')}",
+              "- the same as one ratio of the split's means (paired bootstrap 95 % interval): "
+              + _ratio_cell(ratio_of_means([seam_p[c] for c in paired], [seam_g[c] for c in paired]))]
+    null = seam_null(args.out / "shipped" / "oracle", paired)
+    if null:
+        rolled = [sum(null[c]) / len(null[c]) for c in paired]
+        lines.append("- a seamless generator with other content at the seam (each ground truth rolled by 1/8 … 7/8 "
+                     f"turn, `seam_null`): per clip {_cell(mean_ci(sum(null[c]) / len(null[c]) / seam_g[c] for c in paired), '.3f')}"
+                     f", ratio of means {_ratio_cell(ratio_of_means(rolled, [seam_g[c] for c in paired]))}")
+    lines += [
               f"- depth from the head vs exact depth, AbsRel after median alignment (goal ≤ 0.20): "
               f"{_cell(depth, '.3f')}", "",
               "| metric | panoworld | fov-only | oracle | static | panoworld − fov-only (paired) |",

@@ -15,7 +15,9 @@ Stages (each resumes: rendered clips, VAE checkpoints, cached clips and training
    processes (each limited to its share of the CPU cores: the clips' projections run on the CPU).
 4. ``train``: one process per variant, all at once on the one GPU, for ``--train-minutes`` each
    (``run.max_minutes``): ``main`` (equirect RoPE, depth + track losses: the shipped model), ``linear`` (linear
-   RoPE), ``nogeo`` (lambda_depth = lambda_track = 0), ``linear-nogeo``. Same data, steps budget and seed.
+   RoPE), ``nogeo`` (lambda_depth = lambda_track = 0), ``linear-nogeo``; and ``periodic`` (our longitude-periodic
+   RoPE, docs/rope.md; not part of the paper's ablation). Same data, steps budget and seed. ``--set
+   model.init=FOLDER`` fine-tunes from a trained transformer instead of training from scratch.
 5. Each variant's last checkpoint is a model folder (``<out>/runs/<variant>/checkpoints/step_*``);
    ``--pack DIR`` also writes ``<variant>.tar`` (model_index.json + transformer/) and ``components.tar`` there;
    with ``--equal-steps`` every variant is packed at the largest checkpointed step all of them reached, so the
@@ -41,10 +43,24 @@ VARIANTS = {
     "nogeo": ["loss.depth_weight=0", "loss.track_weight=0", "loss.rigidity_weight=0"],
     "linear-nogeo": ["model.transformer.rope_type=linear", "loss.depth_weight=0", "loss.track_weight=0",
                      "loss.rigidity_weight=0"],
+    "periodic": ["model.transformer.rope_type=periodic"],
 }
 TRAIN_SEED = 1_000_000
 VAL_SEED = 2_000_000
 SPLIT_SEED_STRIDE = 10_000
+
+
+def per_variant_overrides(items: list[str], variants: list[str]) -> dict[str, list[str]]:
+    """``["periodic:model.init=F", ...]`` -> ``{"periodic": ["model.init=F"]}``; every name must be a chosen variant."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, override = item.partition(":")
+        if not sep or "=" not in override:
+            raise SystemExit(f"--variant-set {item!r}: expected VARIANT:KEY=VALUE")
+        if name not in variants:
+            raise SystemExit(f"--variant-set {item!r}: {name!r} is not among --variants {','.join(variants)}")
+        out.setdefault(name, []).append(override)
+    return out
 
 
 def log(message: str) -> None:
@@ -201,6 +217,9 @@ def main() -> None:
     parser.add_argument("--train-splits", type=int, default=0, help="train on the first N sub-splits (0 = all)")
     parser.add_argument("--reuse", action="store_true", help="skip stages 1-2 when their outputs exist")
     parser.add_argument("--set", dest="extra", action="append", default=[], help="extra preset overrides k=v")
+    parser.add_argument("--variant-set", dest="variant_extra", action="append", default=[], metavar="VARIANT:K=V",
+                        help="an override for one variant only, applied last (e.g. periodic:model.init=FOLDER to "
+                             "fine-tune that variant from a trained transformer, nogeo:run.max_steps=800)")
     parser.add_argument("--budget-minutes", type=float, default=0.0,
                         help="wall-clock budget of the whole script (0 = none): training is shortened to end 1 minute "
                              "before it, so packing still happens")
@@ -213,6 +232,7 @@ def main() -> None:
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         raise SystemExit(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}")
+    args.per_variant = per_variant_overrides(args.variant_extra, variants)
     import torch
 
     args.started = time.monotonic()
@@ -274,7 +294,7 @@ def train_stages(args, out: Path, data_root: Path, vae: Path, variants: list[str
         cmds.append(python_stage(TRAIN_CODE, [*common, *VARIANTS[name], f"run.out_dir={out / 'runs' / name}",
                                               f"run.max_minutes={args.train_minutes}",
                                               f"run.max_steps={args.max_steps}", f"run.checkpoint_every={args.checkpoint_every}",
-                                              "logging.progress=false"]))
+                                              "logging.progress=false", *args.per_variant.get(name, [])]))
     run_all(cmds, env=env, logs=out / "logs", name="train_")
 
 

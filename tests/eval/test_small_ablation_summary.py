@@ -60,3 +60,34 @@ def test_summary_without_variants_scores_the_shipped_model_only(tmp_path):
                               variants=[])
     text = _bench().summary(args)
     assert "1.500 (1)" in text and "Ablation" not in text
+
+
+def test_ratio_of_means_is_the_split_level_ratio_with_a_paired_bootstrap_interval(tmp_path):
+    bench = _bench()
+    _write(tmp_path / "shipped" / "results_long.csv",
+           [row for i, (pred, gt) in enumerate([(1.2, 1.0), (0.9, 0.3), (1.5, 1.1)])
+            for row in (("panoworld", f"s::clip{i}", "seam/discontinuity", pred, ""),
+                        ("oracle", f"s::clip{i}", "seam/discontinuity", gt, ""))])
+    args = argparse.Namespace(out=tmp_path, seed=4_000_000, ablation_clips=3, ablation_frames=9, ablation_steps=15,
+                              variants=[])
+    text = _bench().summary(args)
+    ratio, lo, hi, n = bench.ratio_of_means([1.2, 0.9, 1.5], [1.0, 0.3, 1.1])
+    assert n == 3 and math.isclose(ratio, 3.6 / 2.4) and lo <= ratio <= hi
+    # the mean of per-clip ratios (1.2, 3.0, 1.36) is pulled up by the one small denominator
+    assert "(goal 0.8–1.25): 1.855" in text and f"ratio of the split's means (paired bootstrap 95 % interval): {ratio:.3f}" in text
+    assert "seamless generator" not in text  # no ground-truth videos to roll
+
+
+def test_a_rolled_seamless_video_scores_like_an_ordinary_column_and_a_seam_does_not():
+    import torch
+
+    bench = _bench()
+    gen = torch.Generator().manual_seed(0)
+    smooth = torch.rand(3, 3, 16, 64, generator=gen).cumsum(-1) / 64  # a ramp: its wrap-around is a hard step
+    scores = bench.rolled_discontinuity(smooth)
+    assert len(scores) == 7
+    from panoworld.eval.metrics.panorama import discontinuity_score
+
+    assert discontinuity_score(smooth) > 5 * max(scores)
+    noise = torch.rand(3, 3, 16, 64, generator=gen)
+    assert all(0.5 < s < 2.0 for s in bench.rolled_discontinuity(noise))

@@ -61,3 +61,16 @@ class _Index:
 
     def to_json(self) -> dict:
         return {"provenance": self.provenance}
+
+
+def test_variant_set_reaches_only_its_variant_and_rejects_strangers():
+    import pytest
+
+    script = _script()
+    got = script.per_variant_overrides(["periodic:model.init=/m", "nogeo:run.max_steps=800",
+                                        "periodic:optim.lr=2e-4"], ["periodic", "nogeo", "main"])
+    assert got == {"periodic": ["model.init=/m", "optim.lr=2e-4"], "nogeo": ["run.max_steps=800"]}
+    with pytest.raises(SystemExit, match="not among"):
+        script.per_variant_overrides(["linear:optim.lr=1"], ["main"])
+    with pytest.raises(SystemExit, match="VARIANT:KEY=VALUE"):
+        script.per_variant_overrides(["main"], ["main"])
