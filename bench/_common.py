@@ -28,8 +28,8 @@ import torch  # noqa: E402
 
 __all__ = [
     "Budget", "Timing", "append_markdown", "build_random", "card_ceilings", "free_memory", "full_fp32", "guarded",
-    "is_cuda", "machine_name", "mean_ci", "measure", "parse_hw", "ratio_of_means", "random_init_", "rel_error", "reset_peak",
-    "stock_cosmos_config", "sync", "throughput",
+    "is_cuda", "machine_name", "mean_ci", "measure", "parse_hw", "random_init_", "ratio_of_means", "rel_error",
+    "reset_peak", "stock_cosmos_config", "sync", "throughput",
 ]
 
 

@@ -195,12 +195,15 @@ def rolled_discontinuity(video, turns: int = 8) -> list[float]:
     return [discontinuity_score(torch.roll(video, k * width // turns, dims=-1)) for k in range(1, turns)]
 
 
-def seam_null(oracle: Path, clips: list[str]) -> dict[str, list[float]]:
-    """{clip: rolled_discontinuity of its ground-truth video} from ``oracle/<clip folder>/video.mp4`` (``eval infer``'s
-    oracle output); empty when any video is missing."""
+def seam_null(results: Path, clips: list[str]) -> dict[str, list[float]]:
+    """{clip id: rolled_discontinuity of its ground-truth video} from the ``oracle`` method's videos of an ``eval
+    infer`` results folder; empty when any video is missing."""
+    from panoworld.formats.results import ResultsLayout
+    from panoworld.formats.testset import clip_dirname, parse_clip_id
     from panoworld.io import read_video
 
-    paths = {c: oracle / c.replace("::", "__") / "video.mp4" for c in clips}
+    layout = ResultsLayout(results)
+    paths = {c: layout.video("oracle", clip_dirname(*parse_clip_id(c))) for c in clips}
     if not paths or not all(p.is_file() for p in paths.values()):
         return {}
     return {c: rolled_discontinuity(read_video(p)) for c, p in paths.items()}
@@ -228,12 +231,14 @@ def summary(args) -> str:
     lines += [f"- seam discontinuity, generated ÷ ground truth's (goal 0.8–1.25): {_cell(ratio, '.3f')}",
               "- the same as one ratio of the split's means (paired bootstrap 95 % interval): "
               + _ratio_cell(ratio_of_means([seam_p[c] for c in paired], [seam_g[c] for c in paired]))]
-    null = seam_null(args.out / "shipped" / "oracle", paired)
+    null = seam_null(args.out / "shipped", paired)
     if null:
-        rolled = [sum(null[c]) / len(null[c]) for c in paired]
+        rolled = {c: sum(null[c]) / len(null[c]) for c in paired}
+        per_clip_null = mean_ci(rolled[c] / seam_g[c] for c in paired)
+        split_null = ratio_of_means([rolled[c] for c in paired], [seam_g[c] for c in paired])
         lines.append("- a seamless generator with other content at the seam (each ground truth rolled by 1/8 … 7/8 "
-                     f"turn, `seam_null`): per clip {_cell(mean_ci(sum(null[c]) / len(null[c]) / seam_g[c] for c in paired), '.3f')}"
-                     f", ratio of means {_ratio_cell(ratio_of_means(rolled, [seam_g[c] for c in paired]))}")
+                     f"turn, `seam_null`): per clip {_cell(per_clip_null, '.3f')}, ratio of means "
+                     f"{_ratio_cell(split_null)}")
     lines += [
               f"- depth from the head vs exact depth, AbsRel after median alignment (goal ≤ 0.20): "
               f"{_cell(depth, '.3f')}", "",

@@ -16,8 +16,8 @@ Stages (each resumes: rendered clips, VAE checkpoints, cached clips and training
 4. ``train``: one process per variant, all at once on the one GPU, for ``--train-minutes`` each
    (``run.max_minutes``): ``main`` (equirect RoPE, depth + track losses: the shipped model), ``linear`` (linear
    RoPE), ``nogeo`` (lambda_depth = lambda_track = 0), ``linear-nogeo``; and ``periodic`` (our longitude-periodic
-   RoPE, docs/rope.md; not part of the paper's ablation). Same data, steps budget and seed. ``--set
-   model.init=FOLDER`` fine-tunes from a trained transformer instead of training from scratch.
+   RoPE, docs/rope.md; not part of the paper's ablation). Same data, steps budget and seed. ``--variant-set
+   periodic:model.init=FOLDER`` fine-tunes that one variant from a trained transformer instead of from scratch.
 5. Each variant's last checkpoint is a model folder (``<out>/runs/<variant>/checkpoints/step_*``);
    ``--pack DIR`` also writes ``<variant>.tar`` (model_index.json + transformer/) and ``components.tar`` there;
    with ``--equal-steps`` every variant is packed at the largest checkpointed step all of them reached, so the
@@ -292,9 +292,9 @@ def train_stages(args, out: Path, data_root: Path, vae: Path, variants: list[str
     cmds = []
     for name in variants:
         cmds.append(python_stage(TRAIN_CODE, [*common, *VARIANTS[name], f"run.out_dir={out / 'runs' / name}",
-                                              f"run.max_minutes={args.train_minutes}",
-                                              f"run.max_steps={args.max_steps}", f"run.checkpoint_every={args.checkpoint_every}",
-                                              "logging.progress=false", *args.per_variant.get(name, [])]))
+                                              f"run.max_minutes={args.train_minutes}", f"run.max_steps={args.max_steps}",
+                                              f"run.checkpoint_every={args.checkpoint_every}", "logging.progress=false",
+                                              *args.per_variant.get(name, [])]))
     run_all(cmds, env=env, logs=out / "logs", name="train_")
 
 

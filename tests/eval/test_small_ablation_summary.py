@@ -74,7 +74,8 @@ def test_ratio_of_means_is_the_split_level_ratio_with_a_paired_bootstrap_interva
     ratio, lo, hi, n = bench.ratio_of_means([1.2, 0.9, 1.5], [1.0, 0.3, 1.1])
     assert n == 3 and math.isclose(ratio, 3.6 / 2.4) and lo <= ratio <= hi
     # the mean of per-clip ratios (1.2, 3.0, 1.36) is pulled up by the one small denominator
-    assert "(goal 0.8–1.25): 1.855" in text and f"ratio of the split's means (paired bootstrap 95 % interval): {ratio:.3f}" in text
+    assert "(goal 0.8–1.25): 1.855" in text
+    assert f"ratio of the split's means (paired bootstrap 95 % interval): {ratio:.3f}" in text
     assert "seamless generator" not in text  # no ground-truth videos to roll
 
 
@@ -91,3 +92,16 @@ def test_a_rolled_seamless_video_scores_like_an_ordinary_column_and_a_seam_does_
     assert discontinuity_score(smooth) > 5 * max(scores)
     noise = torch.rand(3, 3, 16, 64, generator=gen)
     assert all(0.5 < s < 2.0 for s in bench.rolled_discontinuity(noise))
+
+
+def test_seam_null_reads_the_oracle_videos_of_the_results_folder(tmp_path):
+    import torch
+
+    from panoworld.io import write_video
+
+    bench = _bench()
+    frames = torch.rand(2, 3, 16, 64, generator=torch.Generator().manual_seed(1))
+    write_video(tmp_path / "oracle" / "s__clip0" / "video.mp4", frames, 16.0)
+    null = bench.seam_null(tmp_path, ["s::clip0"])
+    assert list(null) == ["s::clip0"] and len(null["s::clip0"]) == 7
+    assert bench.seam_null(tmp_path, ["s::clip0", "s::clip1"]) == {}  # one video missing: no null at all

@@ -33,8 +33,8 @@ from . import components
 from .config import TrainConfig, config_difference, config_to_dict
 from .distributed import DistContext, barrier
 
-__all__ = ["CHECKPOINTS", "LATEST", "step_folder", "complete_checkpoints", "find_latest", "save_checkpoint", "load_checkpoint",
-           "export_transformer", "gather_full"]
+__all__ = ["CHECKPOINTS", "LATEST", "step_folder", "complete_checkpoints", "find_latest", "save_checkpoint",
+           "load_checkpoint", "export_transformer", "gather_full"]
 
 STATE = TRAINING_STATE
 
