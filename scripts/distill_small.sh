@@ -17,8 +17,9 @@
 # Environment (defaults): MINUTES (20: distillation wall-clock budget), CONFIG (distill-small), OUT (run folder,
 # runs/distill-small), CACHE (see TEACHER), MAX_MB (16), DATA (data), SIZE (128x256), FRAMES (33),
 # GRID (16), TRAIN_CLIPS (1024), VAL_CLIPS (8), WORKERS (1: render into DATA/synth-train; N > 1: N parallel CPU
-# renderers into DATA/synth-train-NN, the sub-splits and seeds of scripts/train_small_model.py), DEVICE (auto: the
-# GPU when present), PYTHON (python). Extra arguments (--set key=value ...) go to both `panoworld train` commands.
+# renderers into DATA/synth-train-NN, the sub-splits and seeds of scripts/train_small_model.py), CACHE_WORKERS (1;
+# N > 1: N cache processes on the one device, `panoworld train cache --shard i/N`), DEVICE (auto: the GPU when
+# present), PYTHON (python). Extra arguments (--set key=value ...) go to both `panoworld train` commands.
 set -euo pipefail
 
 if [ $# -lt 2 ] || [ "${1#-}" != "$1" ] || [ "${2#-}" != "$2" ]; then
@@ -40,6 +41,7 @@ GRID=${GRID:-16}
 TRAIN_CLIPS=${TRAIN_CLIPS:-1024}
 VAL_CLIPS=${VAL_CLIPS:-8}
 WORKERS=${WORKERS:-1}
+CACHE_WORKERS=${CACHE_WORKERS:-1}
 DEVICE=${DEVICE:-auto}
 PYTHON=${PYTHON:-python}
 
@@ -95,6 +97,19 @@ if [ -n "$CACHE" ]; then
 fi
 
 echo "== 2/4 cache (the teacher's; cached clips are skipped)"
+if [ "$CACHE_WORKERS" -gt 1 ]; then
+  mkdir -p "$DATA"
+  THREADS=$(( $(nproc) / CACHE_WORKERS > 0 ? $(nproc) / CACHE_WORKERS : 1 ))
+  PIDS=()
+  for ((i = 0; i < CACHE_WORKERS; i++)); do
+    OMP_NUM_THREADS=$THREADS pw train cache --config "$CONFIG" --device "$DEVICE" --shard "$i/$CACHE_WORKERS" \
+      "${SETS[@]}" "$@" > "$DATA/cache-$i.log" 2>&1 &
+    PIDS+=($!)
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" || { echo "error: a cache worker failed (logs: $DATA/cache-*.log)" >&2; exit 1; }
+  done
+fi
 pw train cache --config "$CONFIG" --device "$DEVICE" "${SETS[@]}" "$@"
 
 echo "== 3/4 distillation for $MINUTES minutes (resumes $OUT)"

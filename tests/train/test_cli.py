@@ -33,6 +33,29 @@ def test_cache_then_train_from_the_command_line(tiny_cache, tmp_path, capsys):
     assert (tmp_path / "run" / "checkpoints" / "step_0000002" / "model_index.json").is_file()
 
 
+def test_cache_in_shares_then_the_manifest(tiny_cache, tmp_path, capsys):
+    """`--shard i/n` caches one share and writes no manifest; the call without it finds every clip done."""
+    from panoworld.train.cache import MANIFEST
+    from panoworld.train.config import config_to_dict
+
+    make_config, _ = tiny_cache
+    cache = tmp_path / "cache"
+    path = tmp_path / "tiny.toml"
+    path.write_text(_toml_file(config_to_dict(make_config(tmp_path / "run", data={"cache_dir": str(cache)}))))
+    assert run_cli(["train", "cache", "--config", str(path), "--device", "cpu", "--shard", "0/2"]) == 0
+    err = capsys.readouterr().err
+    assert "2 clip(s) to run, 0 already done, 1 for other processes" in err and "share 0/2 done" in err
+    assert not (cache / MANIFEST).exists()
+    assert run_cli(["train", "cache", "--config", str(path), "--device", "cpu", "--shard", "1/2"]) == 0
+    assert "1 clip(s) to run, 0 already done, 2 for other processes" in capsys.readouterr().err
+    assert run_cli(["train", "cache", "--config", str(path), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert "0 clip(s) to run, 3 already done" in err and "cache ready: 2 training and 1 validation clips" in err
+    assert (cache / MANIFEST).is_file()
+    assert run_cli(["train", "cache", "--config", str(path), "--shard", "2/2"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --shard i/n needs 0 <= i < n, got '2/2'"
+
+
 def _toml_file(raw: dict) -> str:
     lines = []
     for section, values in raw.items():

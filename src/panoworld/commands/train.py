@@ -11,7 +11,7 @@ import typer
 
 from panoworld.errors import InputError
 
-from ._common import progress_bar, say
+from ._common import parse_shard, progress_bar, say
 from ._options import APP_SETTINGS, check_writable
 
 __all__ = ["app"]
@@ -101,12 +101,16 @@ def cache(config: Optional[str] = CONFIG, overrides: Optional[List[str]] = SET,
           device: str = typer.Option("auto", "--device", help="Torch device for the encoders: auto (GPU if "
                                      "present), cpu, cuda, cuda:1 ..."),
           force: bool = typer.Option(False, "--force", help="Redo every clip, also those already cached (needed "
-                                     "when cached clips were made with other settings).")) -> None:
+                                     "when cached clips were made with other settings)."),
+          shard: str = typer.Option("0/1", "--shard", help="Cache only share i of n (i/n, 0-based) of the clip list, "
+                                    "e.g. n processes on one GPU; a share writes no manifest: run once more without "
+                                    "--shard to write it (every clip then found done).")) -> None:
     """Precompute VAE latents, Round-1 views, Round-2 proxies, SigLIP tokens, text embeddings and latent-grid
     geometry targets into data.cache_dir. Resumable: clips cached with the same settings and inputs are skipped,
     clips whose video, annotations or captions changed are redone; a clip that fails is reported, the others go
     on (exit code 1). Under `torchrun --nproc-per-node N -m panoworld train cache ...` each process (GPU) caches
-    its share of the clips."""
+    its share of the clips; `--shard i/n` does the same for n processes started by hand."""
+    index, count = parse_shard(shard)
     cfg = _load(config, overrides, "data.cache_dir")
     from panoworld.parallel.sharding import cache_on_ranks  # each torchrun process caches its share
 
@@ -117,6 +121,11 @@ def cache(config: Optional[str] = CONFIG, overrides: Optional[List[str]] = SET,
             advance(done - state["done"])
             state["done"] = done
 
-        built = cache_on_ranks(cfg, device, force=force, progress=report, say=say)
+        built = cache_on_ranks(cfg, device, force=force, progress=report, say=say,
+                               shard=None if count == 1 else (index, count))
+    if built is None:
+        say(f"cache: share {index}/{count} done; run `panoworld train cache` without --shard once every share is "
+            "done to write the manifest")
+        return
     counts = {k: len(v) for k, v in built.manifest["clips"].items()}
     say(f"cache ready: {counts.get('train', 0)} training and {counts.get('val', 0)} validation clips -> {built.root}")

@@ -86,15 +86,19 @@ def job_share(shard: tuple[int, int], device: str | None) -> tuple[tuple[int, in
     return (rank, world), placed
 
 
-def cache_on_ranks(cfg, device: str, **kwargs):
+def cache_on_ranks(cfg, device: str, *, shard: tuple[int, int] | None = None, **kwargs):
     """``panoworld train cache`` on every process of a ``torchrun`` job (or alone): each process caches its share
-    of the clips, then rank 0 writes the manifest; every process returns the finished ``TrainCache``."""
+    of the clips, then rank 0 writes the manifest; every process returns the finished ``TrainCache``. Alone,
+    ``shard = (i, n)`` caches share i of n and returns None (no manifest); torchrun and ``shard`` both splitting
+    the clips is refused."""
     from panoworld.train.cache import TrainCache, build_cache
     from panoworld.train.distributed import pick_device
 
     joined = join_torchrun(None if device == "auto" else device)
     if joined is None:
-        return build_cache(cfg, device=pick_device(device), **kwargs)
+        return build_cache(cfg, device=pick_device(device), shard=shard, **kwargs)
+    if shard is not None:
+        raise InputError("--shard and torchrun both split the clips over processes: give one of them")
     rank, world, placed = joined
     if kwargs.get("say") is not None:
         kwargs["say"] = rank_say(kwargs["say"])
