@@ -98,7 +98,6 @@ fi
 
 echo "== 2/4 cache (the teacher's; cached clips are skipped)"
 if [ "$CACHE_WORKERS" -gt 1 ]; then
-  mkdir -p "$DATA"
   THREADS=$(( $(nproc) / CACHE_WORKERS > 0 ? $(nproc) / CACHE_WORKERS : 1 ))
   PIDS=()
   for ((i = 0; i < CACHE_WORKERS; i++)); do

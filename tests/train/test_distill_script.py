@@ -43,7 +43,8 @@ def test_recipe_script_then_comparison(tiny_components, tmp_path, capsys):
     env = {**os.environ, "PYTHON": sys.executable, "CONFIG": str(distill_toml),
            "OUT": str(tmp_path / "student_run"), "DATA": str(data),
            "SIZE": "32x64", "FRAMES": "9", "GRID": "6", "TRAIN_CLIPS": "2", "VAL_CLIPS": "1", "DEVICE": "cpu",
-           "MINUTES": "5", "CACHE_WORKERS": "2", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PANOWORLD_WEIGHTS": str(tmp_path / "w")}
+           "MINUTES": "5", "CACHE_WORKERS": "2", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+           "PANOWORLD_WEIGHTS": str(tmp_path / "w")}
     script = ["bash", str(REPO / "scripts" / "distill_small.sh")]
     done = subprocess.run(script, env=env, cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 2 and "usage: " in done.stderr  # the teacher and the export folder are arguments

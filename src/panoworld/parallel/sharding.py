@@ -20,6 +20,9 @@ import torch.distributed as dist
 from panoworld.errors import InputError
 from panoworld.formats.job_record import Report
 
+#: The one-line refusal when a manual ``--shard`` and ``torchrun`` would both split a job's clips.
+BOTH_SPLIT = "--shard and torchrun both split the clips over processes: give one of them"
+
 __all__ = ["torchrun_rank", "join_torchrun", "merge_reports", "rank_say", "barrier", "job_share", "cache_on_ranks"]
 
 
@@ -81,7 +84,7 @@ def job_share(shard: tuple[int, int], device: str | None) -> tuple[tuple[int, in
     if joined is None:
         return shard, device
     if tuple(shard) != (0, 1):
-        raise InputError("--shard and torchrun both split the clips over processes: give one of them")
+        raise InputError(BOTH_SPLIT)
     rank, world, placed = joined
     return (rank, world), placed
 
@@ -98,7 +101,7 @@ def cache_on_ranks(cfg, device: str, *, shard: tuple[int, int] | None = None, **
     if joined is None:
         return build_cache(cfg, device=pick_device(device), shard=shard, **kwargs)
     if shard is not None:
-        raise InputError("--shard and torchrun both split the clips over processes: give one of them")
+        raise InputError(BOTH_SPLIT)
     rank, world, placed = joined
     if kwargs.get("say") is not None:
         kwargs["say"] = rank_say(kwargs["say"])
